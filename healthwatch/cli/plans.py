@@ -1,0 +1,7 @@
+"""`healthwatch plans` commands."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="plans", no_args_is_help=True)

@@ -1,0 +1,1 @@
+"""healthwatch.plans."""
