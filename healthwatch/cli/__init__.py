@@ -16,7 +16,7 @@ from healthwatch.errors import HealthwatchError
 
 app = typer.Typer(
     name="healthwatch",
-    help="健康规划监测平台 / healthwatch: five-year health plans, indicators, surveillance, access.",
+    help="健康规划监测平台 / healthwatch: five-year plans, indicators, surveillance, access.",
     no_args_is_help=True,
     add_completion=False,
 )

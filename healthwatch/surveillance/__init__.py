@@ -36,8 +36,14 @@ def get_method(name: str) -> Any:
     from healthwatch.errors import NotFoundError
 
     key = name.replace("-", "_").lower()
-    aliases = {"farringtonflexible": "farrington_flexible", "c1": "ears_c1", "c2": "ears_c2",
-               "c3": "ears_c3", "glr_pois": "glrpois", "glr_nb": "glrnb"}
+    aliases = {
+        "farringtonflexible": "farrington_flexible",
+        "c1": "ears_c1",
+        "c2": "ears_c2",
+        "c3": "ears_c3",
+        "glr_pois": "glrpois",
+        "glr_nb": "glrnb",
+    }
     key = aliases.get(key, key)
     if key not in METHODS:
         raise NotFoundError(

@@ -86,8 +86,9 @@ class Counts:
             )
         obs = self.observed[~np.isnan(self.observed)]
         if obs.size and (obs.min() < 0 or not np.all(obs == np.round(obs))):
+            finite = ~np.isnan(self.observed)
             bad = np.argwhere(
-                (self.observed < 0) | (self.observed != np.round(self.observed))
+                finite & ((self.observed < 0) | (self.observed != np.round(self.observed)))
             )
             r, s = (int(bad[0, 0]), int(bad[0, 1])) if bad.size else (0, 0)
             problems.append(
@@ -103,7 +104,8 @@ class Counts:
             value = getattr(self, name)
             if value is None:
                 continue
-            arr = np.broadcast_to(_as_2d(value, name), (t, n)).copy()
+            raw = np.asarray(value, dtype=np.float64)
+            arr = np.broadcast_to(raw if raw.ndim == 0 else _as_2d(raw, name), (t, n)).copy()
             if name == "state":
                 arr = arr.astype(bool)
             setattr(self, name, arr)
@@ -321,7 +323,7 @@ class Counts:
         return out
 
 
-def resolve_range(counts: Counts, range: Any, default_start: int) -> np.ndarray:  # noqa: A002
+def resolve_range(counts: Counts, range: Any, default_start: int) -> np.ndarray:
     """Turn R's ``range`` (1-based time points) into a sorted int array, validated.
 
     ``None`` means ``default_start..T``; a ``slice`` or ``"a:b"`` string is inclusive like R's
@@ -348,9 +350,7 @@ def resolve_range(counts: Counts, range: Any, default_start: int) -> np.ndarray:
             ]
         )
     if np.any(np.diff(rng) <= 0):
-        raise InputError(
-            [Problem("range must be increasing", "range 必须严格递增", field="range")]
-        )
+        raise InputError([Problem("range must be increasing", "range 必须严格递增", field="range")])
     return rng
 
 

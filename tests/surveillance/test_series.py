@@ -1,0 +1,99 @@
+"""The Counts data structure and the uniform DetectionResult."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from healthwatch.errors import InputError
+from healthwatch.surveillance import Counts, DetectionResult, resolve_range
+
+
+def test_from_long_builds_time_by_series_grid_with_missing_values() -> None:
+    frame = pd.DataFrame(
+        {"series": ["b", "a", "b", "a"], "t": [2, 1, 1, 2], "count": [4, 1, 3, None]}
+    )
+    counts = Counts.from_long(frame)
+    assert counts.names == ["b", "a"]
+    np.testing.assert_array_equal(counts.observed, [[3.0, 1.0], [4.0, np.nan]])
+
+
+@pytest.mark.parametrize(
+    ("frame", "line", "field"),
+    [
+        (pd.DataFrame({"series": ["a", "a"], "t": [1, 2], "count": [1, -2]}), 3, "count"),
+        (pd.DataFrame({"series": ["a", "a"], "t": [1, 2], "count": [1, 2.5]}), 3, "count"),
+        (pd.DataFrame({"series": ["a", "a"], "t": [1, "x"], "count": [1, 2]}), 3, "t"),
+        (pd.DataFrame({"series": ["a", "a"], "t": [1, 1], "count": [1, 2]}), 3, "t"),
+    ],
+)
+def test_from_long_names_file_line_and_field(frame: pd.DataFrame, line: int, field: str) -> None:
+    with pytest.raises(InputError) as info:
+        Counts.from_long(frame, file="cases.csv")
+    problem = info.value.problems[0]
+    assert (problem.file, problem.line, problem.field) == ("cases.csv", line, field)
+    assert problem.reason_zh and problem.reason_en
+
+
+def test_from_long_rejects_gaps_per_series() -> None:
+    frame = pd.DataFrame({"series": ["a", "a", "b"], "t": [1, 2, 2], "count": [1, 1, 1]})
+    with pytest.raises(InputError, match="series 'b' has 1 time points"):
+        Counts.from_long(frame, file="x.csv")
+
+
+def test_missing_columns_are_reported() -> None:
+    with pytest.raises(InputError, match="missing column"):
+        Counts.from_long(pd.DataFrame({"series": ["a"], "count": [1]}))
+
+
+def test_counts_rejects_negative_and_fractional_arrays() -> None:
+    with pytest.raises(InputError, match="non-negative integers"):
+        Counts.from_array([[1.0], [-1.0]])
+    with pytest.raises(InputError, match="non-negative integers"):
+        Counts.from_array([[1.0], [0.5]])
+
+
+def test_epoch_must_increase() -> None:
+    with pytest.raises(InputError, match="strictly increasing"):
+        Counts.from_array([1, 2], epoch=np.array(["2024-01-08", "2024-01-01"], "datetime64[D]"))
+
+
+def test_select_and_long_round_trip() -> None:
+    counts = Counts.from_array(np.arange(12).reshape(4, 3), names=["x", "y", "z"], population=100)
+    part = counts.select([0, 2])
+    assert part.names == ["x", "z"]
+    np.testing.assert_array_equal(part.observed[:, 1], [2, 5, 8, 11])
+    assert part.population is not None and part.population.shape == (4, 2)
+    back = Counts.from_long(counts.to_long())
+    np.testing.assert_array_equal(back.observed, counts.observed)
+
+
+def test_resolve_range_is_one_based_and_inclusive() -> None:
+    counts = Counts.from_array(np.zeros((10, 1)))
+    np.testing.assert_array_equal(resolve_range(counts, "3:5", 1), [3, 4, 5])
+    np.testing.assert_array_equal(resolve_range(counts, None, 8), [8, 9, 10])
+    with pytest.raises(InputError, match=r"t=1\.\.10"):
+        resolve_range(counts, [0, 1], 1)
+
+
+def test_concat_joins_series_in_order() -> None:
+    def part(names: list[str], value: float) -> DetectionResult:
+        shape = (2, len(names))
+        full = np.full(shape, value)
+        return DetectionResult("m", np.array([1, 2]), names, full, full, full > 0, full, full)
+
+    joined = DetectionResult.concat([part(["a"], 1.0), part(["b", "c"], 0.0)])
+    assert joined.names == ["a", "b", "c"]
+    np.testing.assert_array_equal(joined.alarm, [[True, False, False]] * 2)
+    frame = joined.to_frame()
+    assert list(frame.columns) == [
+        "series",
+        "t",
+        "observed",
+        "expected",
+        "upperbound",
+        "alarm",
+        "score",
+    ]
+    assert len(frame) == 6
