@@ -224,7 +224,9 @@ def run_many(
     client: Any = None,
 ) -> dict[str, DetectionResult]:
     """Several methods on the same series: ``{"ears_c1": {}, "farrington": {"b": 3}}``."""
-    items = methods.items() if isinstance(methods, Mapping) else ((m, {}) for m in methods)
+    items: Iterable[tuple[str, Mapping[str, Any]]] = (
+        methods.items() if isinstance(methods, Mapping) else ((m, {}) for m in methods)
+    )
     return {
         name: run(counts, name, chunk_series=chunk_series, client=client, **dict(control))
         for name, control in items
