@@ -83,7 +83,7 @@ class NoufailyScenario:
 
 def noufaily_scenarios() -> list[NoufailyScenario]:
     """All 42 scenarios, numbered 1..42."""
-    out = []
+    out: list[NoufailyScenario] = []
     for s, (theta, beta, g1, g2, phi) in enumerate(_NOUFAILY_SETS, start=1):
         for trend in (False, True):
             for m in (0, 1, 2):
@@ -156,14 +156,14 @@ def _add_outbreaks(
     np.add.at(y, (when[inside], col[inside]), 1.0)
     last = starts.reshape(-1).copy() - 1
     np.maximum.at(last, owner[inside], when[inside])
-    last = last.reshape(starts.shape)
+    last_2d = last.reshape(starts.shape)
     # mark start..last of every outbreak that has at least one case
     for j in range(n_per):
         has = cases[:, j] > 0
-        a, b = starts[has, j] - 1, last[has, j]
+        a, b = starts[has, j] - 1, last_2d[has, j]
         rows = np.arange(n_times)[:, None]
         state[:, has] |= (rows >= a[None, :]) & (rows <= b[None, :])
-    return cases, last + 1
+    return cases, last_2d + 1
 
 
 def simulate_noufaily(

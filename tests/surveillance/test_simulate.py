@@ -42,7 +42,7 @@ def test_baseline_mean_and_variance_match_design(number: int) -> None:
     sc = noufaily_scenarios()[number - 1]
     sim = simulate_noufaily(number, 4000, seed=11, current_outbreak=False)
     y = sim.counts.observed[:300]  # before any outbreak can start (week 313)
-    assert not sim.counts.state[:300].any()
+    assert sim.counts.state is not None and not sim.counts.state[:300].any()
     mu = sc.mean(np.arange(1, 301, dtype=float))
     # pooled over weeks: relative error of mean and of variance/(phi mu)
     assert np.mean(y.mean(axis=1) / mu) == pytest.approx(1.0, abs=0.01)
@@ -76,6 +76,7 @@ def test_outbreak_placement_and_state() -> None:
     assert col_cases.sum() >= 0.95 * now.cases.sum()
     # the state covers start..end of each outbreak with cases, and nothing before week 313
     st = with_now.counts.state
+    assert st is not None
     assert not st[:312].any()
     for _, row in now[now.cases > 0].head(50).iterrows():
         assert st[row.start - 1 : row.end, row.column].all()
