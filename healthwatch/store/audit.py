@@ -1,0 +1,148 @@
+"""The audit trail: every insert, update and delete of an audited row, with actor and time.
+
+Why automatic: an audit trail written by hand in each store function misses the one change that
+someone forgets. Instead a session ``after_flush`` hook looks at every new, changed and deleted
+object of an audited model (``__audited__ = True``) and writes one ``audit_log`` row each, in the
+same transaction, so the audit row exists exactly when the change does. The actor is taken from
+``session.info["actor"]`` (set it with :func:`acting_as`); it defaults to ``"system"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import event, insert, inspect, select
+from sqlalchemy.orm import Session
+
+from healthwatch.store.models import AuditEntry, Base, utcnow
+
+DEFAULT_ACTOR = "system"
+
+
+def iso_utc(value: datetime) -> str:
+    """ISO 8601 with the UTC offset (SQLite returns stored UTC times without one)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def row_dict(obj: Base) -> dict[str, Any]:
+    """The object's column values, JSON-ready."""
+    mapper = inspect(type(obj))
+    return {attr.key: _jsonable(getattr(obj, attr.key)) for attr in mapper.column_attrs}
+
+
+def _before_dict(obj: Base) -> tuple[dict[str, Any], bool]:
+    """Column values before the pending change, and whether any column really changed."""
+    state = inspect(obj)
+    before: dict[str, Any] = {}
+    changed = False
+    for attr in state.mapper.column_attrs:
+        hist = state.attrs[attr.key].history
+        if hist.deleted:
+            before[attr.key] = _jsonable(hist.deleted[0])
+            changed = changed or hist.added != hist.deleted
+        elif hist.added:
+            # Value was never loaded before the change: the old value is unknown.
+            before[attr.key] = None
+            changed = True
+        else:
+            before[attr.key] = _jsonable(getattr(obj, attr.key))
+    return before, changed
+
+
+def _audited(obj: object) -> bool:
+    return isinstance(obj, Base) and bool(getattr(obj, "__audited__", False))
+
+
+@event.listens_for(Session, "after_flush")
+def _write_audit_rows(session: Session, flush_context: Any) -> None:
+    actor = str(session.info.get("actor") or DEFAULT_ACTOR)
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for obj in session.new:
+        if _audited(obj):
+            rows.append(_entry(obj, "insert", actor, now, None, row_dict(obj)))
+    for obj in session.dirty:
+        if _audited(obj) and session.is_modified(obj, include_collections=False):
+            before, changed = _before_dict(obj)
+            if changed:
+                rows.append(_entry(obj, "update", actor, now, before, row_dict(obj)))
+    for obj in session.deleted:
+        if _audited(obj):
+            rows.append(_entry(obj, "delete", actor, now, row_dict(obj), None))
+    if rows:
+        session.connection().execute(insert(AuditEntry), rows)
+
+
+def _entry(
+    obj: Base,
+    action: str,
+    actor: str,
+    at: datetime,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "entity": obj.__tablename__,
+        "entity_key": obj.audit_key(),
+        "before": before,
+        "after": after,
+    }
+
+
+@contextmanager
+def acting_as(session: Session, actor: str) -> Iterator[None]:
+    """Attribute the changes flushed inside the block to ``actor``."""
+    previous = session.info.get("actor")
+    session.info["actor"] = actor
+    try:
+        session.flush()  # changes made before the block keep their own actor
+        yield
+        session.flush()
+    finally:
+        session.info["actor"] = previous
+
+
+def audit_trail(
+    session: Session,
+    *,
+    entity: str | None = None,
+    entity_key: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Audit rows, oldest first, optionally for one table and/or one row key."""
+    query = select(AuditEntry).order_by(AuditEntry.id)
+    if entity is not None:
+        query = query.where(AuditEntry.entity == entity)
+    if entity_key is not None:
+        query = query.where(AuditEntry.entity_key == entity_key)
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        {
+            "id": e.id,
+            "at": iso_utc(e.at),
+            "actor": e.actor,
+            "action": e.action,
+            "entity": e.entity,
+            "entity_key": e.entity_key,
+            "before": e.before,
+            "after": e.after,
+        }
+        for e in session.scalars(query)
+    ]

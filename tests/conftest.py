@@ -1,0 +1,71 @@
+"""Shared fixtures.
+
+``db_url`` gives each test its own empty database, once on SQLite (a file in tmp_path) and once
+on PostgreSQL (a fresh database ``hw_<random>`` on 127.0.0.1:5432, dropped afterwards), so every
+storage test runs against both. Tests run in parallel (pytest-xdist), so no database is shared.
+PostgreSQL being unreachable skips those tests locally but fails them under CI (CI=true), so
+CI can never silently skip PostgreSQL.
+
+Every test also gets ``HEALTHWATCH_DB`` pointing into its tmp_path, so nothing writes a
+``healthwatch.sqlite`` into the working folder.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PG_ADMIN_DSN = os.environ.get("HEALTHWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_default_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEALTHWATCH_DB", str(tmp_path / "default.sqlite"))
+
+
+def _pg_unavailable(reason: str) -> None:
+    message = f"PostgreSQL at {PG_ADMIN_DSN} is unreachable ({reason})"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message + "; CI must run the storage tests on PostgreSQL", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database; dropped after the test."""
+    import psycopg
+
+    from healthwatch.store.db import dispose_engine
+
+    name = f"hw_{secrets.token_hex(6)}"
+    try:
+        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        _pg_unavailable(str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    url = f"{base}/{name}"
+    try:
+        yield url
+    finally:
+        dispose_engine(url)
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database URL, once per backend."""
+    if request.param == "sqlite":
+        from healthwatch.store.db import dispose_engine
+
+        url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+        yield url
+        dispose_engine(url)
+    else:
+        yield request.getfixturevalue("postgres_url")

@@ -1,0 +1,209 @@
+"""Storage: sessions, versioned plans, regions, populations and the audit trail, on both backends."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from healthwatch.errors import InputError, NotFoundError
+from healthwatch.regions.hierarchy import get_region, liaoning_regions
+from healthwatch.regions.population import PopulationRow
+from healthwatch.store.audit import audit_trail
+from healthwatch.store.db import resolve_url, session_scope
+from healthwatch.store.models import AuditEntry, Indicator, Population
+from healthwatch.store.plans import (
+    document_sha256,
+    get_plan,
+    list_plans,
+    plan_indicators,
+    plan_versions,
+    restore_plan_version,
+    save_plan,
+)
+from healthwatch.store.regions import (
+    list_regions,
+    population_records,
+    populations,
+    save_populations,
+    save_regions,
+)
+
+
+def small_plan(**changes: object) -> dict[str, object]:
+    plan: dict[str, object] = {
+        "id": "test-plan",
+        "name_zh": "测试规划",
+        "name_en": "Test plan",
+        "region": "210300",
+        "start_year": 2021,
+        "end_year": 2025,
+        "indicators": [
+            {"code": "life_expectancy", "name_zh": "人均预期寿命", "unit": "岁", "target": {}},
+            {"code": "imr", "name_zh": "婴儿死亡率", "unit": "‰", "baselines": [{"year": 2020}]},
+        ],
+        "projects": [],
+    }
+    plan.update(changes)
+    return plan
+
+
+def test_resolve_url(tmp_path, monkeypatch):
+    monkeypatch.delenv("HEALTHWATCH_DB")
+    monkeypatch.chdir(tmp_path)
+    assert resolve_url() == f"sqlite:///{tmp_path / 'healthwatch.sqlite'}"
+    assert resolve_url("x.db") == f"sqlite:///{tmp_path / 'x.db'}"
+    assert resolve_url("postgresql://u@h:5432/d") == "postgresql+psycopg://u@h:5432/d"
+    monkeypatch.setenv("HEALTHWATCH_DB", "sqlite:////tmp/a.sqlite")
+    assert resolve_url() == "sqlite:////tmp/a.sqlite"
+    assert resolve_url("b.sqlite") == f"sqlite:///{tmp_path / 'b.sqlite'}"
+
+
+def test_sqlite_file_is_wal_with_foreign_keys(tmp_path):
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    with session_scope(url, seed=False) as s:
+        assert s.connection().exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert s.connection().exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_first_use_loads_builtin_regions_and_city_populations(db_url):
+    with session_scope(db_url) as s:
+        regions = list_regions(s)
+        assert len(regions) == 115
+        assert [r["adcode"] for r in regions if r["level"] == "province"] == ["210000"]
+        assert len(list_regions(s, parent="210000")) == 14
+        anshan = list_regions(s, parent="210300")
+        assert {r["name"] for r in anshan} == {
+            "铁东区", "铁西区", "立山区", "千山区", "台安县", "岫岩满族自治县", "海城市"
+        }  # fmt: skip
+        pop = populations(s, 2021)
+        assert len(pop) == 15
+        assert pop["210300"] == pytest.approx(3_282_000)
+        assert sum(v for k, v in pop.items() if k != "210000") == pytest.approx(42_294_000)
+        assert all(not r["synthetic"] for r in population_records(s, 2021))
+    # A second scope on the same database loads nothing again.
+    with session_scope(db_url) as s:
+        assert len(list_regions(s)) == 115
+        assert s.scalar(select(func.count()).select_from(Population)) == 15
+
+
+def test_list_regions_unknown_parent(db_url):
+    with session_scope(db_url) as s, pytest.raises(NotFoundError):
+        list_regions(s, parent="999999")
+
+
+def test_plan_versions_only_when_document_changes(db_url):
+    with session_scope(db_url, seed=False) as s:
+        assert save_plan(s, small_plan(), actor="alice") == 1
+        assert save_plan(s, small_plan(), actor="alice") == 1  # unchanged: no new version
+        assert save_plan(s, small_plan(name_en="Test plan, revised"), actor="bob") == 2
+    with session_scope(db_url, seed=False) as s:
+        rows = list_plans(s)
+        assert rows == [
+            {
+                "id": "test-plan",
+                "name_zh": "测试规划",
+                "name_en": "Test plan, revised",
+                "region": "210300",
+                "start_year": 2021,
+                "end_year": 2025,
+                "indicators": 2,
+                "version": 2,
+            }
+        ]
+        versions = plan_versions(s, "test-plan")
+        assert [(v["version"], v["actor"], v["current"]) for v in versions] == [
+            (1, "alice", False),
+            (2, "bob", True),
+        ]
+        assert versions[0]["sha256"] == document_sha256(small_plan())
+        assert get_plan(s, "test-plan") == small_plan(name_en="Test plan, revised")
+        assert get_plan(s, "test-plan", version=1) == small_plan()  # Chinese text round-trips
+        with pytest.raises(NotFoundError):
+            get_plan(s, "no-such-plan")
+        with pytest.raises(NotFoundError):
+            get_plan(s, "test-plan", version=7)
+
+
+def test_restore_and_resave_old_version_reuse_rows(db_url):
+    with session_scope(db_url, seed=False) as s:
+        save_plan(s, small_plan(), actor="alice")
+        three = small_plan(indicators=[{"code": "only", "name_zh": "唯一"}])
+        assert save_plan(s, three, actor="alice") == 2
+        assert [i["code"] for i in plan_indicators(s, "test-plan")] == ["only"]
+        assert restore_plan_version(s, "test-plan", 1, actor="carol") == 1
+        assert [i["code"] for i in plan_indicators(s, "test-plan")] == ["life_expectancy", "imr"]
+        assert list_plans(s)[0]["indicators"] == 2
+        # Saving a document equal to version 2 makes version 2 current; no third row.
+        assert save_plan(s, three, actor="dave") == 2
+        assert len(plan_versions(s, "test-plan")) == 2
+        assert s.scalar(select(func.count()).select_from(Indicator)) == 1
+        with pytest.raises(NotFoundError):
+            restore_plan_version(s, "test-plan", 9, actor="carol")
+        trail = audit_trail(s, entity="plans", entity_key="test-plan")
+        assert [(e["action"], e["actor"]) for e in trail] == [
+            ("insert", "alice"),
+            ("update", "alice"),
+            ("update", "carol"),
+            ("update", "dave"),
+        ]
+        assert trail[2]["before"]["current_version"] == 2
+        assert trail[2]["after"]["current_version"] == 1
+
+
+def test_bad_plan_document_is_rejected(db_url):
+    with session_scope(db_url, seed=False) as s:
+        with pytest.raises(InputError):
+            save_plan(s, {"name_zh": "没有 id"}, actor="x")
+        with pytest.raises(InputError) as info:
+            save_plan(s, small_plan(indicators=[{"code": "a"}, {"code": "a"}]), actor="x")
+        assert info.value.problems[0].field == "indicators.code"
+        assert list_plans(s) == []
+
+
+def test_error_rolls_back_everything(db_url):
+    with pytest.raises(RuntimeError), session_scope(db_url, seed=False) as s:
+        save_plan(s, small_plan(), actor="alice")
+        save_regions(s, [get_region("210000")], actor="alice")
+        raise RuntimeError("boom")
+    with session_scope(db_url, seed=False) as s:
+        assert list_plans(s) == []
+        assert list_regions(s) == []
+        assert s.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
+def test_populations_replace_with_audit_and_add_missing_regions(db_url):
+    with session_scope(db_url, seed=False) as s:
+        save_regions(s, liaoning_regions()[:1], actor="seed")
+        rows = [PopulationRow("210000", 2021, 42_294_000.0)]
+        assert save_populations(s, rows, actor="alice", source="yearbook") == 1
+        assert save_populations(s, rows, actor="alice", source="yearbook") == 0
+        # A Jilin county: its city and province are added from the index.
+        jilin = [PopulationRow("220102", 2022, 1_000_000.0)]
+        assert save_populations(s, jilin, actor="bob", source="jl") == 1
+        assert {r["adcode"] for r in list_regions(s)} == {"210000", "220000", "220100", "220102"}
+        new = [PopulationRow("210000", 2021, 42_000_000.0)]
+        assert save_populations(s, new, actor="carol", source="revision", synthetic=True) == 1
+        assert populations(s, 2021) == {"210000": 42_000_000.0}
+        assert populations(s, 2022) == {"220102": 1_000_000.0}
+        trail = audit_trail(s, entity="populations", entity_key="210000/2021")
+        assert [(e["action"], e["actor"]) for e in trail] == [
+            ("insert", "alice"),
+            ("update", "carol"),
+        ]
+        assert trail[1]["before"]["resident_persons"] == 42_294_000.0
+        assert trail[1]["before"]["source"] == "yearbook"
+        assert trail[1]["after"]["resident_persons"] == 42_000_000.0
+        assert trail[1]["after"]["synthetic"] is True
+        region_trail = audit_trail(s, entity="regions", entity_key="220100")
+        assert region_trail[0]["actor"] == "bob"
+        assert region_trail[0]["after"]["name"] == "长春市"
+
+
+def test_unknown_adcode_writes_nothing(db_url):
+    with session_scope(db_url, seed=False) as s:
+        rows = [PopulationRow("210300", 2021, 1.0), PopulationRow("219999", 2021, 1.0)]
+        with pytest.raises(InputError) as info:
+            save_populations(s, rows, actor="x", source="y")
+        assert "219999" in info.value.render()
+        assert populations(s, 2021) == {}
+        assert list_regions(s) == []
