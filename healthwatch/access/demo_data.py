@@ -65,7 +65,15 @@ class County:
     name: str
     city: str
     urban: bool
-    area_km2: float
+
+    @property
+    def area_km2(self) -> float:
+        return _county_area(self.adcode)
+
+
+@lru_cache(maxsize=256)
+def _county_area(adcode: str) -> float:
+    return geometry_area_km2(boundary(adcode))
 
 
 @dataclass
@@ -110,20 +118,14 @@ def geometry_area_km2(geometry: Mapping[str, Any]) -> float:
 
 @lru_cache(maxsize=1)
 def liaoning_county_table() -> tuple[County, ...]:
-    """Liaoning's 100 county-level regions with city, urban flag and area (from boundaries)."""
+    """Liaoning's 100 county-level regions with their city and urban flag."""
     from healthwatch.regions.hierarchy import liaoning_regions
 
-    out = []
-    for r in liaoning_regions():
-        if r.level != "county":
-            continue
-        area = geometry_area_km2(boundary(r.adcode))
-        out.append(
-            County(
-                r.adcode, r.name, r.parent or r.adcode[:4] + "00", r.kind == "urban_district", area
-            )
-        )
-    return tuple(out)
+    return tuple(
+        County(r.adcode, r.name, r.parent or r.adcode[:4] + "00", r.kind == "urban_district")
+        for r in liaoning_regions()
+        if r.level == "county"
+    )
 
 
 def real_city_populations(year: int = DEMO_YEAR) -> dict[str, int]:
