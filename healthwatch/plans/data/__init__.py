@@ -1,0 +1,1 @@
+"""Packaged plan data (YAML)."""
