@@ -611,6 +611,24 @@ def _pad_to_p(
     open_count[order[:missing]] = 1
 
 
+def _pad_ambulances(
+    count: IntArray, upper: IntArray, total: int, a: sparse.csr_matrix, pop: FloatArray
+) -> None:
+    """Place ambulances the optimum left unused (they add nothing, e.g. q = 0) so that all
+    ``total`` are allocated: at the sites with most population in reach, within their caps."""
+    missing = total - int(count.sum())
+    if missing <= 0:
+        return
+    reach_pop = np.asarray(a.T @ pop).ravel()
+    for j in np.lexsort((np.arange(count.size), -reach_pop)):
+        add = min(missing, int(upper[j] - count[j]))
+        if add > 0:
+            count[j] += add
+            missing -= add
+        if missing == 0:
+            return
+
+
 def mexclp(
     demand: Demand,
     candidates: Candidates,
@@ -691,6 +709,7 @@ def mexclp(
         open_count = existing.copy()
         if solved.x.size:
             open_count = np.round(solved.x[:m]).astype(np.int64)
+    _pad_ambulances(open_count, upper.astype(np.int64), total, a, pop)
     stats = {"rows": nrow, "columns": m, "solver_seconds": solved.seconds}
     return _result(
         "mexclp", solved, open_count, demand, candidates, a, time.perf_counter() - started, stats
