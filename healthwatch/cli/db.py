@@ -1,7 +1,55 @@
-"""`healthwatch db` commands."""
+"""`healthwatch db` commands: migrate the database and show its schema revision."""
 
 from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="db", no_args_is_help=True)
+from healthwatch.cli._common import DbOption, JsonOption, console, friendly_errors, print_json
+from healthwatch.store.db import current_revision, head_revision, resolve_url, upgrade
+
+app = typer.Typer(help="数据库 / database: migrate and inspect", no_args_is_help=True)
+
+
+def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command("upgrade")
+@friendly_errors
+def upgrade_command(db: str | None = DbOption, json: bool = JsonOption) -> None:
+    """升级数据库结构到最新版本（保留全部数据） / Migrate the database to the newest schema."""
+    url = resolve_url(db)
+    before = current_revision(url)
+    after = upgrade(url)
+    if json:
+        print_json({"database": _shown(url), "from": before, "to": after})
+        return
+    if before == after:
+        console.print(f"数据库已是最新版本 {after} / Already at revision {after}: {_shown(url)}")
+    else:
+        console.print(
+            f"数据库已从 {before or '空库'} 升级到 {after} / Upgraded from "
+            f"{before or 'empty'} to {after}: {_shown(url)}"
+        )
+
+
+@app.command("current")
+@friendly_errors
+def current_command(db: str | None = DbOption, json: bool = JsonOption) -> None:
+    """显示数据库结构版本 / Show the database's schema revision (changes nothing)."""
+    url = resolve_url(db)
+    current, head = current_revision(url), head_revision()
+    if json:
+        print_json(
+            {
+                "database": _shown(url),
+                "current": current,
+                "head": head,
+                "up_to_date": current == head,
+            }
+        )
+        return
+    state = "最新 / up to date" if current == head else "需升级 / run `healthwatch db upgrade`"
+    console.print(f"{_shown(url)}: {current or '空库 / empty'} (最新 / head {head}) — {state}")

@@ -2,7 +2,69 @@
 
 from __future__ import annotations
 
+from typing import Any
 
-def demo() -> None:
-    """Load regions and both plans into SQLite and print what was loaded and the findings."""
-    raise NotImplementedError("demo is built in issue 2")
+from rich.markup import escape
+
+from healthwatch.cli._common import DbOption, JsonOption, console, friendly_errors, print_json
+from healthwatch.demo import run_demo
+
+SEVERITY_ZH = {"error": "错误 error", "warning": "警告 warning", "info": "提示 info"}
+LEVEL_ZH = {"province": "省", "city": "地级市", "county": "县级单位"}
+STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+KIND_ZH = {"urban_district": "市辖区", "county_level": "县、县级市、自治县"}
+
+
+@friendly_errors
+def demo(db: str | None = DbOption, json: bool = JsonOption) -> None:
+    """载入辽宁省行政区划、人口与两部规划并检查一致性 / Load regions and both plans, check them."""
+    summary = run_demo(db)
+    if json:
+        print_json(summary)
+        return
+    _print(summary)
+
+
+def _print(s: dict[str, Any]) -> None:
+    regions, pops = s["regions"], s["populations"]
+    console.rule("healthwatch 演示 / demo")
+    console.print(f"数据库 / database: {s['database']}", highlight=False)
+    levels = "，".join(f"{LEVEL_ZH[k]} {v}" for k, v in regions["by_level"].items())
+    kinds = "，".join(f"{KIND_ZH.get(k, k)} {v}" for k, v in regions["counties_by_kind"].items())
+    console.print(
+        f"行政区划：辽宁省共 {regions['total']} 个（{levels}；其中 {kinds}），本次写入 "
+        f"{regions['written']} 个。\nRegions: {regions['total']} (1 province, 14 cities, 100 "
+        f"counties), {regions['written']} written this run.",
+        highlight=False,
+    )
+    console.print(
+        f"人口（{pops['year']} 年）：真实数据 {pops['real']} 条（{pops['real_source']}）；"
+        f"[bold]模拟数据[/bold] {pops['synthetic']} 条（{pops['synthetic_source']}）。\n"
+        f"Populations {pops['year']}: {pops['real']} real, {pops['synthetic']} SYNTHETIC "
+        f"(county figures are made up; load real ones with `healthwatch regions load`).",
+        highlight=False,
+    )
+    console.print("\n[bold]规划 / Plans[/bold]")
+    for p in s["plans"]:
+        new = "，本次新存 / new" if p["new_version"] else ""
+        console.print(
+            f"  {escape(p['id'])}  {escape(p['name_zh'])}（{p['region']}，{p['years']}，"
+            f"第 {p['version']} 版 / version {p['version']}{new}）\n"
+            f"    {escape(p['name_en'])}\n"
+            f"    指标 {p['indicators']} indicators · 其他目标 {p['supplementary_targets']} "
+            f"supplementary targets · 项目 {p['projects']} projects",
+            highlight=False,
+        )
+    counts = s["findings_by_severity"]
+    by_severity = "，".join(f"{SEVERITY_ZH[k]} {counts.get(k, 0)}" for k in SEVERITY_ZH)
+    console.print(
+        f"\n[bold]一致性检查 / Consistency findings: {len(s['findings'])}[/bold]（{by_severity}）"
+    )
+    for f in s["findings"]:
+        where = " · ".join(x for x in (f["kind"], f["plan"], f["indicator"]) if x)
+        style = STYLE.get(f["severity"], "")
+        console.print(
+            f"  [{style}]{SEVERITY_ZH.get(f['severity'], f['severity'])}[/{style}] "
+            f"{escape(where)}\n    {escape(f['message_zh'])}\n    {escape(f['message_en'])}",
+            highlight=False,
+        )

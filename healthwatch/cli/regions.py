@@ -1,7 +1,84 @@
-"""`healthwatch regions` commands."""
+"""`healthwatch regions` commands: list the stored hierarchy, load population tables."""
 
 from __future__ import annotations
 
-import typer
+import getpass
+from pathlib import Path
 
-app = typer.Typer(help="regions", no_args_is_help=True)
+import typer
+from rich.table import Table
+
+from healthwatch.cli._common import DbOption, JsonOption, console, friendly_errors, print_json
+from healthwatch.regions.population import read_population_csv
+from healthwatch.store.db import session_scope
+from healthwatch.store.regions import list_regions, save_populations
+
+app = typer.Typer(help="行政区划与人口 / regions and populations", no_args_is_help=True)
+
+FileArgument = typer.Argument(..., help="人口表 CSV / population table (CSV)")
+LEVEL_ZH = {"province": "省级", "city": "地级", "county": "县级"}
+
+
+@app.command("list")
+@friendly_errors
+def list_command(
+    parent: str | None = typer.Option(
+        None, "--parent", help="只列出该代码的下级 / only the children of this adcode"
+    ),
+    db: str | None = DbOption,
+    json: bool = JsonOption,
+) -> None:
+    """列出行政区划 / List the stored regions (adcode, name, level, kind, parent)."""
+    with session_scope(db) as session:
+        rows = list_regions(session, parent=parent)
+    if json:
+        print_json(rows)
+        return
+    table = Table(title=f"行政区划 / Regions ({len(rows)})")
+    for header in ("代码 adcode", "名称 name", "级别 level", "类型 type", "上级 parent"):
+        table.add_column(header)
+    for r in rows:
+        level = f"{LEVEL_ZH.get(r['level'], r['level'])} {r['level']}"
+        table.add_row(r["adcode"], r["name"], level, f"{r['type_zh']} {r['kind']}", r["parent"])
+    console.print(table)
+
+
+@app.command("load")
+@friendly_errors
+def load_command(
+    file: Path = FileArgument,
+    year: int | None = typer.Option(None, "--year", help="只载入该年份 / load only this year"),
+    source: str | None = typer.Option(
+        None, "--source", help="数据来源（默认为文件名）/ source (default: the file name)"
+    ),
+    synthetic: bool = typer.Option(
+        False, "--synthetic", help="标记为模拟数据 / mark the figures as made up"
+    ),
+    db: str | None = DbOption,
+    json: bool = JsonOption,
+) -> None:
+    """载入人口表（整表校验，有误则不写入）/ Load a population table; a bad file writes nothing."""
+    rows = read_population_csv(file, year=year)
+    actor = f"cli:{getpass.getuser()}"
+    with session_scope(db, actor=actor) as session:
+        changed = save_populations(
+            session, rows, actor=actor, source=source or file.name, synthetic=synthetic
+        )
+    years = sorted({r.year for r in rows})
+    summary = {
+        "file": str(file),
+        "rows": len(rows),
+        "changed": changed,
+        "regions": len({r.adcode for r in rows}),
+        "years": years,
+        "synthetic": synthetic,
+    }
+    if json:
+        print_json(summary)
+        return
+    console.print(
+        f"已载入 {file.name}：{len(rows)} 条人口数据（{summary['regions']} 个行政区，"
+        f"年份 {', '.join(map(str, years))}），其中 {changed} 条新增或更新。\n"
+        f"Loaded {file.name}: {len(rows)} population figures for {summary['regions']} regions "
+        f"({', '.join(map(str, years))}); {changed} new or changed."
+    )

@@ -13,6 +13,7 @@ any error, so a failed command writes nothing.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -190,17 +191,23 @@ def seed_builtin(session: Session) -> dict[str, int]:
 
 
 def builtin_plan_documents() -> list[dict[str, Any]]:
-    """The built-in plans (Liaoning province, Anshan city) as JSON documents."""
+    """The built-in plans (Liaoning province, Anshan city) as JSON documents (fresh copies)."""
+    return [json.loads(doc) for doc in _builtin_plan_texts()]
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin_plan_texts() -> tuple[str, ...]:
+    """Parsed once per process: the packaged plans do not change while it runs."""
     import healthwatch.plans
 
     builtin_plans = getattr(healthwatch.plans, "builtin_plans", None)
     if builtin_plans is None:  # the plans package predates its built-in plans
-        return []
+        return ()
     docs = []
     for plan in builtin_plans():
         doc = plan.to_json()
-        docs.append(json.loads(doc) if isinstance(doc, str) else doc)
-    return docs
+        docs.append(doc if isinstance(doc, str) else json.dumps(doc, ensure_ascii=False))
+    return tuple(docs)
 
 
 @contextmanager

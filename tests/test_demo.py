@@ -1,0 +1,66 @@
+"""`healthwatch demo` on a temporary SQLite file, through the CLI runner."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from healthwatch.cli import app
+from healthwatch.plans import builtin_plans, check_plans
+from healthwatch.regions.population import builtin_city_populations
+from healthwatch.store.audit import audit_trail
+from healthwatch.store.db import session_scope
+from healthwatch.store.plans import list_plans
+from healthwatch.store.regions import population_records
+
+runner = CliRunner()
+
+
+def test_demo_loads_everything_and_reports_findings(tmp_path):
+    db = str(tmp_path / "demo.sqlite")
+    result = runner.invoke(app, ["demo", "--db", db, "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["regions"]["by_level"] == {"province": 1, "city": 14, "county": 100}
+    assert summary["regions"]["written"] == 115
+    pops = summary["populations"]
+    assert (pops["real"], pops["synthetic"]) == (15, 100)
+    assert pops["province_total"] == 42_294_000
+    plans = {p["id"]: p for p in summary["plans"]}
+    for plan in builtin_plans():
+        row = plans[plan.id]
+        assert row["indicators"] == len(plan.indicators)
+        assert row["projects"] == len(plan.projects)
+        assert row["version"] == 1 and row["new_version"]
+    # The findings are those of the plans as read back from the database: same as in memory.
+    expected = check_plans(
+        builtin_plans(), {r.adcode: r.persons for r in builtin_city_populations()}
+    )
+    assert len(summary["findings"]) == len(expected) > 0
+    assert {f["kind"] for f in summary["findings"]} == {f.kind for f in expected}
+
+    with session_scope(db) as s:
+        records = population_records(s, 2021)
+        assert all(r["synthetic"] == (r["adcode"][4:] != "00") for r in records)
+        counties = [r for r in records if r["synthetic"]]
+        assert sum(r["resident_persons"] for r in counties) == 42_294_000
+        assert "模拟数据" in counties[0]["source"] and "synthetic" in counties[0]["source"]
+        assert {p["id"] for p in list_plans(s)} == set(plans)
+        assert audit_trail(s, entity="plans")[0]["actor"] == "demo"
+
+    # A second run writes nothing new.
+    again = json.loads(runner.invoke(app, ["demo", "--db", db, "--json"]).stdout)
+    assert again["regions"]["written"] == 0
+    assert again["populations"]["written_real"] == again["populations"]["written_synthetic"] == 0
+    assert not any(p["new_version"] for p in again["plans"])
+
+
+def test_demo_table_output_is_chinese_first(tmp_path):
+    result = runner.invoke(app, ["demo", "--db", str(tmp_path / "d.sqlite")])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.index("行政区划") < out.index("Regions")
+    assert "模拟数据" in out and "SYNTHETIC" in out
+    assert "一致性检查 / Consistency findings" in out
+    assert "anshan-2021-2025" in out
