@@ -1,0 +1,319 @@
+"""Speed of the outbreak detection methods, and the ratio to R ``surveillance`` on the same series.
+
+    python benchmarks/surveillance.py            # full sizes (several minutes)
+    python benchmarks/surveillance.py --quick    # small sizes (about a minute)
+
+Part 1, per method: a batch of synthetic weekly series (negative binomial, seasonal, levels
+from 1 to 20 cases a week) is run through healthwatch over the last 52 weeks; the first few
+series of the same batch are written to a CSV and run through R, one series at a time as R
+works, timed by R's own ``system.time`` around the loop (R's start-up and package loading are
+not counted). Printed: series-weeks per second for both, the ratio, and the largest relative
+difference between the two upper bounds on the shared series (a sanity check; the conformance
+tests are the real check).
+
+Part 2, the two headline targets of the issue, each in a fresh process so that its peak memory
+(``ru_maxrss``) is its own:
+- farrington_flexible with Noufaily's settings over 100,000 weekly series x 264 weeks (5 years
+  plus the 4 weeks b=4, w=3 needs before the first evaluated week), the last 52 weeks evaluated;
+  target <= 60 s.
+- EARS C1, C2 and C3 over 1,000,000 daily series x 365 days, days 8 (C1) / 10 (C2) / 12 (C3)
+  to 365 evaluated; target <= 20 s. 1,000,000 x 365 float64 counts alone take 2.9 GB, so the
+  series are generated and detected in batches of 50,000 (engine.stream) and only the alarm
+  counts are kept; generating the counts is not timed.
+Numba compilation is done on a small warm-up batch first and not timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from healthwatch.surveillance import Counts, engine, get_method
+
+NOUFAILY = {
+    "b": 4,
+    "w": 3,
+    "no_periods": 10,
+    "weights_threshold": 2.58,
+    "past_weeks_not_included": 26,
+    "p_threshold_trend": 1,
+    "threshold_method": "nbPlugin",
+}
+NOUFAILY_R = (
+    "b=4, w=3, noPeriods=10, weightsThreshold=2.58, pastWeeksNotIncluded=26, "
+    'pThresholdTrend=1, thresholdMethod="nbPlugin"'
+)
+
+#: method -> (healthwatch control, the R call on one series `s` (an sts) over `rng`)
+METHODS: dict[str, tuple[dict[str, Any], str]] = {
+    "farrington_flexible": (
+        NOUFAILY,
+        f"farringtonFlexible(s, control=list(range=rng, {NOUFAILY_R}))",
+    ),
+    "farrington": ({"b": 5, "w": 3}, "farrington(s, control=list(range=rng, b=5, w=3))"),
+    "ears_c1": ({}, 'earsC(s, control=list(range=rng, method="C1"))'),
+    "ears_c2": ({}, 'earsC(s, control=list(range=rng, method="C2"))'),
+    "ears_c3": ({}, 'earsC(s, control=list(range=rng, method="C3"))'),
+    "cusum": ({}, "cusum(s, control=list(range=rng))"),
+    "glrpois": ({}, "glrpois(s, control=list(range=rng))"),
+    "bayes": ({}, "bayes(s, control=list(range=rng))"),
+    "rki": ({}, "rki(s, control=list(range=rng))"),
+    "outbreakp": ({}, "outbreakP(s, control=list(range=rng))"),
+}
+
+R_LOOP = r"""
+suppressMessages(library(surveillance))
+args <- commandArgs(trailingOnly = TRUE)
+d <- read.csv(args[1])
+out <- args[2]
+a <- as.integer(args[3]); b <- as.integer(args[4])
+rng <- a:b
+ids <- unique(d$series)
+y <- sapply(ids, function(i) d$count[d$series == i][order(d$t[d$series == i])])
+ub <- matrix(NA_real_, length(rng), ncol(y))
+al <- matrix(NA, length(rng), ncol(y))
+tm <- system.time(for (j in seq_len(ncol(y))) {
+  s <- sts(observed = matrix(y[, j]), start = c(2000, 1), frequency = 52)
+  res <- suppressWarnings(CALL)
+  ub[, j] <- upperbound(res)[rng - (length(y[, j]) - nrow(upperbound(res)))]
+  al[, j] <- alarms(res)[rng - (length(y[, j]) - nrow(alarms(res)))]
+})
+write.csv(data.frame(ub = as.vector(ub), alarm = as.integer(as.vector(al))), out,
+          row.names = FALSE)
+cat(tm[["elapsed"]], "\n")
+"""
+
+
+def weekly_batch(n_series: int, n_weeks: int, seed: int = 1) -> Counts:
+    """Seasonal negative binomial counts (phi 1.5) with per-series levels of 1..20 a week."""
+    gen = np.random.default_rng(seed)
+    level = np.exp(gen.uniform(0.0, 3.0, size=n_series))
+    t = np.arange(1, n_weeks + 1)
+    season = np.exp(0.4 * np.cos(2 * np.pi * t / 52) + 0.2 * np.sin(2 * np.pi * t / 52))
+    mu = season[:, None] * level[None, :]
+    y = gen.negative_binomial(mu / 0.5, 1 / 1.5).astype(np.float64)
+    return Counts.from_array(y, freq=52, names=[f"s{i}" for i in range(n_series)])
+
+
+def daily_batch(n_series: int, n_days: int, seed: int) -> Counts:
+    gen = np.random.default_rng(seed)
+    lam = np.exp(gen.uniform(0.0, 3.0, size=n_series))
+    y = gen.poisson(lam[None, :], size=(n_days, n_series)).astype(np.float64)
+    return Counts(observed=y, freq=365, names=[str(i) for i in range(n_series)])
+
+
+def _accepted(method: str, control: dict[str, Any]) -> dict[str, Any]:
+    params = inspect.signature(get_method(method)).parameters
+    return {k: v for k, v in control.items() if k in params}
+
+
+def time_r(counts: Counts, call: str, a: int, b: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """R's elapsed seconds for the loop over the series of ``counts`` (and its bounds, alarms)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data, out, script = Path(tmp, "d.csv"), Path(tmp, "o.csv"), Path(tmp, "run.R")
+        counts.to_long().astype({"count": np.int64}).to_csv(data, index=False)
+        script.write_text(R_LOOP.replace("CALL", call))
+        proc = subprocess.run(
+            ["Rscript", "--vanilla", str(script), str(data), str(out), str(a), str(b)],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, LC_ALL="C"),
+            timeout=1800,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr[-2000:])
+        r = pd.read_csv(out)
+        shape = (b - a + 1, counts.n_series)
+        ub = r["ub"].to_numpy(float).reshape(shape, order="F")
+        alarm = r["alarm"].to_numpy(float).reshape(shape, order="F")
+        return float(proc.stdout.split()[-1]), ub, alarm
+
+
+def per_method(
+    n_series: int, n_r: int, only: list[str] | None, use_r: bool
+) -> list[dict[str, Any]]:
+    n_weeks, evaluated = 320, 52
+    a, b = n_weeks - evaluated + 1, n_weeks
+    counts = weekly_batch(n_series, n_weeks)
+    rows = []
+    for name, (control, call) in METHODS.items():
+        if only and name not in only:
+            continue
+        try:
+            kw = _accepted(name, control)
+        except (ImportError, AttributeError):
+            print(f"{name:22s} not available yet", flush=True)
+            continue
+        engine.run(counts.select(slice(0, 8)), name, range=f"{a}:{b}", **kw)  # warm-up / JIT
+        t0 = time.perf_counter()
+        res = engine.run(counts, name, range=f"{a}:{b}", **kw)
+        hw_s = time.perf_counter() - t0
+        row: dict[str, Any] = {
+            "method": name,
+            "series": n_series,
+            "weeks": evaluated,
+            "healthwatch_s": hw_s,
+            "healthwatch_sw_per_s": n_series * evaluated / hw_s,
+        }
+        if use_r:
+            sub = counts.select(slice(0, n_r))
+            try:
+                r_s, r_ub, r_alarm = time_r(sub, call, a, b)
+            except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                print(f"{name}: R failed: {exc}", file=sys.stderr)
+            else:
+                ours = res.upperbound[:, :n_r]
+                both = np.isfinite(ours) & np.isfinite(r_ub)
+                rel = np.abs(ours - r_ub)[both] / np.maximum(np.abs(r_ub[both]), 1e-12)
+                r_rate = n_r * evaluated / r_s
+                row.update(
+                    {
+                        "r_series": n_r,
+                        "r_s": r_s,
+                        "r_ms_per_series_week": 1000 * r_s / (n_r * evaluated),
+                        "r_sw_per_s": r_rate,
+                        "ratio": row["healthwatch_sw_per_s"] / r_rate,
+                        "max_rel_diff_upperbound": float(rel.max()) if rel.size else float("nan"),
+                        "alarm_agreement": float(
+                            np.mean(np.asarray(res.alarm[:, :n_r], float) == r_alarm)
+                        ),
+                    }
+                )
+        rows.append(row)
+        _print_row(row)
+    return rows
+
+
+def _print_row(row: dict[str, Any]) -> None:
+    text = (
+        f"{row['method']:20s} healthwatch {row['series']:>7,d} series x {row['weeks']} weeks "
+        f"in {row['healthwatch_s']:7.2f} s = {row['healthwatch_sw_per_s']:>12,.0f} series-weeks/s"
+    )
+    if "r_s" in row:
+        text += (
+            f" | R {row['r_series']} series: {row['r_ms_per_series_week']:7.2f} ms/series-week"
+            f" = {row['r_sw_per_s']:8.1f} series-weeks/s | ratio {row['ratio']:>10,.0f}x"
+            f" | max rel diff of bounds {row['max_rel_diff_upperbound']:.1e},"
+            f" alarms agree {100 * row['alarm_agreement']:.1f}%"
+        )
+    print(text, flush=True)
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def target_farrington(n_series: int) -> dict[str, Any]:
+    n_weeks = 5 * 52 + 4
+    a, b = n_weeks - 51, n_weeks
+    counts = weekly_batch(n_series, n_weeks, seed=2)
+    kw = _accepted("farrington_flexible", NOUFAILY)
+    engine.run(counts.select(slice(0, 8)), "farrington_flexible", range=f"{a}:{b}", **kw)
+    t0 = time.perf_counter()
+    res = engine.run(counts, "farrington_flexible", range=f"{a}:{b}", **kw)
+    secs = time.perf_counter() - t0
+    return {
+        "target": "farrington_flexible (Noufaily settings)",
+        "series": n_series,
+        "time_points": n_weeks,
+        "evaluated": b - a + 1,
+        "seconds": secs,
+        "limit_s": 60,
+        "series_weeks_per_s": n_series * (b - a + 1) / secs,
+        "alarms": int(np.asarray(res.alarm, bool).sum()),
+        "peak_mb": _peak_mb(),
+    }
+
+
+def target_ears(n_series: int, batch: int = 50_000) -> dict[str, Any]:
+    n_days = 365
+    for m in ("ears_c1", "ears_c2", "ears_c3"):
+        engine.run(daily_batch(64, n_days, 0), m)  # JIT warm-up
+    seconds = {"ears_c1": 0.0, "ears_c2": 0.0, "ears_c3": 0.0}
+    alarms = dict.fromkeys(seconds, 0)
+    for k, start in enumerate(range(0, n_series, batch)):
+        piece = daily_batch(min(batch, n_series - start), n_days, seed=100 + k)
+        for m in seconds:
+            t0 = time.perf_counter()
+            res = engine.run(piece, m)
+            seconds[m] += time.perf_counter() - t0
+            alarms[m] += int(np.asarray(res.alarm, bool).sum())
+            del res
+    return {
+        "target": "EARS C1-C3",
+        "series": n_series,
+        "time_points": n_days,
+        "seconds": seconds,
+        "total_seconds": sum(seconds.values()),
+        "limit_s": 20,
+        "alarms": alarms,
+        "peak_mb": _peak_mb(),
+    }
+
+
+def run_target(name: str, n_series: int) -> dict[str, Any]:
+    """Run one headline target in a fresh process and read back its JSON."""
+    proc = subprocess.run(
+        [sys.executable, __file__, "--target", name, "--n", str(n_series)],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-3000:])
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes")
+    ap.add_argument("--methods", help="comma-separated subset of methods")
+    ap.add_argument("--no-r", action="store_true", help="skip the R timings")
+    ap.add_argument("--no-targets", action="store_true", help="skip the headline targets")
+    ap.add_argument("--target", choices=["farrington", "ears"], help=argparse.SUPPRESS)
+    ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.target:
+        fn = target_farrington if args.target == "farrington" else target_ears
+        print(json.dumps(fn(args.n)))
+        return
+    use_r = not args.no_r and shutil.which("Rscript") is not None
+    n_series, n_r = (2_000, 2) if args.quick else (20_000, 5)
+    only = args.methods.split(",") if args.methods else None
+    print(f"== per method: {n_series:,} weekly series x 320 weeks, last 52 evaluated ==")
+    if not use_r:
+        print("(Rscript not found or --no-r: R timings skipped)")
+    per_method(n_series, n_r, only, use_r)
+    if args.no_targets:
+        return
+    ff_n, ears_n = (5_000, 50_000) if args.quick else (100_000, 1_000_000)
+    print(f"== headline targets{' (quick sizes)' if args.quick else ''} ==")
+    ff = run_target("farrington", ff_n)
+    print(
+        f"farrington_flexible (Noufaily) {ff['series']:,} series x {ff['time_points']} weeks, "
+        f"last {ff['evaluated']}: {ff['seconds']:.1f} s (target <= 60 s for 100,000), "
+        f"{ff['series_weeks_per_s']:,.0f} series-weeks/s, peak memory {ff['peak_mb']:,.0f} MB"
+    )
+    ears = run_target("ears", ears_n)
+    parts = ", ".join(f"{k[-2:].upper()} {v:.1f} s" for k, v in ears["seconds"].items())
+    print(
+        f"EARS {ears['series']:,} daily series x 365 days: {parts}; total "
+        f"{ears['total_seconds']:.1f} s (target <= 20 s for 1,000,000), "
+        f"peak memory {ears['peak_mb']:,.0f} MB (target <= 4,096 MB)"
+    )
+
+
+if __name__ == "__main__":
+    main()
