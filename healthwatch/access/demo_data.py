@@ -411,7 +411,7 @@ def _candidates(
             "id": stations["id"].to_numpy(),
             "lon": stations["lon"].to_numpy(),
             "lat": stations["lat"].to_numpy(),
-            "existing": 1,
+            "existing": stations["ambulances"].to_numpy(),
             "adcode": stations["adcode"].to_numpy(),
         }
     )
