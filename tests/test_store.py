@@ -118,6 +118,8 @@ def test_plan_versions_only_when_document_changes(db_url):
         assert versions[0]["sha256"] == document_sha256(small_plan())
         assert get_plan(s, "test-plan") == small_plan(name_en="Test plan, revised")
         assert get_plan(s, "test-plan", version=1) == small_plan()  # Chinese text round-trips
+        # Stored exactly as given, key order included (plain JSON on PostgreSQL too).
+        assert list(get_plan(s, "test-plan")) == list(small_plan())
         with pytest.raises(NotFoundError):
             get_plan(s, "no-such-plan")
         with pytest.raises(NotFoundError):

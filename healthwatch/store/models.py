@@ -27,10 +27,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-JsonType = JSON().with_variant(JSONB(), "postgresql")
+# Plain JSON on every backend (PostgreSQL too): the document is kept exactly as given, key order
+# included; queries go through the normalised indicators table instead.
+JsonType = JSON()
 
 
 def utcnow() -> datetime:

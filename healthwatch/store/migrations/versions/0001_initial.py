@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
 
-JsonType = sa.JSON().with_variant(JSONB(), "postgresql")
+JsonType = sa.JSON()  # plain JSON everywhere: documents are kept exactly as given
 
 
 def upgrade() -> None:

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-JsonType = sa.JSON().with_variant(JSONB(), "postgresql")
+JsonType = sa.JSON()  # plain JSON everywhere: documents are kept exactly as given
 
 
 def upgrade() -> None:
