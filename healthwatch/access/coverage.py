@@ -22,6 +22,7 @@ from healthwatch.access.distance import (
     RADIUS_TOLERANCE_KM,
     FloatArray,
     IntArray,
+    check_points,
     nearest_site,
 )
 from healthwatch.access.network import RoadNetwork, Weight, nearest_by_network
@@ -145,8 +146,9 @@ def coverage(
     """Which demand points lie within their radius of the nearest station.
 
     ``radius_km`` is a scalar or one value per point; with ``metric="network"`` and
-    ``weight="time"`` it is read as minutes. Coordinates are not range-checked here (use
-    :func:`healthwatch.access.distance.check_points` on user input first).
+    ``weight="time"`` it is read as minutes. Missing coordinates and negative populations are
+    rejected here; the region check (Liaoning bounding box, swapped lon/lat) is
+    :func:`healthwatch.access.distance.check_points`, to run on user input first.
     """
     lon = np.asarray(demand_lon, dtype=float)
     lat = np.asarray(demand_lat, dtype=float)
@@ -161,6 +163,7 @@ def coverage(
                 )
             ]
         )
+    check_points(lon, lat, pop, bbox=None)
     if metric == "haversine":
         station, dist = nearest_site(lon, lat, station_lon, station_lat)
         label = "haversine_km"

@@ -84,5 +84,8 @@ def test_network_coverage(tmp_path: Path) -> None:
         [123.02], [41.0], [5], 2.0, [123.0], [41.0], metric="network", network=net, weight="time"
     )
     assert by_time.covered.tolist() == [True]
+    with pytest.raises(InputError) as err:
+        coverage([123.0, 123.1], [41.0, 41.0], [1, -4], 5.0, [123.0], [41.0])
+    assert "row 2" in err.value.render() and err.value.problems[0].field == "population"
     with pytest.raises(InputError, match="road network"):
         coverage([123.0], [41.0], [1], 5.0, [123.0], [41.0], metric="network")
