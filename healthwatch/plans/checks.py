@@ -400,6 +400,14 @@ def _unit_figures(item: Item) -> Iterable[tuple[str, float | None, str | None, s
         yield (f"{t.year} target {t.text_zh}", value, t.unit_printed, source)
 
 
+def _same_unit_figures(item: Item) -> list[str]:
+    """The item's target wordings printed in its own unit (evidence for the right scale)."""
+    targets = [item.target]
+    if isinstance(item, Indicator):
+        targets += item.previous_targets
+    return [t.text_zh for t in targets if t.unit_printed is None and t.bound() != (None, None)]
+
+
 def _units(plan: Plan) -> list[Finding]:
     out = []
     for item in _items(plan):
@@ -409,16 +417,18 @@ def _units(plan: Plan) -> list[Finding]:
                 exp_scale, got_scale = UNITS[expected][2], UNITS[printed][2]
                 if exp_scale is not None and got_scale is not None and value is not None:
                     as_printed = value * got_scale / exp_scale
+                    factor = got_scale / exp_scale
+                    others = ", ".join(_same_unit_figures(item)) or "-"
                     detail_en = (
                         f"taken literally {_fmt(value)}{_unit_label(printed)} = "
-                        f"{as_printed:.4g}{_unit_label(expected)}, "
-                        f"{got_scale / exp_scale:g} times the plan's other figures for it; "
+                        f"{as_printed:.4g}{_unit_label(expected)}, {factor:g} times what the "
+                        f"indicator's own unit gives (its other figures: {others}); "
                         f"{_unit_label(expected)} is almost certainly meant"
                     )
                     detail_zh = (
                         f"按字面 {_fmt(value)}{_unit_label(printed)} 即 "
-                        f"{as_printed:.4g}{_unit_label(expected)}，与同一指标的其他数字相差"
-                        f" {got_scale / exp_scale:g} 倍，应为 {_unit_label(expected)}"
+                        f"{as_printed:.4g}{_unit_label(expected)}，是按该指标单位读数的 "
+                        f"{factor:g} 倍（该指标其他数字：{others}），应为 {_unit_label(expected)}"
                     )
                 else:
                     detail_en = (
