@@ -1,4 +1,4 @@
-"""Storage: sessions, versioned plans, regions, populations and the audit trail, on both backends."""
+"""Storage on both backends: sessions, versioned plans, regions, populations, audit trail."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from healthwatch.errors import InputError, NotFoundError
 from healthwatch.regions.hierarchy import get_region, liaoning_regions
 from healthwatch.regions.population import PopulationRow
-from healthwatch.store.audit import audit_trail
+from healthwatch.store.audit import audit_trail, revert_change
 from healthwatch.store.db import resolve_url, session_scope
 from healthwatch.store.models import AuditEntry, Indicator, Population
 from healthwatch.store.plans import (
@@ -209,3 +209,23 @@ def test_unknown_adcode_writes_nothing(db_url):
         assert "219999" in info.value.render()
         assert populations(s, 2021) == {}
         assert list_regions(s) == []
+
+
+def test_revert_population_changes(db_url):
+    with session_scope(db_url, seed=False) as s:
+        save_populations(s, [PopulationRow("210300", 2021, 3_282_000.0)], actor="a", source="x")
+        save_populations(s, [PopulationRow("210300", 2021, 1.0)], actor="b", source="typo")
+        update = audit_trail(s, entity="populations")[-1]
+        assert update["action"] == "update"
+        revert_change(s, update["id"], actor="c")
+        assert populations(s, 2021) == {"210300": 3_282_000.0}
+        assert population_records(s, 2021)[0]["source"] == "x"
+        insert = audit_trail(s, entity="populations")[0]
+        revert_change(s, insert["id"], actor="c")
+        assert populations(s, 2021) == {}
+        delete = audit_trail(s, entity="populations")[-1]
+        assert (delete["action"], delete["actor"]) == ("delete", "c")
+        revert_change(s, delete["id"], actor="d")  # undoing the undo brings it back
+        assert populations(s, 2021) == {"210300": 3_282_000.0}
+        with pytest.raises(NotFoundError):
+            revert_change(s, 10_000, actor="d")

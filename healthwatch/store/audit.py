@@ -146,3 +146,48 @@ def audit_trail(
         }
         for e in session.scalars(query)
     ]
+
+
+def revert_change(session: Session, audit_id: int, *, actor: str) -> dict[str, Any]:
+    """Undo one audited change to a region or population (the undo is audited too).
+
+    An insert is undone by deleting the row, an update by writing the ``before`` values back, a
+    delete by inserting the row again. Plans are restored with
+    :func:`healthwatch.store.plans.restore_plan_version` instead, which also rebuilds indicators.
+    Returns the audit entry that was undone.
+    """
+    from healthwatch.errors import HealthwatchError, NotFoundError
+    from healthwatch.store.models import Population, Region
+
+    entry = session.get(AuditEntry, audit_id)
+    if entry is None:
+        raise NotFoundError(f"No audit entry {audit_id}.", f"没有编号为 {audit_id} 的审计记录。")
+    models: dict[str, type[Region] | type[Population]] = {
+        "regions": Region,
+        "populations": Population,
+    }
+    model = models.get(entry.entity)
+    if model is None:
+        raise HealthwatchError(
+            f"Changes to {entry.entity} cannot be undone one by one; restore a plan version "
+            "with restore_plan_version instead.",
+            f"{entry.entity} 的修改不能逐条撤销；规划请用 restore_plan_version 恢复到某一版本。",
+        )
+    pk = inspect(model).primary_key[0].key
+    with acting_as(session, actor):
+        if entry.action == "delete":
+            session.add(model(**entry.before))
+        else:
+            row = session.get(model, (entry.after or {})[pk])
+            if row is None:
+                raise NotFoundError(
+                    f"The {entry.entity} row {entry.entity_key} no longer exists.",
+                    f"{entry.entity} 中的 {entry.entity_key} 已不存在。",
+                )
+            if entry.action == "insert":
+                session.delete(row)
+            else:
+                for key, value in (entry.before or {}).items():
+                    if key != pk:
+                        setattr(row, key, value)
+    return {"id": entry.id, "action": entry.action, "entity": entry.entity, "key": entry.entity_key}
