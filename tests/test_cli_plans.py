@@ -15,6 +15,7 @@ store = pytest.importorskip("healthwatch.store.plans", reason="the store module 
 pytest.importorskip("healthwatch.store.db", reason="the store module is not there yet")
 
 from healthwatch.cli import app  # noqa: E402
+from healthwatch.plans import builtin_plans  # noqa: E402
 
 runner = CliRunner()
 
@@ -42,8 +43,15 @@ def test_list_json(db: str) -> None:
 
 
 def test_show_json_reproduces_the_tables(db: str) -> None:
+    # The packaged plans are checked row by row against the seed texts in test_plans_data;
+    # here the stored-and-shown documents must be those plans, every row.
+    for plan in builtin_plans():
+        code, out, _ = invoke("plans", "show", plan.id, "--json", "--db", db)
+        assert code == 0
+        shown = json.loads(out)
+        assert shown["indicators"] == plan.to_json()["indicators"]
+        assert shown == plan.to_json()
     code, out, _ = invoke("plans", "show", "anshan-2021-2025", "--json", "--db", db)
-    assert code == 0
     doc = json.loads(out)
     rows = [(i["name_zh"], i["target"]["text_zh"]) for i in doc["indicators"]]
     assert rows[1] == ("婴儿死亡率", "≤5.0‰")

@@ -19,7 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from healthwatch.errors import InputError, Problem
-from healthwatch.plans.model import Plan, _TargetBase
+from healthwatch.plans.model import TARGET_KINDS, Plan, _TargetBase
 
 BUILTIN_PLAN_IDS = ("liaoning-2021-2025", "anshan-2021-2025")
 
@@ -109,21 +109,7 @@ def _pydantic_problems(exc: ValidationError, doc: _Located) -> list[Problem]:
     return problems
 
 
-_KIND_TAGS = {
-    "at_least",
-    "at_most",
-    "below",
-    "approximately",
-    "range",
-    "unchanged",
-    "equal",
-    "change_abs",
-    "change_pct",
-    "annual_change",
-    "trend",
-    "proportional",
-    "count_cap",
-}
+_KIND_TAGS = set(TARGET_KINDS)
 
 
 def parse_plan(
