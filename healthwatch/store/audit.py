@@ -173,7 +173,7 @@ def revert_change(session: Session, audit_id: int, *, actor: str) -> dict[str, A
             "with restore_plan_version instead.",
             f"{entry.entity} 的修改不能逐条撤销；规划请用 restore_plan_version 恢复到某一版本。",
         )
-    pk = inspect(model).primary_key[0].key
+    pk = model.__mapper__.primary_key[0].key
     with acting_as(session, actor):
         if entry.action == "delete":
             session.add(model(**entry.before))
