@@ -242,8 +242,11 @@ def targets_from_plan(plan: Any) -> Targets:
             if "负压" in name or "negative" in text:
                 share = value / 100 if value > 1 else value
                 amb = replace(amb, negative_pressure_share=share, source=source)
-            elif value >= 1000:
+            elif value >= 1000:  # given as persons per ambulance
                 amb = replace(amb, persons_per_ambulance=int(value), source=source)
+            elif value > 0 and "30000" in f"{text} {_get(entry, 'unit', '')}":
+                # given as ambulances per 30,000 residents (the plan's own wording)
+                amb = replace(amb, persons_per_ambulance=round(30000 / value), source=source)
             continue
         if "半径" in name or "radius" in text:
             if "城" in name or "urban" in text:

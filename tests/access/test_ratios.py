@@ -141,6 +141,12 @@ def test_targets_from_a_plan_overlay_the_fallback() -> None:
             {"code": "beds_per_1000", "name": "每千常住人口床位数", "target": 8.5},
             {"code": "gp_per_10k", "name": "每万人口全科医生数", "target": {"value": 5.0}},
             {"code": "np_share", "name": "负压救护车占比", "target": 30},
+            {
+                "code": "ambulances_per_30000",
+                "name": "救护车配置（每3万人口）",
+                "unit": "per_30000",
+                "target": {"value": 2},
+            },
             {"code": "unrelated", "name": "孕产妇系统管理率", "target": 90},
         ],
     }
@@ -149,4 +155,17 @@ def test_targets_from_a_plan_overlay_the_fallback() -> None:
     assert by["beds"].value == 8.5 and by["beds"].source == "plan:liaoning-2021:beds_per_1000"
     assert by["gps"].value == 5.0 and by["gps"].per == 10000
     assert by["nurses"] == next(t for t in FALLBACK_TARGETS.resources if t.resource == "nurses")
+    assert targets.ambulances.negative_pressure_share == pytest.approx(0.30)
+    assert targets.ambulances.persons_per_ambulance == 15_000  # 2 per 30,000
+
+
+def test_builtin_liaoning_plan_targets_match_the_notes() -> None:
+    # The plan data (plans helper) and shared/notes/access.md must agree on the numbers.
+    from healthwatch.access.ratios import liaoning_targets
+
+    targets = liaoning_targets()
+    assert {t.resource: t.value for t in targets.resources} == {
+        t.resource: t.value for t in FALLBACK_TARGETS.resources
+    }
+    assert targets.ambulances.persons_per_ambulance == 30_000
     assert targets.ambulances.negative_pressure_share == pytest.approx(0.30)
