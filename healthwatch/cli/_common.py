@@ -40,7 +40,7 @@ def friendly_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except HealthwatchError as exc:
-            err_console.print(exc.render(), markup=False, highlight=False)
+            err_console.print(exc.render(), markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(2) from exc
 
     return wrapper  # type: ignore[return-value]
