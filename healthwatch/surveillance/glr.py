@@ -1,0 +1,692 @@
+"""Count data regression charts (Höhle & Paul 2008): GLR detectors for Poisson and negative
+binomial counts, as R ``surveillance``'s ``glrpois``/``glrnb``.
+
+In control the counts follow ``mu0_t`` (Poisson, or negative binomial with variance
+``mu0 + alpha mu0^2``); out of control the intercept shifts, ``mu1_t = mu0_t exp(kappa)`` from an
+unknown change point ``k`` on. After each time point ``n`` the generalised likelihood ratio
+
+    GLR(n) = max_{k} sup_{kappa} sum_{t=k..n} log f(x_t; mu0_t e^kappa) - log f(x_t; mu0_t)
+
+is compared with ``c_arl``; ``kappa >= 0`` for ``dir="inc"``, ``kappa <= 0`` for ``dir="dec"``.
+After an alarm at ``N`` the chart restarts at ``N + 1``. With ``theta`` given the GLR becomes
+the recursive likelihood-ratio CUSUM ``S_n = max(0, S_{n-1} + LLR(x_n; theta))``, reset to 0
+after an alarm.
+
+``ret="value"`` reports GLR(n) (or S_n) as upper bound; ``ret="cases"`` the number of cases at
+time ``n`` that would have made the chart alarm.
+
+``mu0=None`` fits, per series, a log-linear model with ``S`` harmonics of period ``freq`` (and
+optionally a linear trend) to the counts before ``range`` — a Poisson GLM for ``glrpois``, and
+for ``glrnb`` a negative binomial GLM whose ``alpha`` is estimated by maximum likelihood when
+``alpha=None``. The fits are batched over all series (:mod:`healthwatch.surveillance._glm`-free:
+one IRLS over a shared design matrix), the recursions run in numba, parallel over series.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numba
+import numpy as np
+from scipy.special import digamma, polygamma
+
+from healthwatch.errors import InputError, Problem
+from healthwatch.surveillance.series import Counts, DetectionResult, resolve_range
+
+__all__ = ["fit_loglinear_baseline", "glrnb", "glrpois"]
+
+_NOT_FOUND = 1e99  # R's value when no count up to x_max alarms
+
+
+def _problem(en: str, zh: str, field: str) -> InputError:
+    return InputError([Problem(en, zh, field=field)])
+
+
+# -- numba kernels ---------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _pois_root(total_mu: float, c: float, upper: bool) -> float:
+    """X with X log(X/M) - X + M = c on the right (upper) or left branch of M; NaN if none."""
+    m = total_mu
+    if upper:
+        x = m + math.sqrt(2.0 * c * m) + c + 1.0
+        while x * math.log(x / m) - x + m < c:
+            x *= 2.0
+    else:
+        if m <= c:
+            return np.nan
+        x = m * 1e-12
+        # f is decreasing on (0, M): bisection then Newton polish
+        lo, hi = 0.0, m
+        for _ in range(200):
+            x = 0.5 * (lo + hi)
+            if x * math.log(x / m) - x + m > c:
+                lo = x
+            else:
+                hi = x
+            if hi - lo < 1e-13 * m:
+                break
+        return 0.5 * (lo + hi)
+    for _ in range(100):
+        f = x * math.log(x / m) - x + m - c
+        step = f / math.log(x / m)
+        x -= step
+        if abs(step) < 1e-13 * x:
+            break
+    return x
+
+
+@numba.njit(cache=True)
+def _pois_window_value(xsum: float, msum: float, inc: bool) -> float:
+    """sup_kappa of the Poisson log-likelihood ratio of one window; NaN where R has none."""
+    if xsum == 0.0:
+        if inc:
+            return 0.0
+        return np.nan  # R: 0 * log(0) is NaN, the window is skipped
+    kap = math.log(xsum / msum)
+    if (inc and kap <= 0.0) or ((not inc) and kap >= 0.0):
+        return 0.0
+    return xsum * kap - (math.exp(kap) - 1.0) * msum
+
+
+@numba.njit(cache=True, parallel=True)
+def glr_pois_kernel(
+    x: np.ndarray, mu: np.ndarray, c: float, inc: bool, cases: bool, mtilde: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Poisson intercept GLR over (T, N); returns (GLR value, upper bound, alarm)."""
+    n_t, n_s = x.shape
+    value = np.full((n_t, n_s), np.nan)
+    upper = np.full((n_t, n_s), np.nan)
+    alarm = np.zeros((n_t, n_s), dtype=np.bool_)
+    for j in numba.prange(n_s):
+        start = 0
+        for n in range(n_t):
+            if np.isnan(x[n, j]):
+                continue
+            best = 0.0
+            bound = np.inf if inc else -np.inf
+            xs = 0.0
+            ms = 0.0
+            xprev = 0.0
+            last_k = n - mtilde + 1
+            for k in range(n, start - 1, -1):
+                if not np.isnan(x[k, j]):
+                    xs += x[k, j]
+                    ms += mu[k, j]
+                    if k < n:
+                        xprev += x[k, j]
+                if k > last_k:
+                    continue
+                v = _pois_window_value(xs, ms, inc)
+                if not np.isnan(v) and v > best:
+                    best = v
+                if cases:
+                    if inc:
+                        need = _pois_root(ms, c, True) - xprev
+                        if need < bound:
+                            bound = need
+                    else:
+                        root = _pois_root(ms, c, False)
+                        if not np.isnan(root):
+                            top = math.floor(root - xprev)
+                            low = 1.0 if xprev == 0.0 else 0.0
+                            if top >= low and top + 1.0 > bound:
+                                bound = top + 1.0
+            value[n, j] = best
+            if cases:
+                if inc:
+                    upper[n, j] = math.ceil(bound) if bound > 0.0 else 0.0
+                else:
+                    upper[n, j] = bound if bound > 0.0 else 0.0
+            else:
+                upper[n, j] = best
+            if best >= c:
+                alarm[n, j] = True
+                start = n + 1
+    return value, upper, alarm
+
+
+@numba.njit(cache=True)
+def _nb_llr(
+    x: np.ndarray, mu: np.ndarray, j: int, k0: int, n: int, alpha: float, kap: float
+) -> float:
+    r = 1.0 / alpha
+    s = 0.0
+    e = math.exp(kap)
+    for t in range(k0, n + 1):
+        xt = x[t, j]
+        if np.isnan(xt):
+            continue
+        am = alpha * mu[t, j]
+        s += xt * kap - (xt + r) * math.log((1.0 + am * e) / (1.0 + am))
+    return s
+
+
+@numba.njit(cache=True)
+def _nb_score(
+    x: np.ndarray, mu: np.ndarray, j: int, k0: int, n: int, alpha: float, kap: float
+) -> tuple[float, float]:
+    """First and second derivative of the NB log-likelihood ratio in kappa."""
+    r = 1.0 / alpha
+    g = 0.0
+    hh = 0.0
+    e = math.exp(kap)
+    for t in range(k0, n + 1):
+        xt = x[t, j]
+        if np.isnan(xt):
+            continue
+        ame = alpha * mu[t, j] * e
+        g += xt - (xt + r) * ame / (1.0 + ame)
+        hh -= (xt + r) * ame / (1.0 + ame) ** 2
+    return g, hh
+
+
+@numba.njit(cache=True)
+def _nb_window_value(
+    x: np.ndarray, mu: np.ndarray, j: int, k0: int, n: int, alpha: float, inc: bool
+) -> float:
+    """sup_kappa of the negative binomial log-likelihood ratio over rows k0..n of series j."""
+    xs = 0.0
+    ms = 0.0
+    for t in range(k0, n + 1):
+        if not np.isnan(x[t, j]):
+            xs += x[t, j]
+            ms += mu[t, j]
+    r = 1.0 / alpha
+
+    g0, _ = _nb_score(x, mu, j, k0, n, alpha, 0.0)
+    if (inc and g0 <= 0.0) or ((not inc) and g0 >= 0.0):
+        return 0.0
+    if (not inc) and xs == 0.0:
+        # supremum at kappa -> -inf: sum of r log(1 + alpha mu)
+        s = 0.0
+        for t in range(k0, n + 1):
+            if not np.isnan(x[t, j]):
+                s += r * math.log(1.0 + alpha * mu[t, j])
+        return s
+    # bracket the root of the (decreasing) score
+    if inc:
+        lo = 0.0
+        hi = max(1.0, 2.0 * math.log(max(xs, 1e-300) / ms) + 1.0)
+        while _nb_score(x, mu, j, k0, n, alpha, hi)[0] > 0.0:
+            lo = hi
+            hi *= 2.0
+    else:
+        hi = 0.0
+        lo = min(-1.0, 2.0 * math.log(xs / ms) - 1.0)
+        while _nb_score(x, mu, j, k0, n, alpha, lo)[0] < 0.0:
+            hi = lo
+            lo *= 2.0
+    kap = 0.5 * (lo + hi)
+    for _ in range(200):
+        g, hh = _nb_score(x, mu, j, k0, n, alpha, kap)
+        if g > 0.0:
+            lo = kap
+        else:
+            hi = kap
+        nxt = kap - g / hh
+        if not (lo < nxt < hi):
+            nxt = 0.5 * (lo + hi)
+        if abs(nxt - kap) < 1e-14 * (1.0 + abs(kap)):
+            kap = nxt
+            break
+        kap = nxt
+    return _nb_llr(x, mu, j, k0, n, alpha, kap)
+
+
+@numba.njit(cache=True)
+def _nb_glr_at(
+    x: np.ndarray,
+    mu: np.ndarray,
+    j: int,
+    start: int,
+    n: int,
+    alpha: float,
+    inc: bool,
+    mtilde: int,
+) -> float:
+    best = 0.0
+    for k in range(start, n - mtilde + 2):
+        v = _nb_window_value(x, mu, j, k, n, alpha, inc)
+        if v > best:
+            best = v
+    return best
+
+
+@numba.njit(cache=True, parallel=True)
+def glr_nb_kernel(
+    x: np.ndarray,
+    mu: np.ndarray,
+    alpha: np.ndarray,
+    c: float,
+    inc: bool,
+    cases: bool,
+    mtilde: int,
+    x_max: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Negative binomial intercept GLR over (T, N), ``alpha`` per series (N,)."""
+    n_t, n_s = x.shape
+    value = np.full((n_t, n_s), np.nan)
+    upper = np.full((n_t, n_s), np.nan)
+    alarm = np.zeros((n_t, n_s), dtype=np.bool_)
+    for j in numba.prange(n_s):
+        xw = x[:, j : j + 1].copy()
+        mw = mu[:, j : j + 1].copy()
+        start = 0
+        for n in range(n_t):
+            if np.isnan(x[n, j]):
+                continue
+            best = _nb_glr_at(xw, mw, 0, start, n, alpha[j], inc, mtilde)
+            value[n, j] = best
+            if not cases:
+                upper[n, j] = best
+            elif inc:
+                # smallest count in 0..x_max that alarms (the GLR increases with x_n)
+                obs = xw[n, 0]
+                xw[n, 0] = x_max
+                if _nb_glr_at(xw, mw, 0, start, n, alpha[j], inc, mtilde) < c:
+                    upper[n, j] = 1e99
+                else:
+                    lo = -1.0
+                    hi = x_max
+                    while hi - lo > 1.0:
+                        mid = math.floor(0.5 * (lo + hi))
+                        xw[n, 0] = mid
+                        if _nb_glr_at(xw, mw, 0, start, n, alpha[j], inc, mtilde) >= c:
+                            hi = mid
+                        else:
+                            lo = mid
+                    upper[n, j] = hi
+                xw[n, 0] = obs
+            if best >= c:
+                alarm[n, j] = True
+                start = n + 1
+    return value, upper, alarm
+
+
+@numba.njit(cache=True, parallel=True)
+def lr_cusum_kernel(
+    x: np.ndarray, mu: np.ndarray, alpha: np.ndarray, theta: float, c: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Likelihood-ratio CUSUM for a known shift ``theta`` (alpha 0: Poisson).
+
+    Returns (S_n, cases needed at n, alarm); the sum restarts at 0 after an alarm.
+    """
+    n_t, n_s = x.shape
+    value = np.full((n_t, n_s), np.nan)
+    upper = np.full((n_t, n_s), np.nan)
+    alarm = np.zeros((n_t, n_s), dtype=np.bool_)
+    for j in numba.prange(n_s):
+        s = 0.0
+        a = alpha[j]
+        for n in range(n_t):
+            m = mu[n, j]
+            if a > 0.0:
+                lr = math.log((1.0 + a * m * math.exp(theta)) / (1.0 + a * m))
+                slope = theta - lr
+                const = -lr / a
+            else:
+                slope = theta
+                const = -(math.exp(theta) - 1.0) * m
+            upper[n, j] = (c - s - const) / slope
+            xt = x[n, j]
+            if np.isnan(xt):
+                upper[n, j] = np.nan
+                continue
+            s = max(0.0, s + slope * xt + const)
+            value[n, j] = s
+            if s >= c:
+                alarm[n, j] = True
+                s = 0.0
+    return value, upper, alarm
+
+
+# -- in-control model ------------------------------------------------------------------------
+
+
+def _design(t: np.ndarray, period: float, harmonics: int, trend: bool) -> np.ndarray:
+    cols = [np.ones_like(t, dtype=np.float64)]
+    if trend:
+        cols.append(t.astype(np.float64))
+    for s in range(1, harmonics + 1):
+        cols.append(np.cos(2 * s * np.pi * t / period))
+        cols.append(np.sin(2 * s * np.pi * t / period))
+    return np.column_stack(cols)
+
+
+def _irls(
+    design: np.ndarray,
+    y: np.ndarray,
+    ok: np.ndarray,
+    theta: np.ndarray | None,
+    beta: np.ndarray | None = None,
+    max_iter: int = 100,
+) -> np.ndarray:
+    """Batched IRLS for log-link Poisson (theta None) or NB(theta per series) GLMs.
+
+    design (n, p) shared; y, ok (n, N); returns beta (p, N).
+    """
+    _n, p = design.shape
+    y0 = np.where(ok, y, 0.0)
+    w_ok = ok.astype(np.float64)
+    eta = np.log(y0 + 0.1) if beta is None else design @ beta
+    out = np.zeros((p, y.shape[1])) if beta is None else beta.copy()
+    for _ in range(max_iter):
+        mu = np.exp(eta)
+        w = mu if theta is None else mu / (1.0 + mu / theta)
+        w = w * w_ok
+        z = eta + (y0 - mu) / mu
+        xtwx = np.einsum("ip,iq,in->npq", design, design, w)
+        xtwz = np.einsum("ip,in->np", design, w * z)
+        new = np.linalg.solve(xtwx, xtwz[..., None])[..., 0].T
+        eta = design @ new
+        done = np.max(np.abs(new - out)) < 1e-11 * (1.0 + np.max(np.abs(new)))
+        out = new
+        if done:
+            break
+    return out
+
+
+def _nb_theta_ml(y: np.ndarray, mu: np.ndarray, ok: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """Newton steps on the NB profile score in theta (per series), mu fixed."""
+    w = ok.astype(np.float64)
+    y0 = np.where(ok, y, 0.0)
+    th = theta.copy()
+    for _ in range(100):
+        score = np.sum(
+            w
+            * (
+                digamma(th + y0)
+                - digamma(th)
+                + np.log(th)
+                + 1
+                - np.log(th + mu)
+                - (y0 + th) / (mu + th)
+            ),
+            axis=0,
+        )
+        info = np.sum(
+            w
+            * (
+                -polygamma(1, th + y0)
+                + polygamma(1, th)
+                - 1 / th
+                + 2 / (mu + th)
+                - (y0 + th) / (mu + th) ** 2
+            ),
+            axis=0,
+        )
+        step = score / info
+        new = np.where(th + step > 0, th + step, th / 2)
+        done = np.max(np.abs(new - th) / new) < 1e-12
+        th = new
+        if done:
+            break
+    return th
+
+
+def fit_loglinear_baseline(
+    y: np.ndarray,
+    *,
+    period: float,
+    harmonics: int = 1,
+    trend: bool = False,
+    family: str = "poisson",
+    predict_t: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fit ``log mu_t = b0 (+ b1 t) + sum_s (g_s cos(2 pi s t/period) + d_s sin(...))`` to the
+    (n, N) baseline counts ``y`` (NaN left out, t = 1..n) for every series at once.
+
+    family "poisson" or "negbin" (theta and beta jointly by maximum likelihood, as MASS's
+    ``glm.nb``). Returns (mu at ``predict_t`` (len, N), alpha = 1/theta per series; 0 for
+    Poisson).
+    """
+    n = y.shape[0]
+    t = np.arange(1, n + 1, dtype=np.float64)
+    design = _design(t, period, harmonics, trend)
+    ok = ~np.isnan(y)
+    beta = _irls(design, y, ok, None)
+    alpha = np.zeros(y.shape[1])
+    if family == "negbin":
+        mu = np.exp(design @ beta)
+        y0 = np.where(ok, y, 0.0)
+        dev = np.sum(ok * (y0 / mu - 1) ** 2, axis=0)
+        theta = np.where(dev > 0, ok.sum(axis=0) / np.maximum(dev, 1e-300), 1e6)
+        theta = _nb_theta_ml(y, mu, ok, np.maximum(theta, 1e-3))
+        for _ in range(200):
+            beta_new = _irls(design, y, ok, theta, beta)
+            mu = np.exp(design @ beta_new)
+            theta_new = _nb_theta_ml(y, mu, ok, theta)
+            done = (
+                np.max(np.abs(theta_new - theta) / theta_new) < 1e-11
+                and np.max(np.abs(beta_new - beta)) < 1e-11
+            )
+            beta, theta = beta_new, theta_new
+            if done:
+                break
+        alpha = 1.0 / theta
+    pt = t if predict_t is None else np.asarray(predict_t, dtype=np.float64)
+    return np.exp(_design(pt, period, harmonics, trend) @ beta), alpha
+
+
+# -- public methods --------------------------------------------------------------------------
+
+
+def _mu0(
+    counts: Counts, rng: np.ndarray, mu0: Any, family: str, alpha: float | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(len(range), N) in-control means and per-series alpha."""
+    n_r, n_s = len(rng), counts.n_series
+    fixed_alpha = np.full(n_s, 0.0 if alpha is None else float(alpha))
+    if mu0 is None or isinstance(mu0, dict):
+        opts = dict(mu0 or {})
+        if opts.get("refit"):
+            raise _problem(
+                "mu0 refit=True (refitting after every alarm) is not supported; use refit=False",
+                "不支持 mu0 refit=True（每次报警后重新拟合）；请使用 refit=False",
+                "mu0",
+            )
+        first = int(rng[0])
+        base = counts.observed[: first - 1]
+        n_obs = (~np.isnan(base)).sum(axis=0) if base.size else np.zeros(n_s)
+        harmonics = int(opts.get("S", 1))
+        trend = bool(opts.get("trend", False))
+        n_par = 1 + int(trend) + 2 * harmonics
+        if base.shape[0] == 0 or np.any(n_obs < n_par + 1):
+            raise _problem(
+                f"mu0=None fits a model with {n_par} parameters to the counts before range; "
+                f"each series needs at least {n_par + 1} counts before t={first}: start range "
+                "later or give mu0",
+                f"mu0=None 时用 range 之前的计数拟合含 {n_par} 个参数的模型；每条序列在 t={first} "
+                f"之前至少需要 {n_par + 1} 个计数：请推后 range 或给出 mu0",
+                "range",
+            )
+        fam = "negbin" if (family == "negbin" and alpha is None) else "poisson"
+        if family == "negbin" and alpha is not None and alpha > 0:
+            fam = "fixed"
+        if fam == "fixed":
+            t = np.arange(1, base.shape[0] + 1, dtype=np.float64)
+            design = _design(t, counts.freq, harmonics, trend)
+            ok = ~np.isnan(base)
+            beta = _irls(design, base, ok, None)
+            beta = _irls(design, base, ok, 1.0 / fixed_alpha, beta)
+            mu = np.exp(_design(rng.astype(np.float64), counts.freq, harmonics, trend) @ beta)
+            return mu, fixed_alpha
+        mu, est_alpha = fit_loglinear_baseline(
+            base,
+            period=counts.freq,
+            harmonics=harmonics,
+            trend=trend,
+            family=fam,
+            predict_t=rng,
+        )
+        return mu, (est_alpha if fam == "negbin" else fixed_alpha)
+    arr = np.asarray(mu0, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = np.full(n_r, float(arr))
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.shape[0] != n_r or arr.shape[1] not in (1, n_s):
+        raise _problem(
+            f"mu0 must have {n_r} values (one per time point in range) or shape ({n_r}, {n_s}), "
+            f"got shape {np.shape(mu0)}",
+            f"mu0 必须有 {n_r} 个值（range 中每个时间点一个）或形状为 ({n_r}, {n_s})，"
+            f"实际为 {np.shape(mu0)}",
+            "mu0",
+        )
+    return np.broadcast_to(arr, (n_r, n_s)).astype(np.float64), fixed_alpha
+
+
+def _glr(
+    method: str,
+    counts: Counts,
+    *,
+    range: Any,
+    c_arl: float,
+    mu0: Any,
+    alpha: float | None,
+    mtilde: int,
+    m: int,
+    change: str,
+    theta: float | None,
+    dir: str,
+    ret: str,
+    x_max: float,
+) -> DetectionResult:
+    if change != "intercept":
+        raise _problem(
+            f"change={change!r} is not supported; healthwatch implements change='intercept'",
+            f"不支持 change={change!r}；healthwatch 实现了 change='intercept'",
+            "change",
+        )
+    if dir not in ("inc", "dec"):
+        raise _problem("dir must be 'inc' or 'dec'", "dir 必须为 'inc' 或 'dec'", "dir")
+    if ret not in ("cases", "value"):
+        raise _problem("ret must be 'cases' or 'value'", "ret 必须为 'cases' 或 'value'", "ret")
+    if int(mtilde) < 1:
+        raise _problem("Mtilde must be >= 1", "Mtilde 必须 >= 1", "mtilde")
+    if alpha is not None and alpha < 0:
+        raise _problem("alpha must be >= 0", "alpha 必须 >= 0", "alpha")
+    family = "negbin" if method == "glrnb" else "poisson"
+    rng = resolve_range(counts, range, default_start=counts.freq + 1)
+    x = np.ascontiguousarray(counts.observed[rng - 1])
+    mu, alphas = _mu0(counts, rng, mu0, family, alpha)
+    mu = np.ascontiguousarray(mu)
+    inc = dir == "inc"
+    cases = ret == "cases"
+    if theta is not None:
+        value, cases_needed, alarm = lr_cusum_kernel(x, mu, alphas, float(theta), float(c_arl))
+        upper = cases_needed if cases else value
+    elif np.all(alphas == 0):
+        value, upper, alarm = glr_pois_kernel(x, mu, float(c_arl), inc, cases, int(mtilde))
+    else:
+        if cases and not inc:
+            raise _problem(
+                "glrnb with dir='dec' and ret='cases' is not supported; use ret='value'",
+                "glrnb 在 dir='dec' 时不支持 ret='cases'；请使用 ret='value'",
+                "ret",
+            )
+        value, upper, alarm = glr_nb_kernel(
+            x, mu, alphas, float(c_arl), inc, cases, int(mtilde), float(x_max)
+        )
+    return DetectionResult(
+        method=method,
+        t=rng,
+        names=list(counts.names),
+        expected=mu,
+        upperbound=upper,
+        alarm=alarm,
+        score=value,
+        observed=x.copy(),
+        control={
+            "range": rng,
+            "c_arl": c_arl,
+            "alpha": alphas,
+            "mtilde": mtilde,
+            "m": m,
+            "change": change,
+            "theta": theta,
+            "dir": dir,
+            "ret": ret,
+            "x_max": x_max,
+        },
+    )
+
+
+def glrpois(
+    counts: Counts,
+    *,
+    range: Any = None,
+    c_arl: float = 5.0,
+    mu0: Any = None,
+    mtilde: int = 1,
+    m: int = -1,
+    change: str = "intercept",
+    theta: float | None = None,
+    dir: str = "inc",
+    ret: str = "cases",
+    x_max: float = 1e4,
+) -> DetectionResult:
+    """Poisson GLR chart, as R's ``glrpois(sts, control=list(...))``.
+
+    ``mu0``: None (Poisson GLM with one harmonic fitted to the counts before range), a dict
+    ``{"S": 1, "trend": False}`` to choose the model, or the in-control means themselves
+    (length ``len(range)`` or shape (len(range), N)). ``m`` (window limit) is ignored for the
+    intercept chart, as in R. ``score`` is GLR(n), ``expected`` is mu0.
+    """
+    return _glr(
+        "glrpois",
+        counts,
+        range=range,
+        c_arl=c_arl,
+        mu0=mu0,
+        alpha=0.0,
+        mtilde=mtilde,
+        m=m,
+        change=change,
+        theta=theta,
+        dir=dir,
+        ret=ret,
+        x_max=x_max,
+    )
+
+
+def glrnb(
+    counts: Counts,
+    *,
+    range: Any = None,
+    c_arl: float = 5.0,
+    mu0: Any = None,
+    alpha: float | None = 0.0,
+    mtilde: int = 1,
+    m: int = -1,
+    change: str = "intercept",
+    theta: float | None = None,
+    dir: str = "inc",
+    ret: str = "cases",
+    x_max: float = 1e4,
+) -> DetectionResult:
+    """Negative binomial GLR chart, as R's ``glrnb(sts, control=list(...))``.
+
+    ``alpha`` is the dispersion (variance ``mu + alpha mu^2``); R's default 0 makes this the
+    Poisson chart; ``alpha=None`` estimates it, per series, by maximum likelihood together with
+    the in-control model (as ``MASS::glm.nb``). ``ret="cases"`` searches the smallest count up
+    to ``x_max`` that alarms (1e99 if none).
+    """
+    return _glr(
+        "glrnb",
+        counts,
+        range=range,
+        c_arl=c_arl,
+        mu0=mu0,
+        alpha=alpha,
+        mtilde=mtilde,
+        m=m,
+        change=change,
+        theta=theta,
+        dir=dir,
+        ret=ret,
+        x_max=x_max,
+    )
