@@ -142,3 +142,18 @@ def test_bad_network_files(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="OSM XML"):
         read_osm_xml(broken)
     assert np.isfinite(SEG)
+
+
+def test_network_reach_drives_siting(osm_file: Path) -> None:
+    from healthwatch.access.siting import Candidates, Demand, mclp
+
+    net = read_osm_xml(osm_file)
+    demand = Demand([123.02, 123.03], [41.0, 41.0], [100, 10], 2.0)
+    cands = Candidates([123.0, 123.03], [41.0, 41.0], ids=["n1", "n4"])
+    # Straight line: the site at n4 reaches both points (0.84 km and 0).
+    assert mclp(demand, cands, 1).selected_rows()[0]["id"] == "n4"
+    # By road the one-way street stops n4 from reaching n3; n1 reaches it in 1.68 km.
+    reach = network_reach(net, [123.02, 123.03], [41.0, 41.0], 2.0, [123.0, 123.03], [41.0, 41.0])
+    result = mclp(demand, cands, 1, reach=reach)
+    assert result.selected_rows()[0]["id"] == "n1"
+    assert result.objective == 100
