@@ -15,9 +15,11 @@ does; so a count equal to a constant baseline does not alarm). Missing counts (N
 baseline make that time point's bound NaN, as in R; a missing count at ``t`` gives a bound but
 no alarm (``alarm`` is False and ``score`` NaN there).
 
-The kernel reads each baseline directly (two passes: mean, then squared deviations) so the
-figures agree with R's ``mean``/``sd`` to the last bits; it walks time points in the outer loop
-and series in the inner loop, so the inner loop runs over contiguous memory and vectorises.
+The numba kernels slide the baseline window down time with running sums of the counts and their
+squares (exact in float64 for integer counts, so the figures agree with R's ``mean``/``sd`` to
+the last bits), blocks of series run in parallel, and the inner loops run over contiguous series
+so they vectorise. Memory: the four result arrays plus the input; chunk the series (see
+``Counts.select``) to bound it for very many series.
 """
 
 from __future__ import annotations
@@ -37,37 +39,134 @@ __all__ = ["ears_c1", "ears_c2", "ears_c3"]
 _BLOCK = 512
 
 
-@numba.njit(parallel=True, cache=True, fastmath=False)
-def _baseline_stats(
-    x: np.ndarray, rows: np.ndarray, baseline: int, lag: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and sample sd of ``x[r-lag-baseline+1 .. r-lag]`` for each 0-based row ``r``."""
-    n_rows = rows.shape[0]
+@numba.njit(inline="always")
+def _max_keep_nan(a: float, b: float) -> float:
+    """max(a, b) that returns NaN when ``a`` is NaN (as numpy's ``maximum`` and R's ``max``)."""
+    return a if (a >= b or a != a) else b
+
+
+@numba.njit(inline="always")
+def _window_add(
+    x: np.ndarray, k: int, lo: int, sign: float, s1: np.ndarray, s2: np.ndarray, nmiss: np.ndarray
+) -> None:
+    """Add (sign 1) or remove (sign -1) row ``k`` of columns ``lo..`` to the running sums."""
+    for j in range(s1.shape[0]):
+        v = x[k, lo + j]
+        if v != v:
+            nmiss[j] += sign
+        else:
+            s1[j] += sign * v
+            s2[j] += sign * (v * v)
+
+
+@numba.njit(inline="always")
+def _window_mean_sd(s1: float, s2: float, nmiss: float, baseline: int) -> tuple[float, float]:
+    """Mean and sample sd from the running sums; NaN when the window holds a missing count.
+
+    Counts are integers, so the sums and ``baseline * s2 - s1 ** 2`` are exact in float64 and
+    the result equals R's two-pass ``mean``/``sd`` up to the last bit.
+    """
+    if nmiss > 0:
+        return np.nan, np.nan
+    var = (baseline * s2 - s1 * s1) / (baseline * (baseline - 1.0))
+    return s1 / baseline, np.sqrt(var)
+
+
+@numba.njit(parallel=True, cache=True, error_model="numpy")
+def _c12_kernel(
+    x: np.ndarray,
+    start: int,
+    stop: int,
+    baseline: int,
+    lag: int,
+    z: float,
+    min_sigma: float,
+    expected: np.ndarray,
+    upper: np.ndarray,
+    score: np.ndarray,
+    alarm: np.ndarray,
+) -> None:
+    """C1 (lag 1) or C2 (lag 3) for 0-based rows ``start..stop-1``, written into the outputs.
+
+    Each parallel task takes a block of series and slides the baseline window down time with
+    running sums, so the cost per cell does not grow with ``baseline``.
+    """
     n = x.shape[1]
-    mean = np.empty((n_rows, n))
-    sd = np.empty((n_rows, n))
-    n_blocks = (n + _BLOCK - 1) // _BLOCK
-    for b in numba.prange(n_blocks):
-        lo = b * _BLOCK
-        hi = min(n, lo + _BLOCK)
-        acc = np.empty(hi - lo)
-        for i in range(n_rows):
-            last = rows[i] - lag
-            first = last - baseline + 1
-            acc[:] = 0.0
-            for k in range(first, last + 1):
-                for j in range(lo, hi):
-                    acc[j - lo] += x[k, j]
-            for j in range(lo, hi):
-                mean[i, j] = acc[j - lo] / baseline
-            acc[:] = 0.0
-            for k in range(first, last + 1):
-                for j in range(lo, hi):
-                    d = x[k, j] - mean[i, j]
-                    acc[j - lo] += d * d
-            for j in range(lo, hi):
-                sd[i, j] = np.sqrt(acc[j - lo] / (baseline - 1))
-    return mean, sd
+    for blk in numba.prange((n + _BLOCK - 1) // _BLOCK):
+        lo = blk * _BLOCK
+        w = min(n, lo + _BLOCK) - lo
+        s1, s2, nmiss = np.zeros(w), np.zeros(w), np.zeros(w)
+        first = start - lag - baseline + 1
+        for k in range(first, first + baseline - 1):
+            _window_add(x, k, lo, 1.0, s1, s2, nmiss)
+        for r in range(start, stop):
+            i = r - start
+            _window_add(x, r - lag, lo, 1.0, s1, s2, nmiss)
+            for jj in range(w):
+                j = lo + jj
+                mean, sd = _window_mean_sd(s1[jj], s2[jj], nmiss[jj], baseline)
+                sigma = _max_keep_nan(sd, min_sigma)
+                u = mean + z * sigma
+                y = x[r, j]
+                expected[i, j] = mean
+                upper[i, j] = u
+                score[i, j] = (y - mean) / sigma
+                alarm[i, j] = y > u
+            _window_add(x, r - lag - baseline + 1, lo, -1.0, s1, s2, nmiss)
+
+
+@numba.njit(parallel=True, cache=True, error_model="numpy")
+def _c3_kernel(
+    x: np.ndarray,
+    start: int,
+    stop: int,
+    baseline: int,
+    z: float,
+    min_sigma: float,
+    r_compatible: bool,
+    expected: np.ndarray,
+    upper: np.ndarray,
+    score: np.ndarray,
+    alarm: np.ndarray,
+) -> None:
+    """C3 for 0-based rows ``start..stop-1``; C2 runs from ``start-2`` to feed the three-day sum."""
+    n = x.shape[1]
+    for blk in numba.prange((n + _BLOCK - 1) // _BLOCK):
+        lo = blk * _BLOCK
+        w = min(n, lo + _BLOCK) - lo
+        s1, s2, nmiss = np.zeros(w), np.zeros(w), np.zeros(w)
+        ex1 = np.zeros(w)  # max(0, C2 - 1) one day back
+        ex2 = np.zeros(w)  # two days back
+        first = start - 2 - 3 - baseline + 1
+        for k in range(first, first + baseline - 1):
+            _window_add(x, k, lo, 1.0, s1, s2, nmiss)
+        for r in range(start - 2, stop):
+            i = r - start
+            _window_add(x, r - 3, lo, 1.0, s1, s2, nmiss)
+            for jj in range(w):
+                j = lo + jj
+                mean, sd = _window_mean_sd(s1[jj], s2[jj], nmiss[jj], baseline)
+                sigma = _max_keep_nan(sd, min_sigma)
+                y = x[r, j]
+                ex = _max_keep_nan((y - mean) / sigma - 1.0, 0.0)
+                if i >= 0:
+                    previous = ex2[jj] + ex1[jj]
+                    c3 = previous + ex
+                    expected[i, j] = mean
+                    score[i, j] = c3
+                    if r_compatible:
+                        u = _max_keep_nan(y + sigma * (z - previous), 0.0)
+                        upper[i, j] = u
+                        alarm[i, j] = y > u
+                    else:
+                        if previous >= z:
+                            upper[i, j] = 0.0
+                        else:
+                            upper[i, j] = _max_keep_nan(mean + sigma * (1.0 + z - previous), 0.0)
+                        alarm[i, j] = c3 >= z
+                ex2[jj] = ex1[jj]
+                ex1[jj] = ex
+            _window_add(x, r - 3 - baseline + 1, lo, -1.0, s1, s2, nmiss)
 
 
 def _check(baseline: int, min_sigma: float, alpha: float) -> None:
@@ -131,18 +230,44 @@ def _range(counts: Counts, range: Any, first: int, method: str) -> np.ndarray:
     return rng
 
 
-def _result(
+def _run(
     method: str,
     counts: Counts,
-    rng: np.ndarray,
-    expected: np.ndarray,
-    upper: np.ndarray,
-    score: np.ndarray,
-    control: dict[str, Any],
+    range: Any,
+    baseline: int,
+    min_sigma: float,
+    alpha: float,
+    r_compatible: bool = True,
 ) -> DetectionResult:
-    observed = counts.observed[rng - 1]
-    with np.errstate(invalid="ignore"):
-        alarm = observed > upper
+    _check(baseline, min_sigma, alpha)
+    first = baseline + {"ears_c1": 1, "ears_c2": 3, "ears_c3": 5}[method]
+    rng = _range(counts, range, first, method)
+    x = np.ascontiguousarray(counts.observed)
+    # Compute the contiguous span of rows covering the range (the usual case is the range
+    # itself), then pick the requested rows.
+    start, stop = int(rng[0]) - 1, int(rng[-1])
+    shape = (stop - start, x.shape[1])
+    expected, upper, score = np.empty(shape), np.empty(shape), np.empty(shape)
+    alarm = np.empty(shape, dtype=np.bool_)
+    z = float(norm.ppf(1 - alpha))
+    if method == "ears_c3":
+        _c3_kernel(
+            x, start, stop, int(baseline), z, float(min_sigma), r_compatible,
+            expected, upper, score, alarm,
+        )  # fmt: skip
+    else:
+        lag = 1 if method == "ears_c1" else 3
+        _c12_kernel(
+            x, start, stop, int(baseline), lag, z, float(min_sigma), expected, upper, score, alarm
+        )
+    observed = x[start:stop]
+    if len(rng) != stop - start:
+        pick = rng - 1 - start
+        expected, upper, score = expected[pick], upper[pick], score[pick]
+        alarm, observed = alarm[pick], observed[pick]
+    control: dict[str, Any] = {"baseline": baseline, "min_sigma": min_sigma, "alpha": alpha}
+    if method == "ears_c3":
+        control["r_compatible"] = r_compatible
     return DetectionResult(
         method=method,
         t=rng,
@@ -154,27 +279,6 @@ def _result(
         observed=observed,
         control=control,
     )
-
-
-def _c_stat(y: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return (y - mean) / sd
-
-
-def _c12(
-    counts: Counts, range: Any, baseline: int, min_sigma: float, alpha: float, lag: int
-) -> DetectionResult:
-    method = "ears_c1" if lag == 1 else "ears_c2"
-    _check(baseline, min_sigma, alpha)
-    rng = _range(counts, range, baseline + lag, method)
-    x = np.ascontiguousarray(counts.observed)
-    mean, sd = _baseline_stats(x, (rng - 1).astype(np.int64), int(baseline), lag)
-    sigma = np.maximum(sd, min_sigma) if min_sigma > 0 else sd
-    z = float(norm.ppf(1 - alpha))
-    upper = mean + z * sigma
-    score = _c_stat(x[rng - 1], mean, sigma)
-    control = {"baseline": baseline, "min_sigma": min_sigma, "alpha": alpha}
-    return _result(method, counts, rng, mean, upper, score, control)
 
 
 def ears_c1(
@@ -190,7 +294,7 @@ def ears_c1(
     The default range starts at ``t = baseline + 1``. ``expected`` is the baseline mean, ``score``
     the C1 statistic ``(y - mean) / max(sd, min_sigma)``.
     """
-    return _c12(counts, range, baseline, min_sigma, alpha, lag=1)
+    return _run("ears_c1", counts, range, baseline, min_sigma, alpha)
 
 
 def ears_c2(
@@ -205,7 +309,7 @@ def ears_c2(
 
     The default range starts at ``t = baseline + 3``.
     """
-    return _c12(counts, range, baseline, min_sigma, alpha, lag=3)
+    return _run("ears_c2", counts, range, baseline, min_sigma, alpha)
 
 
 def ears_c3(
@@ -229,34 +333,4 @@ def ears_c3(
     reproduces this exactly. ``r_compatible=False`` alarms when ``C3(t) >= z`` and reports as
     upper bound the smallest count that does so: ``mean2 + sd2 (1 + z - P)`` (0 when P >= z).
     """
-    _check(baseline, min_sigma, alpha)
-    rng = _range(counts, range, baseline + 5, "ears_c3")
-    x = np.ascontiguousarray(counts.observed)
-    # C2 at t-2, t-1, t for every evaluated t: one kernel call over the union of those rows.
-    rows = np.unique(np.concatenate([rng - 3, rng - 2, rng - 1])).astype(np.int64)
-    mean, sd = _baseline_stats(x, rows, int(baseline), 3)
-    sigma = np.maximum(sd, min_sigma) if min_sigma > 0 else sd
-    excess = np.maximum(_c_stat(x[rows], mean, sigma) - 1.0, 0.0)  # NaN stays NaN
-    pos = np.searchsorted(rows, rng - 1)
-    z = float(norm.ppf(1 - alpha))
-    previous = excess[pos - 2] + excess[pos - 1]
-    score = previous + excess[pos]
-    control = {
-        "baseline": baseline,
-        "min_sigma": min_sigma,
-        "alpha": alpha,
-        "r_compatible": r_compatible,
-    }
-    if r_compatible:
-        # R: U = max(0, y(t) + sd2(t) (z - previous)), alarm y(t) > U.
-        with np.errstate(invalid="ignore"):
-            upper = np.maximum(x[rng - 1] + sigma[pos] * (z - previous), 0.0)
-        return _result("ears_c3", counts, rng, mean[pos], upper, score, control)
-    # The count at t that makes C3(t) reach z: any count when the two previous days already do.
-    with np.errstate(invalid="ignore"):
-        needed = mean[pos] + sigma[pos] * (1.0 + z - previous)
-    upper = np.where(previous >= z, 0.0, np.maximum(needed, 0.0))
-    res = _result("ears_c3", counts, rng, mean[pos], upper, score, control)
-    with np.errstate(invalid="ignore"):
-        res.alarm = score >= z
-    return res
+    return _run("ears_c3", counts, range, baseline, min_sigma, alpha, r_compatible)
