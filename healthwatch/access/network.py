@@ -196,11 +196,13 @@ def network_reach(
     *,
     weight: Weight = "length",
     access_speed_kmh: float = 15.0,
+    chunk: int = 64,
 ) -> Reach:
     """Demand x site pairs whose network distance (km) or time (min) is within ``radius``.
 
-    One bounded Dijkstra per distinct site node (``limit`` = largest radius), then snap legs
-    added and each demand point's own radius applied. The result plugs into coverage and siting.
+    Bounded Dijkstra (``limit`` = largest radius) from the distinct site nodes, ``chunk`` sources
+    at a time so that memory stays ``chunk x nodes``; snap legs are added and each demand
+    point's own radius applied. The result plugs into coverage, siting and 2SFCA.
     """
     d_node, d_snap = network.snap(demand_lon, demand_lat)
     s_node, s_snap = network.snap(site_lon, site_lat)
@@ -208,16 +210,23 @@ def network_reach(
     r = np.broadcast_to(np.asarray(radius, dtype=float), (n,))
     if n == 0 or m == 0:
         return Reach(np.zeros(n + 1, np.int64), np.zeros(0, np.int64), np.zeros(0), m)
-    unique_nodes, inverse = np.unique(s_node, return_inverse=True)
-    dist = csgraph.dijkstra(
-        network.graph(weight), directed=True, indices=unique_nodes, limit=float(r.max()) + 1e-9
-    )
-    full = (
-        dist[inverse][:, d_node]
-        + _snap_cost(s_snap, weight, access_speed_kmh)[:, None]
-        + _snap_cost(d_snap, weight, access_speed_kmh)[None, :]
-    )
-    return Reach.from_dense(full.T, r)
+    d_leg = _snap_cost(d_snap, weight, access_speed_kmh)
+    s_leg = _snap_cost(s_snap, weight, access_speed_kmh)
+    limit = float(r.max()) + 1e-9
+    rows: list[IntArray] = []
+    cols: list[IntArray] = []
+    dists: list[FloatArray] = []
+    for start in range(0, m, chunk):
+        sites = np.arange(start, min(start + chunk, m))
+        node_dist = csgraph.dijkstra(
+            network.graph(weight), directed=True, indices=s_node[sites], limit=limit
+        )
+        full = node_dist[:, d_node] + s_leg[sites, None] + d_leg[None, :]
+        j, i = np.nonzero(full <= r[None, :] + RADIUS_TOLERANCE_KM)
+        rows.append(i.astype(np.int64))
+        cols.append(sites[j])
+        dists.append(full[j, i])
+    return Reach.from_pairs(np.concatenate(rows), np.concatenate(cols), np.concatenate(dists), n, m)
 
 
 def read_graphml(path: str | Path) -> RoadNetwork:

@@ -157,3 +157,28 @@ def test_network_reach_drives_siting(osm_file: Path) -> None:
     result = mclp(demand, cands, 1, reach=reach)
     assert result.selected_rows()[0]["id"] == "n1"
     assert result.objective == 100
+
+
+def test_multi_source_and_chunked_reach_equal_brute_force(tmp_path: Path) -> None:
+    from scipy.sparse import csgraph
+
+    g = nx.Graph()
+    for a, b in nx.grid_2d_graph(15, 15).nodes:
+        g.add_node(f"{a}_{b}", x=123 + a * 0.01, y=41 + b * 0.01)
+    for u, v in nx.grid_2d_graph(15, 15).edges:
+        g.add_edge(f"{u[0]}_{u[1]}", f"{v[0]}_{v[1]}", highway="secondary")
+    path = tmp_path / "grid.graphml"
+    nx.write_graphml(g, path)
+    net = read_graphml(path)
+    rng = np.random.default_rng(0)
+    d = rng.uniform([123, 41], [123.14, 41.14], (120, 2))
+    s = rng.uniform([123, 41], [123.14, 41.14], (25, 2))
+    radius = np.where(rng.random(120) < 0.5, 2.0, 4.0)
+    sn, s_leg = net.snap(s[:, 0], s[:, 1])
+    dn, d_leg = net.snap(d[:, 0], d[:, 1])
+    full = csgraph.dijkstra(net.length_km, indices=sn)[:, dn] + s_leg[:, None] + d_leg[None, :]
+    station, dist = nearest_by_network(net, s[:, 0], s[:, 1], d[:, 0], d[:, 1])
+    assert np.allclose(dist, full.min(axis=0))
+    assert np.allclose(full[station, np.arange(120)], dist)
+    reach = network_reach(net, d[:, 0], d[:, 1], radius, s[:, 0], s[:, 1], chunk=4)
+    assert np.array_equal(reach.matrix().toarray() > 0, radius[:, None] >= full.T)
