@@ -151,10 +151,12 @@ for (i in seq_along(bayes_sets)) {
     write_case(sprintf("bayes_p%d_%s", i, ds), "bayes", ds, params_text(p), obs, rng, r$ub, r$alarm)
   }
 }
+# A series with large counts, so that the mean + 2 sd branch (means above 20) is exercised.
+datasets_rki <- c(datasets_long, list(salmAllOnset = cut_obs("salmAllOnset", 501:630)))
 for (i in seq_along(rki_sets)) {
   p <- rki_sets[[i]]
-  for (ds in names(datasets_long)) {
-    obs <- datasets_long[[ds]]
+  for (ds in names(datasets_rki)) {
+    obs <- datasets_rki[[ds]]
     rng <- first_point(p):nrow(obs)
     # R's algo.rki stops with "missing value where TRUE/FALSE needed" when a reference value
     # is NA: no golden case there (healthwatch's behaviour is tested by hand instead).
