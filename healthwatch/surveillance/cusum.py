@@ -177,6 +177,8 @@ def cusum(
     z = _transform(x, mean, trans, a)
     s_prev, s = cusum_recursion(np.ascontiguousarray(z), float(k), float(h))
     upper = _invert(h + k - s_prev, mean, trans, a)
+    # where no count can reach h (the inverse is undefined) R reports 0
+    upper = np.where(np.isnan(upper) & ~np.isnan(mean), 0.0, upper)
     with np.errstate(invalid="ignore"):
         alarm = s >= h
     return DetectionResult(

@@ -12,7 +12,8 @@ After an alarm at ``N`` the chart restarts at ``N + 1``. With ``theta`` given th
 the recursive likelihood-ratio CUSUM ``S_n = max(0, S_{n-1} + LLR(x_n; theta))``, reset to 0
 after an alarm.
 
-``ret="value"`` reports GLR(n) (or S_n) as upper bound; ``ret="cases"`` the number of cases at
+``ret="value"`` (R's effective default, although its documentation lists "cases" first)
+reports GLR(n) (or S_n) as upper bound; ``ret="cases"`` the number of cases at
 time ``n`` that would have made the chart alarm.
 
 ``mu0=None`` fits, per series, a log-linear model with ``S`` harmonics of period ``freq`` (and
@@ -626,7 +627,7 @@ def glrpois(
     change: str = "intercept",
     theta: float | None = None,
     dir: str = "inc",
-    ret: str = "cases",
+    ret: str = "value",
     x_max: float = 1e4,
 ) -> DetectionResult:
     """Poisson GLR chart, as R's ``glrpois(sts, control=list(...))``.
@@ -665,7 +666,7 @@ def glrnb(
     change: str = "intercept",
     theta: float | None = None,
     dir: str = "inc",
-    ret: str = "cases",
+    ret: str = "value",
     x_max: float = 1e4,
 ) -> DetectionResult:
     """Negative binomial GLR chart, as R's ``glrnb(sts, control=list(...))``.
