@@ -27,6 +27,11 @@ import numpy as np
 import pandas as pd
 
 from healthwatch.errors import InputError, Problem
+from healthwatch.store.facilities import (  # defined below access, shared with the database
+    COUNT_COLUMNS,
+    FACILITY_COLUMNS,
+    normalise_registry,
+)
 
 LIAONING = "210000"
 EARTH_RADIUS_KM = 6371.0088
@@ -78,30 +83,6 @@ HOSPITAL_LEVELS: tuple[str, ...] = (
 )
 _LEVEL_ZH_NUM = {"三": "3", "二": "2", "一": "1"}
 _GRADE_ZH = {"甲": "A", "乙": "B", "丙": "C"}
-
-#: Non-negative whole-number columns: beds, staff by category, ambulances.
-COUNT_COLUMNS: tuple[str, ...] = (
-    "beds",
-    "physicians",
-    "nurses",
-    "gps",
-    "pharmacists",
-    "ambulances",
-    "negative_pressure",
-)
-#: Columns of a validated registry, in order.
-FACILITY_COLUMNS: tuple[str, ...] = (
-    "id",
-    "name",
-    "kind",
-    "level",
-    "adcode",
-    "lon",
-    "lat",
-    *COUNT_COLUMNS,
-    "year",
-    "synthetic",
-)
 
 COLUMN_ZH: dict[str, str] = {
     "id": "编号",
@@ -311,25 +292,6 @@ class ImportSummary:
 def empty_registry() -> pd.DataFrame:
     """A registry with no rows and the right columns and dtypes."""
     return normalise_registry(pd.DataFrame({c: [] for c in FACILITY_COLUMNS}))
-
-
-def normalise_registry(df: pd.DataFrame) -> pd.DataFrame:
-    """Put an already valid table into the registry's column order and dtypes."""
-    out = df.copy()
-    for col in FACILITY_COLUMNS:
-        if col not in out:
-            out[col] = 0 if col in COUNT_COLUMNS else False if col == "synthetic" else None
-    out = out[list(FACILITY_COLUMNS)]
-    for col in COUNT_COLUMNS:
-        out[col] = pd.to_numeric(out[col]).fillna(0).astype("int64")
-    out["lon"] = out["lon"].astype(float)
-    out["lat"] = out["lat"].astype(float)
-    out["synthetic"] = out["synthetic"].fillna(False).astype(bool)
-    out["year"] = pd.to_numeric(out["year"]).astype("Int64")
-    for col in ("id", "name", "kind", "adcode"):
-        out[col] = out[col].astype(str)
-    out["level"] = out["level"].where(out["level"].notna(), None)
-    return out.reset_index(drop=True)
 
 
 def _problem(file: str, line: int, field: str | None, en: str, zh: str) -> Problem:

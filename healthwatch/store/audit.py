@@ -149,7 +149,7 @@ def audit_trail(
 
 
 def revert_change(session: Session, audit_id: int, *, actor: str) -> dict[str, Any]:
-    """Undo one audited change to a region or population (the undo is audited too).
+    """Undo one audited change to a region, population or facility (the undo is audited too).
 
     An insert is undone by deleting the row, an update by writing the ``before`` values back, a
     delete by inserting the row again. Plans are restored with
@@ -157,14 +157,15 @@ def revert_change(session: Session, audit_id: int, *, actor: str) -> dict[str, A
     Returns the audit entry that was undone.
     """
     from healthwatch.errors import HealthwatchError, NotFoundError
-    from healthwatch.store.models import Population, Region
+    from healthwatch.store.models import Facility, Population, Region
 
     entry = session.get(AuditEntry, audit_id)
     if entry is None:
         raise NotFoundError(f"No audit entry {audit_id}.", f"没有编号为 {audit_id} 的审计记录。")
-    models: dict[str, type[Region] | type[Population]] = {
+    models: dict[str, type[Region] | type[Population] | type[Facility]] = {
         "regions": Region,
         "populations": Population,
+        "facilities": Facility,
     }
     model = models.get(entry.entity)
     if model is None:

@@ -131,6 +131,37 @@ class Indicator(Base):
         return f"{self.plan_id}/{self.code}"
 
 
+class Facility(Base):
+    """One facility of the registry (hospital, health centre, clinic, EMS centre or station).
+
+    Keyed by the facility's own id, so importing a newer file updates rows in place and the audit
+    trail keeps every earlier value. Coordinates are WGS84; counts are whole numbers >= 0.
+    """
+
+    __tablename__ = "facilities"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    level: Mapped[str | None] = mapped_column(String(16))
+    adcode: Mapped[str] = mapped_column(String(6), ForeignKey("regions.adcode"), index=True)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    beds: Mapped[int] = mapped_column(Integer, default=0)
+    physicians: Mapped[int] = mapped_column(Integer, default=0)
+    nurses: Mapped[int] = mapped_column(Integer, default=0)
+    gps: Mapped[int] = mapped_column(Integer, default=0)
+    pharmacists: Mapped[int] = mapped_column(Integer, default=0)
+    ambulances: Mapped[int] = mapped_column(Integer, default=0)
+    negative_pressure: Mapped[int] = mapped_column(Integer, default=0)
+    year: Mapped[int | None] = mapped_column(Integer)
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(Text, default="")
+
+    def audit_key(self) -> str:
+        return self.id
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_log"
     __audited__ = False
