@@ -7,6 +7,7 @@ the library and prints a Rich table, or JSON with ``--json``.
 
 from __future__ import annotations
 
+import getpass
 import json
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,27 @@ from healthwatch.access.coverage import coverage as run_coverage
 from healthwatch.access.coverage import radius_by_urban
 from healthwatch.access.facilities import read_facilities, region_names, summarise
 from healthwatch.access.ratios import resource_ratios
-from healthwatch.cli._common import JsonOption, console, err_console, friendly_errors, print_json
+from healthwatch.cli._common import (
+    DbOption,
+    JsonOption,
+    console,
+    err_console,
+    friendly_errors,
+    print_json,
+)
 from healthwatch.errors import InputError, Problem
+from healthwatch.store.audit import revert_change
+from healthwatch.store.db import resolve_url, session_scope
+from healthwatch.store.facilities import (
+    ems_stations,
+    facility_count,
+    facility_history,
+    region_prefix,
+    save_facilities,
+    stored_registry,
+)
+from healthwatch.store.models import AuditEntry
+from healthwatch.store.regions import populations
 
 app = typer.Typer(
     help="卫生资源与急救可及性 / resources and emergency access: facilities, ratios, coverage, "
@@ -108,21 +128,73 @@ def _names() -> dict[str, str]:
     return region_names()
 
 
-@app.command("facilities")
-@friendly_errors
-def facilities(
-    file: Path | None = _FILE,
-    crs: str | None = _CRS,
-    as_json: bool = JsonOption,
+facilities_app = typer.Typer(
+    help="医疗机构登记 / facility registry: import, list, check, history, revert "
+    "(no subcommand: list the stored registry, or the demo data when none is stored)",
+)
+app.add_typer(facilities_app, name="facilities")
+_IMPORT_FILE = typer.Argument(..., help="CSV or Excel facility file / 机构文件")
+_COUNTY = typer.Option(None, "--county", help="County (or city) adcode / 区县代码")
+_KIND = typer.Option(None, "--kind", help="hospital, township_health_centre, ... / 机构类型")
+_REPLACE = typer.Option(
+    None,
+    "--replace",
+    help="Also delete stored facilities the file lacks: counties | source | all / 替换范围",
+)
+_SOURCE = typer.Option(None, "--source", help="Source label (default: file name) / 数据来源")
+_FACILITY_ID = typer.Argument(None, help="Facility id (default: all) / 机构编号")
+_AUDIT_ID = typer.Argument(..., help="Audit entry id from `history` / 审计记录编号")
+
+
+def _registry(
+    db: str | None, county: str | None = None, kind: str | None = None
+) -> tuple[pd.DataFrame, str, bool]:
+    """The stored registry when the database has one, else the demo data: (table, source, demo)."""
+    stored = stored_registry(db, county=county, kind=kind)
+    if stored is not None:
+        return stored, f"database {_shown_db(db)}", False
+    table = demo.demo_data().facilities
+    if county is not None:
+        table = table[table["adcode"].str.startswith(region_prefix(county))]
+    if kind is not None:
+        table = table[table["kind"] == kind]
+    return table.reset_index(drop=True), "synthetic demo", True
+
+
+def _stored_populations(db: str | None, year: int) -> dict[str, float]:
+    with session_scope(db) as session:
+        pops = populations(session, year)
+    if not pops:
+        raise InputError(
+            [
+                Problem(
+                    f"The database has no populations for {year}: load them with "
+                    "`healthwatch regions load FILE`, or pass --population / --year.",
+                    f"数据库中没有 {year} 年的人口数：请用 `healthwatch regions load FILE` 载入，"
+                    "或给出 --population / --year。",
+                    field="--year",
+                )
+            ]
+        )
+    return dict(pops)
+
+
+def _say_sources(as_json: bool, **sources: str) -> None:
+    """Tell the user (on stderr) where each input came from: a file, the database or the demo."""
+    if not as_json:
+        shown = "; ".join(f"{k}: {v}" for k, v in sources.items())
+        err_console.print(f"数据来源 / inputs: {shown}", highlight=False)
+
+
+def _shown_db(db: str | None) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(resolve_url(db)).render_as_string(hide_password=True)
+
+
+def _print_registry(
+    table: pd.DataFrame, source: str, as_json: bool, converted: int = 0, located: int = 0
 ) -> None:
-    """Import and check a facility file, or list the demo registry / 导入或列出医疗机构"""
-    if file is None:
-        table, converted, located, source = demo.demo_data().facilities, 0, 0, "synthetic demo"
-    else:
-        summary = read_facilities(file, crs=crs)
-        table, source = summary.facilities, str(file)
-        converted, located = summary.converted_from_gcj02, summary.located_by_point
-    _synthetic_notice(file is None, as_json)
     by_kind = summarise(table)
     if as_json:
         print_json(
@@ -147,6 +219,148 @@ def facilities(
         console.print(f"GCJ-02 → WGS84: {converted}; 按坐标定位区县 / located by point: {located}")
 
 
+@facilities_app.callback(invoke_without_command=True)
+@friendly_errors
+def facilities(ctx: typer.Context, db: str | None = DbOption, as_json: bool = JsonOption) -> None:
+    """Facility registry / 医疗机构登记"""
+    if ctx.invoked_subcommand is None:
+        table, source, used_demo = _registry(db)
+        _synthetic_notice(used_demo, as_json)
+        _print_registry(table, source, as_json)
+
+
+@facilities_app.command("list")
+@friendly_errors
+def facilities_list(
+    county: str | None = _COUNTY,
+    kind: str | None = _KIND,
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """List the stored registry (or the demo data when none is stored) / 列出医疗机构"""
+    table, source, used_demo = _registry(db, county, kind)
+    _synthetic_notice(used_demo, as_json)
+    _print_registry(table, source, as_json)
+
+
+@facilities_app.command("check")
+@friendly_errors
+def facilities_check(
+    file: Path = _IMPORT_FILE, crs: str | None = _CRS, as_json: bool = JsonOption
+) -> None:
+    """Check a facility file without storing it; counts by kind / 校验机构文件（不写入）"""
+    summary = read_facilities(file, crs=crs)
+    _print_registry(
+        summary.facilities,
+        str(file),
+        as_json,
+        summary.converted_from_gcj02,
+        summary.located_by_point,
+    )
+
+
+@facilities_app.command("import")
+@friendly_errors
+def facilities_import(
+    file: Path = _IMPORT_FILE,
+    crs: str | None = _CRS,
+    replace: str | None = _REPLACE,
+    source: str | None = _SOURCE,
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Check a facility file and store it in one transaction (a bad file writes nothing) / 导入"""
+    summary = read_facilities(file, crs=crs)
+    actor = f"cli:{getpass.getuser()}"
+    with session_scope(db, actor=actor) as session:
+        counts = save_facilities(
+            session,
+            summary.facilities,
+            actor=actor,
+            source=source or file.name,
+            replace_scope=replace,
+        )
+        total = facility_count(session)
+    info = {
+        "file": str(file),
+        "database": _shown_db(db),
+        "rows": len(summary.facilities),
+        **counts,
+        "stored": total,
+        "converted_from_gcj02": summary.converted_from_gcj02,
+        "located_by_point": summary.located_by_point,
+        "synthetic": bool(summary.facilities["synthetic"].any()),
+    }
+    if as_json:
+        print_json(info)
+        return
+    console.print(
+        f"已导入 {file.name}：{info['rows']} 个机构，新增 {counts['inserted']}，更新 "
+        f"{counts['updated']}，未变 {counts['unchanged']}，删除 {counts['deleted']}；"
+        f"库中共 {total} 个。\n"
+        f"Imported {file.name}: {info['rows']} facilities, {counts['inserted']} new, "
+        f"{counts['updated']} changed, {counts['unchanged']} unchanged, {counts['deleted']} "
+        f"deleted; {total} stored.",
+        highlight=False,
+    )
+    if info["synthetic"]:
+        console.print("[yellow]含模拟数据 / contains SYNTHETIC rows[/yellow]")
+
+
+@facilities_app.command("history")
+@friendly_errors
+def facilities_history(
+    facility_id: str | None = _FACILITY_ID,
+    db: str | None = DbOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Audit trail of the registry: who changed what, before/after / 变更记录"""
+    with session_scope(db) as session:
+        rows = facility_history(session, facility_id)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=f"机构变更记录 / facility history ({len(rows)})")
+    for col in ("id", "at", "actor", "action", "facility", "changed"):
+        table.add_column(col)
+    for r in rows[-200:]:
+        before, after = r["before"] or {}, r["after"] or {}
+        changed = [k for k in {**before, **after} if before.get(k) != after.get(k)]
+        shown = ", ".join(changed) if r["action"] == "update" else ""
+        table.add_row(str(r["id"]), r["at"], r["actor"], r["action"], r["entity_key"], shown)
+    console.print(table)
+
+
+@facilities_app.command("revert")
+@friendly_errors
+def facilities_revert(
+    audit_id: int = _AUDIT_ID, db: str | None = DbOption, as_json: bool = JsonOption
+) -> None:
+    """Undo one registry change (the undo is audited too) / 撤销一次变更"""
+    actor = f"cli:{getpass.getuser()}"
+    with session_scope(db, actor=actor) as session:
+        entry = session.get(AuditEntry, audit_id)
+        if entry is not None and entry.entity != "facilities":
+            raise InputError(
+                [
+                    Problem(
+                        f"Audit entry {audit_id} is a change to {entry.entity}, not to a facility.",
+                        f"审计记录 {audit_id} 不是机构的变更（而是 {entry.entity}）。",
+                        field="AUDIT_ID",
+                    )
+                ]
+            )
+        undone = revert_change(session, audit_id, actor=actor)
+    if as_json:
+        print_json(undone)
+        return
+    console.print(
+        f"已撤销 {undone['id']}（{undone['action']} {undone['key']}）/ "
+        f"reverted {undone['action']} of {undone['key']}",
+        highlight=False,
+    )
+
+
 @app.command("ratios")
 @friendly_errors
 def ratios(
@@ -154,6 +368,7 @@ def ratios(
     facilities_file: Path | None = _FACILITIES_FILE,
     population_file: Path | None = _POPULATION_FILE,
     level: list[str] = _LEVEL,
+    db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Resource ratios vs the plan's targets, with absolute gaps / 资源配置与目标差距"""
@@ -162,21 +377,37 @@ def ratios(
         raise InputError(
             [Problem(f"Unknown level {b!r}.", f"未知层级 {b!r}。", field="level") for b in bad]
         )
-    data = demo.demo_data() if facilities_file is None or population_file is None else None
-    fac = read_facilities(facilities_file).facilities if facilities_file else data.facilities  # type: ignore[union-attr]
+    if facilities_file is not None:
+        fac, fac_source, fac_demo = (
+            read_facilities(facilities_file).facilities,
+            str(facilities_file),
+            False,
+        )
+    else:
+        fac, fac_source, fac_demo = _registry(db)
     if population_file is not None:
         from healthwatch.regions.population import read_population_csv
 
         rows = read_population_csv(population_file, year=year)
         year = year if year is not None else max(r.year for r in rows)
         pops: dict[str, float] = {r.adcode: r.persons for r in rows if r.year == year}
+        pop_source = str(population_file)
+    elif facilities_file is None and not fac_demo:
+        years = fac["year"].dropna()
+        year = year if year is not None else int(years.max()) if len(years) else demo.DEMO_YEAR
+        pops, pop_source = _stored_populations(db, year), fac_source
     else:
-        pops = dict(data.populations())  # type: ignore[union-attr]
-        year = year if year is not None else data.year  # type: ignore[union-attr]
-    _synthetic_notice(data is not None, as_json)
+        data = demo.demo_data()
+        pops = dict(data.populations())
+        year = year if year is not None else data.year
+        pop_source = "synthetic demo"
+    _synthetic_notice(fac_demo or pop_source == "synthetic demo", as_json)
+    _say_sources(as_json, facilities=fac_source, population=pop_source)
     report = resource_ratios(fac, pops, year=year, levels=level)  # type: ignore[arg-type]
     if as_json:
-        print_json(report.to_dict())
+        print_json(
+            {**report.to_dict(), "facilities_source": fac_source, "population_source": pop_source}
+        )
         return
     table = Table(title=f"卫生资源与规划目标 / resources vs targets, {year}")
     for col in (
@@ -237,15 +468,19 @@ def coverage_cmd(
     radius_rural: float = RadiusRuralOption,
     network_file: Path | None = _NETWORK_FILE,
     geojson: Path | None = GeojsonOption,
+    db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Population within the service radius of an EMS station / 急救服务半径覆盖"""
     demand, used_demo = _demand(demand_file)
     if stations_file is None:
-        stations, used_demo = demo.demo_data().stations, True
+        registry, stations_source, stations_demo = _registry(db)
+        stations = demo.demo_data().stations if stations_demo else ems_stations(registry)
+        used_demo = used_demo or stations_demo
     else:
-        stations = demo.read_points(stations_file, "stations")
+        stations, stations_source = demo.read_points(stations_file, "stations"), str(stations_file)
     _synthetic_notice(used_demo, as_json)
+    _say_sources(as_json, stations=stations_source)
     urban = demand["urban"] if "urban" in demand else np.zeros(len(demand), dtype=int)
     radius = radius_by_urban(urban, radius_urban, radius_rural)
     network = None
@@ -289,6 +524,7 @@ def coverage_cmd(
         "covered_population": result.covered_population,
         "share": result.share,
         "synthetic": used_demo,
+        "stations_source": stations_source,
         "by_region": json.loads(by.to_json(orient="records", force_ascii=False)),
     }
     if as_json:
@@ -408,6 +644,7 @@ def two_step(
     resource: str = _RESOURCE,
     catchment: float = _CATCHMENT,
     enhanced: bool = _ENHANCED,
+    db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Spatial accessibility (2SFCA / E2SFCA) per 1,000 residents / 两步移动搜索法可及性"""
@@ -416,9 +653,11 @@ def two_step(
 
     demand, used_demo = _demand(demand_file)
     if facilities_file is None:
-        fac, used_demo = demo.demo_data().facilities, True
+        fac, fac_source, fac_demo = _registry(db)
+        used_demo = used_demo or fac_demo
     else:
-        fac = read_facilities(facilities_file).facilities
+        fac, fac_source = read_facilities(facilities_file).facilities, str(facilities_file)
+    _say_sources(as_json, facilities=fac_source)
     if resource not in fac.columns or resource in ("id", "lon", "lat"):
         raise InputError(
             [
@@ -473,6 +712,7 @@ def two_step(
         "points": len(demand),
         "facilities": len(supply_rows),
         "synthetic": used_demo,
+        "facilities_source": fac_source,
         "by_region": rows,
     }
     if as_json:

@@ -237,14 +237,14 @@ def test_ratios_and_facilities_on_files(files: dict[str, Path]) -> None:
     assert nurses["have"] == fac["nurses"].sum() and nurses["population"] == 1_390_000
     assert nurses["gap"] == max(0, -(-38 * 1_390_000 // 10_000) - fac["nurses"].sum())
     assert all(c["ok"] for c in out["ems_centres"])  # type: ignore[attr-defined]
-    listed = _json(["access", "facilities", str(files["facilities"]), "--json"])
+    listed = _json(["access", "facilities", "check", str(files["facilities"]), "--json"])
     assert listed["count"] == len(fac) and listed["synthetic"] is True
 
 
 def test_facilities_bad_file_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "f.csv"
     bad.write_text("id,name,kind,lon,lat,beds\nh,x,hospital,122.07,41.12,-1\n", encoding="utf-8")
-    result = runner.invoke(app, ["access", "facilities", str(bad)])
+    result = runner.invoke(app, ["access", "facilities", "check", str(bad)])
     assert result.exit_code == 2 and "beds" in result.output and f"{bad}:2" in result.output
 
 
@@ -264,3 +264,12 @@ def test_demo_data_command(tmp_path: Path) -> None:
     assert out["synthetic"] is True
     assert (tmp_path / "d" / "demand.csv").exists()
     assert "SYNTHETIC" in (tmp_path / "d" / "README.txt").read_text(encoding="utf-8")
+
+
+def test_facilities_without_a_subcommand_lists_the_demo_registry_when_none_is_stored() -> None:
+    result = runner.invoke(app, ["access", "facilities"])
+    assert result.exit_code == 0, result.output
+    assert "SYNTHETIC" in result.output and "synthetic demo" in result.output
+    out = _json(["access", "facilities", "list", "--kind", "ems_centre", "--json"])
+    assert out["source"] == "synthetic demo" and out["synthetic"] is True
+    assert out["count"] == 14  # one EMS centre per city in the demo data
