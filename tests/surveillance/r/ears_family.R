@@ -54,7 +54,9 @@ datasets_outbreakp <- list(
                   dimnames = list(NULL, "manual")),
   influMen = cut_obs("influMen", 1:60, 1),
   shadar = cut_obs("shadar", 1:60),
-  salmAllOnset = cut_obs("salmAllOnset", 1:50),
+  # Large counts: from t = 19 R's product of ratios overflows (it reports 0, then NA); up to
+  # t = 18 it is finite. healthwatch works on the log scale (tested by hand beyond t = 18).
+  salmAllOnset = cut_obs("salmAllOnset", 1:18),
   m1_zeros = cut_obs("m1", 1:40),
   momo = cut_obs("momo", 1:40, 1)
 )
