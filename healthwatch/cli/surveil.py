@@ -173,13 +173,24 @@ def _num(x: float) -> float | None:
     return None if isinstance(x, float) and math.isnan(x) else x
 
 
+def _plain(value: Any) -> Any:
+    """A control value as JSON: tuples and arrays become lists, NaN becomes null."""
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return _plain(value.item())
+    return _num(value) if isinstance(value, float) else value
+
+
 def result_json(res: DetectionResult) -> dict[str, Any]:
     def col(a: np.ndarray, j: int) -> list[Any]:
         return [_num(float(v)) for v in a[:, j]]
 
     return {
         "method": res.method,
-        "control": {k: (list(v) if isinstance(v, tuple) else v) for k, v in res.control.items()},
+        "control": {k: _plain(v) for k, v in res.control.items()},
         "t": res.t.tolist(),
         "series": [
             {

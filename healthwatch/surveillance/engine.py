@@ -24,6 +24,8 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+import numpy as np
+
 from healthwatch.errors import InputError, Problem
 from healthwatch.surveillance import get_method
 from healthwatch.surveillance.series import Counts, DetectionResult
@@ -33,6 +35,7 @@ __all__ = [
     "ProgressCallback",
     "chunk_size",
     "iter_results",
+    "join",
     "plan_chunks",
     "run",
     "run_many",
@@ -172,7 +175,7 @@ def _dask_results(
 
     parts = plan_chunks(counts.n_series, size)
     pieces = [counts.select(p) for p in parts]
-    scattered = client.scatter(pieces)
+    scattered = client.scatter(pieces, hash=False)  # unique keys: safe to release after
     futures = [
         client.submit(_apply, method, piece, dict(control), pure=False) for piece in scattered
     ]
@@ -213,7 +216,26 @@ def run(
             counts, method, chunk_series=chunk_series, client=client, progress=progress, **control
         )
     )
-    return parts[0] if len(parts) == 1 else DetectionResult.concat(parts)
+    return parts[0] if len(parts) == 1 else join(parts)
+
+
+def join(parts: list[DetectionResult]) -> DetectionResult:
+    """``DetectionResult.concat``, also joining per-series arrays a method left in ``control``.
+
+    Some methods report per-cell diagnostics in ``control`` (e.g. the dispersion phi as a
+    (len(range), n_series) array); those are stacked along the series axis like the results.
+    """
+    out = DetectionResult.concat(parts)
+    control = dict(out.control)
+    for key in parts[0].control:
+        values = [p.control.get(key) for p in parts]
+        arrays = [v for v in values if isinstance(v, np.ndarray)]
+        if len(arrays) == len(parts) and all(
+            v.ndim >= 1 and v.shape[-1] == len(p.names) for v, p in zip(arrays, parts, strict=True)
+        ):
+            control[key] = np.concatenate(arrays, axis=-1)
+    out.control = control
+    return out
 
 
 def run_many(

@@ -28,7 +28,7 @@ def moving_mean(counts: Counts, *, range=None, b: int = 7, z: float = 3.0) -> De
         alarm=obs > ub,
         score=(obs - mu) / np.where(sd > 0, sd, np.nan),
         observed=obs,
-        control={"b": b, "z": z},
+        control={"b": b, "z": z, "sd": sd},
     )
 
 
@@ -46,6 +46,9 @@ def assert_same(a: DetectionResult, b: DetectionResult) -> None:
     np.testing.assert_array_equal(a.t, b.t)
     for field in ("expected", "upperbound", "alarm", "score", "observed"):
         np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+    assert a.control.keys() == b.control.keys()
+    for key, value in a.control.items():
+        np.testing.assert_array_equal(value, b.control[key], err_msg=key)
 
 
 def test_plan_chunks_cover_all_series() -> None:
@@ -91,7 +94,7 @@ def test_iter_results_yields_pieces_in_order(counts: Counts) -> None:
 def test_stream_matches_run(counts: Counts) -> None:
     batches = (counts.select(slice(a, a + 50)) for a in range(0, 203, 50))
     parts = list(engine.stream(batches, moving_mean, b=5))
-    assert_same(DetectionResult.concat(parts), moving_mean(counts, b=5))
+    assert_same(engine.join(parts), moving_mean(counts, b=5))
 
 
 def test_registered_methods_chunked_equal_unchunked(counts: Counts) -> None:
@@ -131,12 +134,17 @@ def test_dask_local_cluster_equals_local(counts: Counts) -> None:
         assert_same(local, remote)
         assert seen[-1] == 203
         # a registered method by name, when it exists
-        for name in ("ears_c1", "farrington_flexible", "farrington"):
+        for name, control in (
+            ("ears_c1", {}),
+            ("farrington_flexible", {"b": 1, "no_periods": 3}),
+            ("farrington", {"b": 1}),
+        ):
             try:
-                expected = engine.run(counts, name, range="110:120")
+                expected = engine.run(counts, name, chunk_series=60, range="110:120", **control)
             except (ImportError, AttributeError):
                 continue
-            assert_same(expected, engine.run(counts, name, client=client, range="110:120"))
+            got = engine.run(counts, name, client=client, range="110:120", **control)
+            assert_same(expected, got)
         streamed = list(
             engine.stream(
                 (counts.select(slice(a, a + 64)) for a in range(0, 203, 64)),
@@ -146,4 +154,4 @@ def test_dask_local_cluster_equals_local(counts: Counts) -> None:
                 range="30:120",
             )
         )
-        assert_same(local, DetectionResult.concat(streamed))
+        assert_same(local, engine.join(streamed))
