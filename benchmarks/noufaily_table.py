@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -27,7 +28,7 @@ from healthwatch.surveillance.simulate import noufaily_scenarios
 #: systems Noufaily et al. studied; R's default alpha = 0.05 is available with --alpha 0.05
 ALPHA = 0.005
 
-METHODS = {
+METHODS: dict[str, tuple[str, dict[str, Any]]] = {
     "farrington": ("farrington", {"b": 5, "w": 3, "alpha": ALPHA}),
     "flexible": (
         "farrington_flexible",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -99,7 +101,10 @@ def test_stream_matches_run(counts: Counts) -> None:
 
 def test_registered_methods_chunked_equal_unchunked(counts: Counts) -> None:
     """Every method that exists gives the same answer chunked (series are independent)."""
-    short_history = {"farrington": {"b": 1}, "farrington_flexible": {"b": 1, "no_periods": 3}}
+    short_history: dict[str, dict[str, Any]] = {
+        "farrington": {"b": 1},
+        "farrington_flexible": {"b": 1, "no_periods": 3},
+    }
     tried = []
     for name in METHODS:
         control = short_history.get(name, {})
@@ -137,11 +142,12 @@ def test_dask_local_cluster_equals_local(counts: Counts) -> None:
         assert_same(local, remote)
         assert seen[-1] == 203
         # a registered method by name, when it exists
-        for name, control in (
+        cases: tuple[tuple[str, dict[str, Any]], ...] = (
             ("ears_c1", {}),
             ("farrington_flexible", {"b": 1, "no_periods": 3}),
             ("farrington", {"b": 1}),
-        ):
+        )
+        for name, control in cases:
             try:
                 expected = engine.run(counts, name, chunk_series=60, range="110:120", **control)
             except (ImportError, AttributeError):
