@@ -284,8 +284,10 @@ def _fit_once(
         trend_p = 2.0 * stats.t.sf(np.abs(tstat), fit.df_residual)
     else:
         trend_p = np.full(y.shape[0], np.nan)
+    with np.errstate(over="ignore"):
+        mu0 = np.exp(fit.eta0)
     return _Fit(
-        mu0=np.exp(fit.eta0),
+        mu0=mu0,
         eta0=fit.eta0,
         var_eta0=fit.var_eta0,
         phi=phi,

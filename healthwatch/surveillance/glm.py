@@ -232,6 +232,7 @@ def _fit_levels_one(
 ) -> None:
     n = y.shape[0]
     eta = np.empty(n)
+    ylogy = np.zeros(n)  # y log y, so the deviance needs no log inside the iterations
     good = np.empty(n, dtype=np.bool_)
     n_good = 0
     devold = 0.0
@@ -244,6 +245,7 @@ def _fit_levels_one(
             mu[i] = y[i] + 0.1
             d = -(y[i] - mu[i])
             if y[i] > 0:
+                ylogy[i] = y[i] * np.log(y[i])
                 d += y[i] * np.log(y[i] / mu[i])
             devold += pw[i] * 2.0 * d
         else:
@@ -270,26 +272,25 @@ def _fit_levels_one(
             if not good[i]:
                 continue
             w = pw[i] * mu[i]
-            z = eta[i] - off[i] + (y[i] - mu[i]) / mu[i]
+            wz = w * (eta[i] - off[i]) + pw[i] * (y[i] - mu[i])  # w * working response
             ww[i] = w
             k = level[i]
             S0[k] += w
-            T0[k] += w * z
+            T0[k] += wz
             if trend:
                 S1[k] += w * tt[i]
                 S2 += w * tt[i] * tt[i]
-                T1 += w * z * tt[i]
+                T1 += wz * tt[i]
         bt, schur = _solve_levels(S0, S1, S2, T0, T1, trend, beta)
         dev = 0.0
         for i in range(n):
             if not good[i]:
                 continue
-            eta[i] = off[i] + beta[level[i]] + bt * tt[i]
-            mu[i] = np.exp(eta[i])
-            d = -(y[i] - mu[i])
-            if y[i] > 0:
-                d += y[i] * np.log(y[i] / mu[i])
-            dev += pw[i] * 2.0 * d
+            e = off[i] + beta[level[i]] + bt * tt[i]
+            m = np.exp(e)
+            eta[i] = e
+            mu[i] = m
+            dev += pw[i] * 2.0 * (ylogy[i] - y[i] * e - y[i] + m)
         if abs(dev - devold) / (abs(dev) + 0.1) < epsilon:
             converged = True
             break
