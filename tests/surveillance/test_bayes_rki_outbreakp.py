@@ -13,7 +13,7 @@ from scipy.stats import nbinom
 
 from healthwatch.errors import InputError
 from healthwatch.surveillance import Counts, detect
-from healthwatch.surveillance.bayes import bayes
+from healthwatch.surveillance.bayes import bayes, nb_quantile
 from healthwatch.surveillance.outbreakp import outbreakp
 from healthwatch.surveillance.rki import RKI_POISSON_TABLE, rki
 
@@ -202,3 +202,14 @@ def test_outbreakp_all_zero_series():
 def test_outbreakp_bad_arguments(kwargs):
     with pytest.raises(InputError):
         outbreakp(Counts.from_array(np.ones(5)), **kwargs)
+
+
+def test_nb_quantile_equals_scipy():
+    rng = np.random.default_rng(11)
+    size = rng.poisson(rng.choice([0.0, 2.0, 40.0, 900.0], 20_000)) + 0.5
+    n = rng.integers(1, 40, 20_000).astype(float)
+    for q in (0.9, 0.95, 0.99, 0.999):
+        np.testing.assert_array_equal(
+            nb_quantile(q, size, n / (n + 1)), nbinom.ppf(q, size, n / (n + 1))
+        )
+    assert np.isnan(nb_quantile(0.95, np.array([1.5]), np.array([np.nan])))[0]
