@@ -184,7 +184,7 @@ class LevelsFit:
     iterations: np.ndarray
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "arcp", "reassoc"})
 def _solve_levels(
     S0: np.ndarray,
     S1: np.ndarray,
@@ -212,7 +212,7 @@ def _solve_levels(
     return bt, schur
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "arcp", "reassoc"})
 def _fit_levels_one(
     y: np.ndarray,
     pw: np.ndarray,
