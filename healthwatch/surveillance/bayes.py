@@ -78,8 +78,8 @@ def check_reference_control(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Validate ``b``/``w``/``act_y`` and the range; return the range and the offsets.
 
-    Unlike R, which stops with "reference time points did not exist" or an index error, this
-    names the first time point that can be evaluated.
+    Unlike R, which stops with "The vector of observed is too short!", this names the first
+    time point that can be evaluated.
     """
     problems = []
     for name, value in (("b", b), ("w", w)):
