@@ -11,8 +11,9 @@ references:
 An alarm is raised when the count exceeds ``U`` (``y > U``). ``expected`` is ``m``.
 
 The table was obtained by observing R 1.20.3's output for reference means 0, 1/6, 2/6, .., 20
-(the bound is a step function of ``floor(m)``); the values are upper limits of Poisson counts
-with mean ``floor(m)``, rounded to three decimals.
+(the bound is a step function of ``floor(m)``, up to and including ``m = 20``). R does not
+document how they were derived; they lie a little above ``m + 2 sqrt(m)``, like an upper
+prediction limit for a Poisson count.
 
 Missing values: R stops with "missing value where TRUE/FALSE needed" when any reference value
 is missing. healthwatch leaves missing references out (like the Bayes system); with fewer than
