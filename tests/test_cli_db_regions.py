@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from healthwatch.cli import app
-from healthwatch.store.db import session_scope
+from healthwatch.store.db import head_revision, session_scope
 from healthwatch.store.regions import population_records
 
 runner = CliRunner()
@@ -17,22 +17,33 @@ def invoke(*args: str):
     return runner.invoke(app, list(args))
 
 
+def test_head_is_the_newest_migration_file():
+    from pathlib import Path
+
+    import healthwatch.store.migrations as migrations
+
+    versions = Path(migrations.__file__).parent / "versions"
+    newest = max(p.name.split("_")[0] for p in versions.glob("[0-9]*.py"))
+    assert head_revision() == newest
+
+
 def test_db_upgrade_and_current(db_url):
+    head = head_revision()
     result = invoke("db", "current", "--db", db_url, "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["current"] is None
     result = invoke("db", "upgrade", "--db", db_url, "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["to"] == "0002"
+    assert json.loads(result.stdout)["to"] == head
     result = invoke("db", "current", "--db", db_url, "--json")
     assert json.loads(result.stdout) | {"database": None} == {
         "database": None,
-        "current": "0002",
-        "head": "0002",
+        "current": head,
+        "head": head,
         "up_to_date": True,
     }
     result = invoke("db", "upgrade", "--db", db_url)
-    assert result.exit_code == 0 and "0002" in result.stdout
+    assert result.exit_code == 0 and head in result.stdout
 
 
 def test_db_unreachable_is_a_clear_error():
