@@ -1,8 +1,9 @@
 """`healthwatch access` commands: facilities, resource ratios, EMS coverage, siting, 2SFCA, maps.
 
-Thin shells over :mod:`healthwatch.access`: each command reads its files (or, when none are
-given, the seeded synthetic demo data of :mod:`healthwatch.access.demo_data`, and says so), calls
-the library and prints a Rich table, or JSON with ``--json``.
+Thin shells over :mod:`healthwatch.access.service`, which chooses the inputs (the files given,
+else the stored registry, else the seeded synthetic demo data) and runs the models; each command
+here says where its inputs came from and prints a Rich table, or JSON with ``--json``. The
+library is imported inside each command so that ``healthwatch --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -12,16 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.table import Table
 
-from healthwatch.access import demo_data as demo
-from healthwatch.access.coverage import coverage as run_coverage
-from healthwatch.access.coverage import radius_by_urban
-from healthwatch.access.facilities import read_facilities, region_names, summarise
-from healthwatch.access.ratios import resource_ratios
 from healthwatch.cli._common import (
     DbOption,
     JsonOption,
@@ -30,19 +24,6 @@ from healthwatch.cli._common import (
     friendly_errors,
     print_json,
 )
-from healthwatch.errors import InputError, Problem
-from healthwatch.store.audit import revert_change
-from healthwatch.store.db import resolve_url, session_scope
-from healthwatch.store.facilities import (
-    ems_stations,
-    facility_count,
-    facility_history,
-    region_prefix,
-    save_facilities,
-    stored_registry,
-)
-from healthwatch.store.models import AuditEntry
-from healthwatch.store.regions import populations
 
 app = typer.Typer(
     help="卫生资源与急救可及性 / resources and emergency access: facilities, ratios, coverage, "
@@ -50,25 +31,12 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-SITE_JSON_KEYS = (
-    "model",
-    "status",
-    "objective",
-    "gap",
-    "selected",
-    "covered_population",
-    "total_population",
-    "seconds",
-)
-SELECTED_KEYS = ("id", "lon", "lat", "ambulances")
-
 DemandOption = typer.Option(
     None, "--demand", help="Demand CSV id,lon,lat,population[,urban] (default: demo) / 需求点"
 )
 RadiusUrbanOption = typer.Option(5.0, "--radius-urban", help="Urban radius km / 城区服务半径")
 RadiusRuralOption = typer.Option(15.0, "--radius-rural", help="Rural radius km / 农村服务半径")
 GeojsonOption = typer.Option(None, "--geojson", help="Write a GeoJSON map layer / 输出 GeoJSON")
-_FILE = typer.Argument(None, help="CSV or Excel facility file / 机构文件")
 _CRS = typer.Option(None, "--crs", help="WGS84 (default) or GCJ02 / 坐标系")
 _YEAR = typer.Option(None, "--year", help="Year (default: 2021 demo) / 年份")
 _FACILITIES_FILE = typer.Option(
@@ -87,7 +55,7 @@ _NETWORK_FILE = typer.Option(
     None, "--network", help="Road network GraphML/OSM XML (km along roads) / 路网"
 )
 _MODEL = typer.Option(..., "--model", help="lscp | mclp | mexclp / 选址模型")
-_P_9 = typer.Option(10, "--p", help="New stations (mclp) or ambulances (mexclp) / 新增数")
+_P = typer.Option(10, "--p", help="New stations (mclp) or ambulances (mexclp) / 新增数")
 _CANDIDATES_FILE = typer.Option(
     None, "--candidates", help="Candidates CSV id,lon,lat[,existing] (default: demo) / 候选点"
 )
@@ -97,7 +65,7 @@ _RESOURCE = typer.Option("beds", "--resource", help="beds, physicians, nurses ..
 _CATCHMENT = typer.Option(15.0, "--catchment", help="Catchment km (2SFCA) / 服务范围")
 _ENHANCED = typer.Option(False, "--enhanced", help="E2SFCA km bands 5/10/15 / 分段权重")
 _OUTDIR = typer.Argument(..., help="Folder for the CSV files / 输出目录")
-_SEED = typer.Option(demo.DEMO_SEED, "--seed", help="Random seed / 随机种子")
+_SEED = typer.Option(None, "--seed", help="Random seed (default: the demo seed) / 随机种子")
 _OUT = typer.Argument(..., help="SVG file to write / 输出 SVG 文件")
 _LAYERS = typer.Option(
     [], "--geojson", help="GeoJSON from coverage/site --geojson (repeatable) / 图层"
@@ -105,27 +73,28 @@ _LAYERS = typer.Option(
 _TITLE = typer.Option("", "--title", help="Map title / 标题")
 
 
-def _synthetic_notice(used_demo: bool, as_json: bool) -> None:
-    if used_demo and not as_json:
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def _synthetic_notice(synthetic: bool, as_json: bool) -> None:
+    if synthetic and not as_json:
         err_console.print(
             "[yellow]使用模拟演示数据（非真实数据） / using SYNTHETIC demo data[/yellow]"
         )
 
 
-def _demand(path: Path | None) -> tuple[pd.DataFrame, bool]:
-    if path is None:
-        return demo.demo_data().demand, True
-    return demo.read_points(path, "demand"), False
+def _say_sources(as_json: bool, **sources: str) -> None:
+    """Tell the user (on stderr) where each input came from: a file, the database or the demo."""
+    if not as_json:
+        shown = "; ".join(f"{k}: {v}" for k, v in sources.items())
+        err_console.print(f"数据来源 / inputs: {shown}", highlight=False)
 
 
-def _write_geojson(path: Path | None, data: dict[str, Any]) -> None:
-    if path is not None:
+def _write_geojson(path: Path | None, data: dict[str, Any] | None) -> None:
+    if path is not None and data is not None:
         path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         err_console.print(f"GeoJSON → {path}")
-
-
-def _names() -> dict[str, str]:
-    return region_names()
 
 
 facilities_app = typer.Typer(
@@ -146,77 +115,28 @@ _FACILITY_ID = typer.Argument(None, help="Facility id (default: all) / 机构编
 _AUDIT_ID = typer.Argument(..., help="Audit entry id from `history` / 审计记录编号")
 
 
-def _registry(
-    db: str | None, county: str | None = None, kind: str | None = None
-) -> tuple[pd.DataFrame, str, bool]:
-    """The stored registry when the database has one, else the demo data: (table, source, demo)."""
-    stored = stored_registry(db, county=county, kind=kind)
-    if stored is not None:
-        return stored, f"database {_shown_db(db)}", False
-    table = demo.demo_data().facilities
-    if county is not None:
-        table = table[table["adcode"].str.startswith(region_prefix(county))]
-    if kind is not None:
-        table = table[table["kind"] == kind]
-    return table.reset_index(drop=True), "synthetic demo", True
-
-
-def _stored_populations(db: str | None, year: int) -> dict[str, float]:
-    with session_scope(db) as session:
-        pops = populations(session, year)
-    if not pops:
-        raise InputError(
-            [
-                Problem(
-                    f"The database has no populations for {year}: load them with "
-                    "`healthwatch regions load FILE`, or pass --population / --year.",
-                    f"数据库中没有 {year} 年的人口数：请用 `healthwatch regions load FILE` 载入，"
-                    "或给出 --population / --year。",
-                    field="--year",
-                )
-            ]
-        )
-    return dict(pops)
-
-
-def _say_sources(as_json: bool, **sources: str) -> None:
-    """Tell the user (on stderr) where each input came from: a file, the database or the demo."""
-    if not as_json:
-        shown = "; ".join(f"{k}: {v}" for k, v in sources.items())
-        err_console.print(f"数据来源 / inputs: {shown}", highlight=False)
-
-
-def _shown_db(db: str | None) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(resolve_url(db)).render_as_string(hide_password=True)
-
-
-def _print_registry(
-    table: pd.DataFrame, source: str, as_json: bool, converted: int = 0, located: int = 0
-) -> None:
-    by_kind = summarise(table)
+def _print_registry(info: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        print_json(
-            {
-                "source": source,
-                "synthetic": bool(table["synthetic"].all()) if len(table) else False,
-                "count": len(table),
-                "converted_from_gcj02": converted,
-                "located_by_point": located,
-                "by_kind": by_kind.to_dict(orient="records"),
-                "facilities": json.loads(table.to_json(orient="records", force_ascii=False)),
-            }
-        )
+        print_json(info)
         return
-    out = Table(title=f"医疗机构 / facilities: {source} ({len(table)})")
-    for col in by_kind.columns:
+    out = Table(title=f"医疗机构 / facilities: {info['source']} ({info['count']})")
+    by_kind = info["by_kind"]
+    for col in by_kind[0] if by_kind else ():
         out.add_column(col, justify="left" if col == "kind" else "right")
-    for row in by_kind.itertuples(index=False):
-        out.add_row(*[f"{v:,}" if isinstance(v, int | np.integer) else str(v) for v in row])
+    for row in by_kind:
+        out.add_row(*[f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()])
     console.print(out)
+    converted, located = info["converted_from_gcj02"], info["located_by_point"]
     if converted or located:
         console.print(f"GCJ-02 → WGS84: {converted}; 按坐标定位区县 / located by point: {located}")
+
+
+def _list_registry(db: str | None, county: str | None, kind: str | None, as_json: bool) -> None:
+    from healthwatch.access import service
+
+    info = service.list_facilities(db, county, kind)
+    _synthetic_notice(info["source"] == service.DEMO_SOURCE, as_json)
+    _print_registry(info, as_json)
 
 
 @facilities_app.callback(invoke_without_command=True)
@@ -224,9 +144,7 @@ def _print_registry(
 def facilities(ctx: typer.Context, db: str | None = DbOption, as_json: bool = JsonOption) -> None:
     """Facility registry / 医疗机构登记"""
     if ctx.invoked_subcommand is None:
-        table, source, used_demo = _registry(db)
-        _synthetic_notice(used_demo, as_json)
-        _print_registry(table, source, as_json)
+        _list_registry(db, None, None, as_json)
 
 
 @facilities_app.command("list")
@@ -238,9 +156,7 @@ def facilities_list(
     as_json: bool = JsonOption,
 ) -> None:
     """List the stored registry (or the demo data when none is stored) / 列出医疗机构"""
-    table, source, used_demo = _registry(db, county, kind)
-    _synthetic_notice(used_demo, as_json)
-    _print_registry(table, source, as_json)
+    _list_registry(db, county, kind, as_json)
 
 
 @facilities_app.command("check")
@@ -249,14 +165,9 @@ def facilities_check(
     file: Path = _IMPORT_FILE, crs: str | None = _CRS, as_json: bool = JsonOption
 ) -> None:
     """Check a facility file without storing it; counts by kind / 校验机构文件（不写入）"""
-    summary = read_facilities(file, crs=crs)
-    _print_registry(
-        summary.facilities,
-        str(file),
-        as_json,
-        summary.converted_from_gcj02,
-        summary.located_by_point,
-    )
+    from healthwatch.access import service
+
+    _print_registry(service.check_facilities(file, crs=crs), as_json)
 
 
 @facilities_app.command("import")
@@ -270,37 +181,21 @@ def facilities_import(
     as_json: bool = JsonOption,
 ) -> None:
     """Check a facility file and store it in one transaction (a bad file writes nothing) / 导入"""
-    summary = read_facilities(file, crs=crs)
-    actor = f"cli:{getpass.getuser()}"
-    with session_scope(db, actor=actor) as session:
-        counts = save_facilities(
-            session,
-            summary.facilities,
-            actor=actor,
-            source=source or file.name,
-            replace_scope=replace,
-        )
-        total = facility_count(session)
-    info = {
-        "file": str(file),
-        "database": _shown_db(db),
-        "rows": len(summary.facilities),
-        **counts,
-        "stored": total,
-        "converted_from_gcj02": summary.converted_from_gcj02,
-        "located_by_point": summary.located_by_point,
-        "synthetic": bool(summary.facilities["synthetic"].any()),
-    }
+    from healthwatch.access import service
+
+    info = service.import_facilities(
+        file, actor=_actor(), crs=crs, replace=replace, source=source, db=db
+    )
     if as_json:
         print_json(info)
         return
     console.print(
-        f"已导入 {file.name}：{info['rows']} 个机构，新增 {counts['inserted']}，更新 "
-        f"{counts['updated']}，未变 {counts['unchanged']}，删除 {counts['deleted']}；"
-        f"库中共 {total} 个。\n"
-        f"Imported {file.name}: {info['rows']} facilities, {counts['inserted']} new, "
-        f"{counts['updated']} changed, {counts['unchanged']} unchanged, {counts['deleted']} "
-        f"deleted; {total} stored.",
+        f"已导入 {file.name}：{info['rows']} 个机构，新增 {info['inserted']}，更新 "
+        f"{info['updated']}，未变 {info['unchanged']}，删除 {info['deleted']}；"
+        f"库中共 {info['stored']} 个。\n"
+        f"Imported {file.name}: {info['rows']} facilities, {info['inserted']} new, "
+        f"{info['updated']} changed, {info['unchanged']} unchanged, {info['deleted']} "
+        f"deleted; {info['stored']} stored.",
         highlight=False,
     )
     if info["synthetic"]:
@@ -315,8 +210,9 @@ def facilities_history(
     as_json: bool = JsonOption,
 ) -> None:
     """Audit trail of the registry: who changed what, before/after / 变更记录"""
-    with session_scope(db) as session:
-        rows = facility_history(session, facility_id)
+    from healthwatch.access import service
+
+    rows = service.registry_history(db, facility_id)
     if as_json:
         print_json(rows)
         return
@@ -324,9 +220,7 @@ def facilities_history(
     for col in ("id", "at", "actor", "action", "facility", "changed"):
         table.add_column(col)
     for r in rows[-200:]:
-        before, after = r["before"] or {}, r["after"] or {}
-        changed = [k for k in {**before, **after} if before.get(k) != after.get(k)]
-        shown = ", ".join(changed) if r["action"] == "update" else ""
+        shown = ", ".join(service.changed_fields(r))
         table.add_row(str(r["id"]), r["at"], r["actor"], r["action"], r["entity_key"], shown)
     console.print(table)
 
@@ -337,20 +231,9 @@ def facilities_revert(
     audit_id: int = _AUDIT_ID, db: str | None = DbOption, as_json: bool = JsonOption
 ) -> None:
     """Undo one registry change (the undo is audited too) / 撤销一次变更"""
-    actor = f"cli:{getpass.getuser()}"
-    with session_scope(db, actor=actor) as session:
-        entry = session.get(AuditEntry, audit_id)
-        if entry is not None and entry.entity != "facilities":
-            raise InputError(
-                [
-                    Problem(
-                        f"Audit entry {audit_id} is a change to {entry.entity}, not to a facility.",
-                        f"审计记录 {audit_id} 不是机构的变更（而是 {entry.entity}）。",
-                        field="AUDIT_ID",
-                    )
-                ]
-            )
-        undone = revert_change(session, audit_id, actor=actor)
+    from healthwatch.access import service
+
+    undone = service.revert_facility_change(db, audit_id, actor=_actor())
     if as_json:
         print_json(undone)
         return
@@ -372,44 +255,22 @@ def ratios(
     as_json: bool = JsonOption,
 ) -> None:
     """Resource ratios vs the plan's targets, with absolute gaps / 资源配置与目标差距"""
-    bad = [lv for lv in level if lv not in ("province", "city", "county")]
-    if bad:
-        raise InputError(
-            [Problem(f"Unknown level {b!r}.", f"未知层级 {b!r}。", field="level") for b in bad]
-        )
-    if facilities_file is not None:
-        fac, fac_source, fac_demo = (
-            read_facilities(facilities_file).facilities,
-            str(facilities_file),
-            False,
-        )
-    else:
-        fac, fac_source, fac_demo = _registry(db)
-    if population_file is not None:
-        from healthwatch.regions.population import read_population_csv
+    from healthwatch.access import service
 
-        rows = read_population_csv(population_file, year=year)
-        year = year if year is not None else max(r.year for r in rows)
-        pops: dict[str, float] = {r.adcode: r.persons for r in rows if r.year == year}
-        pop_source = str(population_file)
-    elif facilities_file is None and not fac_demo:
-        years = fac["year"].dropna()
-        year = year if year is not None else int(years.max()) if len(years) else demo.DEMO_YEAR
-        pops, pop_source = _stored_populations(db, year), fac_source
-    else:
-        data = demo.demo_data()
-        pops = dict(data.populations())
-        year = year if year is not None else data.year
-        pop_source = "synthetic demo"
-    _synthetic_notice(fac_demo or pop_source == "synthetic demo", as_json)
-    _say_sources(as_json, facilities=fac_source, population=pop_source)
-    report = resource_ratios(fac, pops, year=year, levels=level)  # type: ignore[arg-type]
+    run = service.ratios(
+        year=year,
+        facilities_file=facilities_file,
+        population_file=population_file,
+        levels=level,
+        db=db,
+    )
+    _synthetic_notice(run.synthetic, as_json)
+    _say_sources(as_json, facilities=run.facilities_source, population=run.population_source)
     if as_json:
-        print_json(
-            {**report.to_dict(), "facilities_source": fac_source, "population_source": pop_source}
-        )
+        print_json(run.to_dict())
         return
-    table = Table(title=f"卫生资源与规划目标 / resources vs targets, {year}")
+    report = run.report
+    table = Table(title=f"卫生资源与规划目标 / resources vs targets, {run.year}")
     for col in (
         "地区 region",
         "指标 indicator",
@@ -472,61 +333,21 @@ def coverage_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Population within the service radius of an EMS station / 急救服务半径覆盖"""
-    demand, used_demo = _demand(demand_file)
-    if stations_file is None:
-        registry, stations_source, stations_demo = _registry(db)
-        stations = demo.demo_data().stations if stations_demo else ems_stations(registry)
-        used_demo = used_demo or stations_demo
-    else:
-        stations, stations_source = demo.read_points(stations_file, "stations"), str(stations_file)
-    _synthetic_notice(used_demo, as_json)
-    _say_sources(as_json, stations=stations_source)
-    urban = demand["urban"] if "urban" in demand else np.zeros(len(demand), dtype=int)
-    radius = radius_by_urban(urban, radius_urban, radius_rural)
-    network = None
-    if network_file is not None:
-        from healthwatch.access.network import read_network
+    from healthwatch.access import service
 
-        network = read_network(network_file)
-    result = run_coverage(
-        demand["lon"],
-        demand["lat"],
-        demand["population"],
-        radius,
-        stations["lon"],
-        stations["lat"],
-        metric="network" if network is not None else "haversine",
-        network=network,
+    run = service.ems_coverage(
+        demand_file=demand_file,
+        stations_file=stations_file,
+        radius_urban=radius_urban,
+        radius_rural=radius_rural,
+        network_file=network_file,
+        with_geojson=geojson is not None,
+        db=db,
     )
-    if geojson is not None:
-        from healthwatch.access.svgmap import coverage_geojson
-
-        layer = coverage_geojson(
-            result.covered, demand, stations, distance=result.nearest_distance, radius=radius
-        )
-        _write_geojson(geojson, layer)
-    names = _names()
-    region = (
-        demand["adcode"].astype(str).str[:4] + "00"
-        if "adcode" in demand
-        else pd.Series(["all"] * len(demand))
-    )
-    by = result.by_region(region.to_numpy())
-    by["name"] = [names.get(str(c), str(c)) for c in by["region"]]
-    summary = {
-        "metric": result.metric,
-        "radius_urban_km": radius_urban,
-        "radius_rural_km": radius_rural,
-        "points": len(demand),
-        "stations": len(stations),
-        "uncovered_points": int((~result.covered).sum()),
-        "total_population": result.total_population,
-        "covered_population": result.covered_population,
-        "share": result.share,
-        "synthetic": used_demo,
-        "stations_source": stations_source,
-        "by_region": json.loads(by.to_json(orient="records", force_ascii=False)),
-    }
+    summary, result = run.summary, run.result
+    _synthetic_notice(summary["synthetic"], as_json)
+    _say_sources(as_json, stations=summary["stations_source"])
+    _write_geojson(geojson, run.geojson)
     if as_json:
         print_json(summary)
         return
@@ -542,7 +363,7 @@ def coverage_cmd(
         "未覆盖点 uncovered",
     ):
         table.add_column(col, justify="left" if "region" in col else "right")
-    for row in by.itertuples(index=False):
+    for row in run.by_region.itertuples(index=False):
         table.add_row(
             str(row.name),
             f"{row.population:,.0f}",
@@ -564,7 +385,7 @@ def coverage_cmd(
 @friendly_errors
 def site(
     model: str = _MODEL,
-    p: int = _P_9,
+    p: int = _P,
     radius_urban: float = RadiusUrbanOption,
     radius_rural: float = RadiusRuralOption,
     demand_file: Path | None = DemandOption,
@@ -575,57 +396,33 @@ def site(
     as_json: bool = JsonOption,
 ) -> None:
     """Optimal EMS station / ambulance siting: LSCP, MCLP, MEXCLP / 急救站点选址"""
-    from healthwatch.access import siting
+    from healthwatch.access import service
 
-    if model not in ("lscp", "mclp", "mexclp"):
-        raise InputError(
-            [
-                Problem(
-                    f"Unknown model {model!r}: use lscp, mclp or mexclp.",
-                    f"未知模型 {model!r}：请用 lscp、mclp 或 mexclp。",
-                    field="--model",
-                )
-            ]
-        )
-    demand, used_demo = _demand(demand_file)
-    if candidates_file is None:
-        cand, used_demo = demo.demo_data().candidates, True
-    else:
-        cand = demo.read_points(candidates_file, "candidates")
-    _synthetic_notice(used_demo, as_json)
-    urban = demand["urban"] if "urban" in demand else np.zeros(len(demand), dtype=int)
-    d = siting.Demand(
-        demand["lon"],
-        demand["lat"],
-        demand["population"],
-        radius_by_urban(urban, radius_urban, radius_rural),
-        ids=demand["id"],
+    run = service.site_stations(
+        model,
+        p=p,
+        radius_urban=radius_urban,
+        radius_rural=radius_rural,
+        demand_file=demand_file,
+        candidates_file=candidates_file,
+        busy=busy,
+        time_limit=time_limit,
     )
-    existing = cand.get("existing")
-    c = siting.Candidates(cand["lon"], cand["lat"], existing, ids=cand["id"])
-    options = siting.SolveOptions(time_limit=time_limit)
-    if model == "lscp":
-        result = siting.lscp(d, c, options=options)
-    elif model == "mclp":
-        result = siting.mclp(d, c, p, options=options)
-    else:
-        result = siting.mexclp(d, c, p, busy, options=options)
-    _write_geojson(geojson, result.to_geojson())
-    full = result.to_json()
-    stable = {k: full[k] for k in SITE_JSON_KEYS}
-    stable["selected"] = [{k: row[k] for k in SELECTED_KEYS} for row in full["selected"]]
+    _synthetic_notice(run.synthetic, as_json)
+    _write_geojson(geojson, run.geojson)
     if as_json:
-        print_json(stable)
+        print_json(run.stable)
         return
-    share = result.covered_population / max(result.total_population, 1.0)
+    full = run.full
+    share = full["covered_population"] / max(full["total_population"], 1.0)
     console.print(
-        f"{model.upper()}: {result.status}, objective {result.objective}, gap {result.gap}, "
-        f"{result.seconds:.2f} s"
+        f"{model.upper()}: {full['status']}, objective {full['objective']}, gap {full['gap']}, "
+        f"{full['seconds']:.2f} s"
     )
     console.print(
         f"站点 / sites: {len(full['selected'])} (new {full.get('new_sites', '?')}); "
-        f"覆盖人口 / covered {result.covered_population:,.0f} of "
-        f"{result.total_population:,.0f} ({share:.1%})"
+        f"覆盖人口 / covered {full['covered_population']:,.0f} of "
+        f"{full['total_population']:,.0f} ({share:.1%})"
     )
     new = [r for r in full["selected"] if not r.get("existing")]
     table = Table(title="新增站点 / new sites (first 30)")
@@ -648,73 +445,18 @@ def two_step(
     as_json: bool = JsonOption,
 ) -> None:
     """Spatial accessibility (2SFCA / E2SFCA) per 1,000 residents / 两步移动搜索法可及性"""
-    from healthwatch.access.accessibility import DISTANCE_BANDS_KM, e2sfca, two_sfca
-    from healthwatch.access.distance import within_radius
+    from healthwatch.access import service
 
-    demand, used_demo = _demand(demand_file)
-    if facilities_file is None:
-        fac, fac_source, fac_demo = _registry(db)
-        used_demo = used_demo or fac_demo
-    else:
-        fac, fac_source = read_facilities(facilities_file).facilities, str(facilities_file)
-    _say_sources(as_json, facilities=fac_source)
-    if resource not in fac.columns or resource in ("id", "lon", "lat"):
-        raise InputError(
-            [
-                Problem(
-                    f"Unknown resource {resource!r}.",
-                    f"未知资源 {resource!r}。",
-                    field="--resource",
-                )
-            ]
-        )
-    _synthetic_notice(used_demo, as_json)
-    supply_rows = fac[fac[resource] > 0].reset_index(drop=True)
-    reach_km = max(b[0] for b in DISTANCE_BANDS_KM) if enhanced else catchment
-    reach = within_radius(
-        demand["lon"], demand["lat"], reach_km, supply_rows["lon"], supply_rows["lat"]
+    out = service.accessibility(
+        demand_file=demand_file,
+        facilities_file=facilities_file,
+        resource=resource,
+        catchment=catchment,
+        enhanced=enhanced,
+        db=db,
     )
-    supply = supply_rows[resource].to_numpy(float)
-    if enhanced:
-        res = e2sfca(demand["population"], supply, reach, DISTANCE_BANDS_KM)
-    else:
-        res = two_sfca(demand["population"], supply, reach, catchment)
-    per_1000 = res.access * 1000
-    frame = pd.DataFrame(
-        {
-            "region": demand["adcode"].astype(str).str[:4] + "00" if "adcode" in demand else "all",
-            "population": demand["population"].to_numpy(float),
-            "a": per_1000,
-        }
-    )
-    names = _names()
-    rows = []
-    for region, g in frame.groupby("region", sort=True):
-        w = g["population"].to_numpy()
-        mean = float(np.average(g["a"], weights=w)) if w.sum() > 0 else float("nan")
-        no_access = float(w[g["a"].to_numpy() == 0].sum())
-        rows.append(
-            {
-                "region": region,
-                "name": names.get(str(region), str(region)),
-                "population": float(w.sum()),
-                "mean_per_1000": mean,
-                "min_per_1000": float(g["a"].min()),
-                "max_per_1000": float(g["a"].max()),
-                "population_without_access": no_access,
-            }
-        )
-    out = {
-        "method": "e2sfca" if enhanced else "2sfca",
-        "resource": resource,
-        "catchment_km": None if enhanced else catchment,
-        "bands_km": [list(b) for b in DISTANCE_BANDS_KM] if enhanced else None,
-        "points": len(demand),
-        "facilities": len(supply_rows),
-        "synthetic": used_demo,
-        "facilities_source": fac_source,
-        "by_region": rows,
-    }
+    _say_sources(as_json, facilities=out["facilities_source"])
+    _synthetic_notice(out["synthetic"], as_json)
     if as_json:
         print_json(out)
         return
@@ -729,7 +471,7 @@ def two_step(
         "无可及人口 no access",
     ):
         table.add_column(col, justify="left" if "region" in col else "right")
-    for r in rows:
+    for r in out["by_region"]:
         table.add_row(
             r["name"],
             f"{r['population']:,.0f}",
@@ -745,28 +487,19 @@ def two_step(
 @friendly_errors
 def demo_data_cmd(
     outdir: Path = _OUTDIR,
-    seed: int = _SEED,
+    seed: int | None = _SEED,
     as_json: bool = JsonOption,
 ) -> None:
     """Write the synthetic demo data (facilities, demand, candidates, stations) / 写出模拟数据"""
-    data = demo.demo_data(seed)
-    paths = demo.write_demo_data(outdir, data)
-    info = {
-        "synthetic": True,
-        "seed": seed,
-        "files": {k: str(v) for k, v in paths.items()},
-        "rows": {
-            "facilities": len(data.facilities),
-            "demand": len(data.demand),
-            "candidates": len(data.candidates),
-            "stations": len(data.stations),
-        },
-    }
+    from healthwatch.access import service
+    from healthwatch.access.demo_data import SYNTHETIC_NOTE
+
+    info = service.write_demo_files(outdir, seed)
     if as_json:
         print_json(info)
         return
-    console.print(demo.SYNTHETIC_NOTE)
-    for k, v in paths.items():
+    console.print(SYNTHETIC_NOTE)
+    for k, v in info["files"].items():
         console.print(f"  {k}: {v}")
 
 
@@ -776,39 +509,13 @@ def map_cmd(
     out: Path = _OUT,
     layers: list[Path] = _LAYERS,
     title: str = _TITLE,
+    as_json: bool = JsonOption,
 ) -> None:
     """Draw county boundaries with coverage or siting points as a plain SVG / 绘制地图"""
-    from healthwatch.access.svgmap import coverage_geojson, render_svg
+    from healthwatch.access import service
 
-    note = ""
-    if layers:
-        data = []
-        for path in layers:
-            try:
-                data.append(json.loads(path.read_text(encoding="utf-8")))
-            except (OSError, json.JSONDecodeError) as exc:
-                raise InputError(
-                    [
-                        Problem(
-                            f"Not a readable GeoJSON file ({exc}).",
-                            "不是可读取的 GeoJSON 文件。",
-                            file=str(path),
-                        )
-                    ]
-                ) from None
-    else:
-        d = demo.demo_data()
-        radius = radius_by_urban(d.demand["urban"])
-        res = run_coverage(
-            d.demand["lon"],
-            d.demand["lat"],
-            d.demand["population"],
-            radius,
-            d.stations["lon"],
-            d.stations["lat"],
-        )
-        data = [coverage_geojson(res.covered, d.demand, d.stations)]
-        title = title or f"急救覆盖 / EMS coverage 5 km urban, 15 km rural: {res.share:.1%}"
-        note = "模拟数据 SYNTHETIC demo data — not real facilities"
-    out.write_text(render_svg(data, title=title, note=note), encoding="utf-8")
+    info = service.draw_map(out, layers, title)
+    if as_json:
+        print_json(info)
+        return
     console.print(f"SVG → {out}")

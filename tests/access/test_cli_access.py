@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -32,7 +33,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return write_demo_data(out, data)
 
 
-def _json(args: list[str]) -> dict[str, object]:
+def _json(args: list[str]) -> dict[str, Any]:
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
@@ -100,6 +101,25 @@ def test_site_geojson_and_map(files: dict[str, Path], tmp_path: Path) -> None:
     assert text.count("<rect x=") + text.count("<polygon") >= n_sites
 
 
+def test_map_json_and_a_bad_layer_writes_nothing(files: dict[str, Path], tmp_path: Path) -> None:
+    good = tmp_path / "cov.geojson"
+    cov = ["access", "coverage", "--demand", str(files["demand"]), "--stations"]
+    result = runner.invoke(app, [*cov, str(files["stations"]), "--geojson", str(good)])
+    assert result.exit_code == 0, result.output
+    svg = tmp_path / "m.svg"
+    out = _json(["access", "map", str(svg), "--geojson", str(good), "--title", "t", "--json"])
+    assert out == {"file": str(svg), "layers": 1, "title": "t", "synthetic": False}
+    assert svg.read_text(encoding="utf-8").startswith("<svg")
+    bad = tmp_path / "bad.geojson"
+    bad.write_text("{not json", encoding="utf-8")
+    never = tmp_path / "never.svg"
+    result = runner.invoke(
+        app, ["access", "map", str(never), "--geojson", str(good), "--geojson", str(bad)]
+    )
+    assert result.exit_code == 2 and str(bad) in result.output and "GeoJSON" in result.output
+    assert not never.exists()
+
+
 def test_bad_demand_rows_are_named(files: dict[str, Path], tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text(
@@ -162,8 +182,8 @@ def test_coverage_json_and_geojson(files: dict[str, Path], tmp_path: Path) -> No
     )
     demand = pd.read_csv(files["demand"])
     assert out["total_population"] == demand["population"].sum()
-    assert 0 < out["share"] <= 1  # type: ignore[operator]
-    assert out["covered_population"] == pytest.approx(out["share"] * out["total_population"])  # type: ignore[operator]
+    assert 0 < out["share"] <= 1
+    assert out["covered_population"] == pytest.approx(out["share"] * out["total_population"])
     features = json.loads(gj.read_text(encoding="utf-8"))["features"]
     stations = pd.read_csv(files["stations"])
     assert len(features) == len(demand) + len(stations)
@@ -185,7 +205,7 @@ def test_coverage_json_and_geojson(files: dict[str, Path], tmp_path: Path) -> No
             "--json",
         ]
     )
-    assert wide["covered_population"] >= out["covered_population"]  # type: ignore[operator]
+    assert wide["covered_population"] >= out["covered_population"]
 
 
 def test_two_sfca_conserves_supply(files: dict[str, Path]) -> None:
@@ -229,14 +249,11 @@ def test_ratios_and_facilities_on_files(files: dict[str, Path]) -> None:
     )
     fac = pd.read_csv(files["facilities"])
     nurses = next(
-        r
-        for r in out["resources"]
-        if r["adcode"] == "211100"  # type: ignore[attr-defined]
-        and r["resource"] == "nurses"
+        r for r in out["resources"] if r["adcode"] == "211100" and r["resource"] == "nurses"
     )
     assert nurses["have"] == fac["nurses"].sum() and nurses["population"] == 1_390_000
     assert nurses["gap"] == max(0, -(-38 * 1_390_000 // 10_000) - fac["nurses"].sum())
-    assert all(c["ok"] for c in out["ems_centres"])  # type: ignore[attr-defined]
+    assert all(c["ok"] for c in out["ems_centres"])
     listed = _json(["access", "facilities", "check", str(files["facilities"]), "--json"])
     assert listed["count"] == len(fac) and listed["synthetic"] is True
 
@@ -254,7 +271,7 @@ def test_defaults_use_demo_data_and_say_so() -> None:
     assert result.exit_code == 0, result.output
     assert "SYNTHETIC" in result.output and "朝阳市" in result.output
     out = _json(["access", "ratios", "--json"])
-    cities = {r["adcode"] for r in out["ambulances"]}  # type: ignore[attr-defined]
+    cities = {r["adcode"] for r in out["ambulances"]}
     assert len(cities) == 15  # province + 14 cities
 
 
