@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from healthwatch.errors import NotFoundError
 from healthwatch.plans import Finding, Plan, builtin_plans, check_plans
+from healthwatch.plans.checks import check_builtin, check_selected
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 POPULATION_CSV = REFERENCE / "liaoning_city_population_2021.csv"
@@ -176,6 +178,25 @@ def test_without_the_parent_no_cross_level_findings() -> None:
     anshan = builtin_plans()[1]
     kinds = {f.kind for f in check_plans([anshan], reference_populations())}
     assert "looser-than-parent" not in kinds and "implied-rate" not in kinds
+
+
+def test_check_selected_brings_the_parent_but_reports_only_the_wanted_plan() -> None:
+    liaoning, anshan = builtin_plans()
+    pops = reference_populations()
+    known = {liaoning.id: liaoning, anshan.id: anshan}
+    both = check_plans([liaoning, anshan], pops)
+    only_anshan = check_selected(known, [anshan.id], pops)
+    assert only_anshan == [f for f in both if f.plan == anshan.id]
+    assert any(f.kind == "looser-than-parent" for f in only_anshan)
+    assert check_selected(known, None, pops) == both
+
+
+def test_check_builtin_names_an_unknown_plan() -> None:
+    assert check_builtin() == check_plans(builtin_plans())
+    with pytest.raises(NotFoundError) as err:
+        check_builtin(["nowhere-2021-2025"])
+    text = err.value.render()
+    assert "nowhere-2021-2025" in text and "没有内置规划" in text and "anshan-2021-2025" in text
 
 
 # ------------------------------------------------------------------------------------------

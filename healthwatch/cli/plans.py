@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from healthwatch.cli._common import DbOption, JsonOption, console, friendly_errors, print_json
-from healthwatch.plans.checks import Finding, check_plans
-from healthwatch.plans.loader import builtin_plans, default_known_adcodes, load_plan_file
-from healthwatch.plans.model import NATURE_ZH, UNITS, Baseline, Plan
+
+if TYPE_CHECKING:
+    from healthwatch.plans.checks import Finding
+    from healthwatch.plans.model import Baseline, Plan
 
 app = typer.Typer(help="规划：列表、查看、一致性检查、导入 / plans", no_args_is_help=True)
 
@@ -32,20 +33,15 @@ _SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-def _store() -> Any:
-    """The store modules, imported late so that `--help` works without a database."""
-    from healthwatch.store import db, plans, regions
-
-    return db, plans, regions
-
-
 @app.command("list")
 @friendly_errors
 def list_cmd(json_out: bool = JsonOption, db: str | None = DbOption) -> None:
     """列出数据库中的规划 / List the plans in the database."""
-    store_db, store_plans, _ = _store()
-    with store_db.session_scope(db) as session:
-        rows = store_plans.list_plans(session)
+    from healthwatch.store.db import session_scope
+    from healthwatch.store.plans import list_plans
+
+    with session_scope(db) as session:
+        rows = list_plans(session)
     if json_out:
         print_json(rows)
         return
@@ -64,10 +60,6 @@ def list_cmd(json_out: bool = JsonOption, db: str | None = DbOption) -> None:
     console.print(table)
 
 
-def _stored_plan(session: Any, store_plans: Any, plan_id: str, version: int | None = None) -> Plan:
-    return Plan.from_json(store_plans.get_plan(session, plan_id, version))
-
-
 @app.command("show")
 @friendly_errors
 def show_cmd(
@@ -77,9 +69,11 @@ def show_cmd(
     db: str | None = DbOption,
 ) -> None:
     """显示一个规划的指标、补充目标和项目 / Show a plan's indicators, targets and projects."""
-    store_db, store_plans, _ = _store()
-    with store_db.session_scope(db) as session:
-        plan = _stored_plan(session, store_plans, plan_id, version)
+    from healthwatch.store.db import session_scope
+    from healthwatch.store.plans import stored_plan
+
+    with session_scope(db) as session:
+        plan = stored_plan(session, plan_id, version)
     if json_out:
         print_json(plan.to_json())
         return
@@ -87,6 +81,8 @@ def show_cmd(
 
 
 def _print_plan(plan: Plan) -> None:
+    from healthwatch.plans.model import NATURE_ZH
+
     console.print(f"[bold]{plan.name_zh}[/bold]  {plan.name_en}")
     console.print(
         f"编号 id: {plan.id}   地区 region: {plan.region}   "
@@ -129,17 +125,10 @@ def _print_plan(plan: Plan) -> None:
 
 
 def _baseline_text(b: Baseline, unit: str) -> str:
+    from healthwatch.plans.model import UNITS
+
     sign = {"exact": "", "at_least": "≥", "at_most": "≤"}[b.qualifier]
     return f"{b.year}: {sign}{b.value:g}{UNITS[b.unit_printed or unit][0]}"
-
-
-def _populations(session: Any, store_regions: Any, plans: list[Plan]) -> dict[str, float]:
-    """Resident population for the plans' first year, else their base or last year."""
-    for year in sorted({y for p in plans for y in (p.start_year, p.base_year, p.end_year)}):
-        found = store_regions.populations(session, year)
-        if found:
-            return dict(found)
-    return {}
 
 
 @app.command("check")
@@ -152,50 +141,19 @@ def check_cmd(
 ) -> None:
     """一致性检查 / Consistency checks: looser than parent, regressions, units, gaps."""
     if builtin:
-        plans = builtin_plans()
-        populations: dict[str, float] | None = None
-        known = {p.id: p for p in plans}
-    else:
-        store_db, store_plans, store_regions = _store()
-        with store_db.session_scope(db) as session:
-            ids = [r["id"] for r in store_plans.list_plans(session)]
-            known = {i: _stored_plan(session, store_plans, i) for i in ids}
-            populations = _populations(session, store_regions, list(known.values()))
-    wanted = plan_ids or list(known)
-    for plan_id in wanted:
-        if plan_id not in known:
-            # Raises the store's NotFoundError with its bilingual message.
-            if builtin:
-                from healthwatch.errors import NotFoundError
+        from healthwatch.plans.checks import check_builtin
 
-                raise NotFoundError(
-                    f"No built-in plan {plan_id!r}; built-in plans: {', '.join(known)}.",
-                    f"没有内置规划 {plan_id!r}；内置规划：{'、'.join(known)}。",
-                )
-            with store_db.session_scope(db) as session:
-                store_plans.get_plan(session, plan_id)
-    # Parents are needed for the cross-level checks even when not asked for.
-    selected = _with_parents(wanted, known)
-    findings = [f for f in check_plans(selected, populations) if f.plan in wanted]
+        findings = check_builtin(plan_ids)
+    else:
+        from healthwatch.store.db import session_scope
+        from healthwatch.store.plans import check_stored_plans
+
+        with session_scope(db) as session:
+            findings = check_stored_plans(session, plan_ids)
     if json_out:
         print_json({"findings": [f.to_json() for f in findings]})
         return
     _print_findings(findings)
-
-
-def _with_parents(wanted: list[str], known: dict[str, Plan]) -> list[Plan]:
-    order: list[str] = []
-
-    def add(plan_id: str) -> None:
-        plan = known[plan_id]
-        if plan.parent and plan.parent in known and plan.parent not in order:
-            add(plan.parent)
-        if plan_id not in order:
-            order.append(plan_id)
-
-    for plan_id in wanted:
-        add(plan_id)
-    return [known[i] for i in order]
 
 
 def _print_findings(findings: list[Finding]) -> None:
@@ -233,10 +191,9 @@ def load_cmd(
     db: str | None = DbOption,
 ) -> None:
     """校验并导入一个规划文件 / Validate a plan file and store it as a new version."""
-    plan = load_plan_file(file, default_known_adcodes())
-    store_db, store_plans, _ = _store()
-    with store_db.session_scope(db, actor=actor) as session:
-        version = store_plans.save_plan(session, plan.to_json(), actor=actor)
+    from healthwatch.store.plans import import_plan_file
+
+    plan, version = import_plan_file(file, actor=actor, db=db)
     result = {"id": plan.id, "version": version, "indicators": len(plan.indicators)}
     if json_out:
         print_json(result)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from healthwatch.plans.model import (
     NATURE_ZH,
@@ -46,14 +46,7 @@ FindingKind = Literal[
     "looser-than-parent", "target-regresses", "already-met", "unit", "implied-rate", "missing"
 ]
 SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
-FINDING_KINDS: tuple[str, ...] = (
-    "looser-than-parent",
-    "target-regresses",
-    "already-met",
-    "unit",
-    "implied-rate",
-    "missing",
-)
+FINDING_KINDS: tuple[str, ...] = get_args(FindingKind)
 
 
 @dataclass(frozen=True)
@@ -97,6 +90,47 @@ def check_plans(plans: list[Plan], populations: Mapping[str, float] | None = Non
         findings += _missing(plan)
     findings.sort(key=lambda f: (plans.index(by_id[f.plan]), SEVERITY_RANK[f.severity]))
     return findings
+
+
+def check_selected(
+    known: Mapping[str, Plan],
+    wanted: Iterable[str] | None = None,
+    populations: Mapping[str, float] | None = None,
+) -> list[Finding]:
+    """Check the ``wanted`` plans of ``known`` (default: all) and report findings on them only.
+
+    Each wanted plan's ancestors among ``known`` are checked with it, parents first, because
+    the cross-level checks need them. Every wanted id must be in ``known``.
+    """
+    wanted = list(known) if wanted is None else list(wanted)
+    order: list[str] = []
+
+    def add(plan_id: str) -> None:
+        plan = known[plan_id]
+        if plan.parent and plan.parent in known and plan.parent not in order:
+            add(plan.parent)
+        if plan_id not in order:
+            order.append(plan_id)
+
+    for plan_id in wanted:
+        add(plan_id)
+    findings = check_plans([known[i] for i in order], populations)
+    return [f for f in findings if f.plan in wanted]
+
+
+def check_builtin(plan_ids: Iterable[str] | None = None) -> list[Finding]:
+    """Check the packaged plans (default: all) without a database or populations."""
+    from healthwatch.errors import NotFoundError
+    from healthwatch.plans.loader import builtin_plans
+
+    known = {p.id: p for p in builtin_plans()}
+    for plan_id in plan_ids or ():
+        if plan_id not in known:
+            raise NotFoundError(
+                f"No built-in plan {plan_id!r}; built-in plans: {', '.join(known)}.",
+                f"没有内置规划 {plan_id!r}；内置规划：{'、'.join(known)}。",
+            )
+    return check_selected(known, plan_ids or None)
 
 
 # --------------------------------------------------------------------------------------------

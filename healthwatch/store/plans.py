@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from healthwatch.errors import InputError, NotFoundError, Problem
+from healthwatch.plans.checks import Finding, check_selected
+from healthwatch.plans.model import Plan as PlanModel
 from healthwatch.store.audit import acting_as, iso_utc
 from healthwatch.store.models import Indicator, Plan, PlanVersion
+from healthwatch.store.regions import populations
 
 
 def document_sha256(document: dict[str, Any]) -> str:
@@ -243,3 +248,45 @@ def plan_indicators(session: Session, plan_id: str) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+def stored_plan(session: Session, plan_id: str, version: int | None = None) -> PlanModel:
+    """A stored plan version (default: the current one) as the checked plan model."""
+    return PlanModel.from_json(get_plan(session, plan_id, version))
+
+
+def check_stored_plans(session: Session, plan_ids: Iterable[str] | None = None) -> list[Finding]:
+    """Consistency checks on the stored plans (default: all), with the stored populations.
+
+    Populations are those of the plans' earliest year that has any (start, base or end year),
+    so the implied-rate check runs whenever populations are loaded. An unknown id raises the
+    bilingual :class:`NotFoundError` of :func:`get_plan`.
+    """
+    known = {r["id"]: stored_plan(session, r["id"]) for r in list_plans(session)}
+    for plan_id in plan_ids or ():
+        if plan_id not in known:
+            get_plan(session, plan_id)
+    pops: dict[str, float] = {}
+    years = {y for p in known.values() for y in (p.start_year, p.base_year, p.end_year)}
+    for year in sorted(years):
+        found = populations(session, year)
+        if found:
+            pops = dict(found)
+            break
+    return check_selected(known, plan_ids or None, pops)
+
+
+def import_plan_file(
+    path: str | Path, *, actor: str, db: str | None = None
+) -> tuple[PlanModel, int]:
+    """Validate a YAML/JSON plan file, then store it as a new version: (plan, version number).
+
+    The whole file is checked before the database is opened, so a bad file writes nothing.
+    """
+    from healthwatch.plans.loader import default_known_adcodes, load_plan_file
+    from healthwatch.store.db import session_scope
+
+    plan = load_plan_file(path, default_known_adcodes())
+    with session_scope(db, actor=actor) as session:
+        version = save_plan(session, plan.to_json(), actor=actor)
+    return plan, version
