@@ -3,8 +3,14 @@
 Every method is already vectorised over series, but its working arrays grow with the number of
 series it sees at once (a GLM method holds design matrices and weights for every series). The
 engine therefore cuts the series into chunks sized from the series length and a memory budget,
-runs the method on each chunk and joins the pieces with :meth:`DetectionResult.concat`. Methods
-treat every series independently, so the joined result equals one call on all series.
+runs the method on each chunk and writes each piece into result arrays allocated once for all
+series (no list of pieces, no concatenation at the end). Methods treat every series
+independently, so the joined result equals one call on all series.
+
+Chunks are column slices: ``Counts.select`` gives views without copying or re-validating the
+counts, and a method that takes ``out=`` (EARS) writes every chunk into the same scratch result
+instead of faulting in fresh memory for each one (``reuse=True`` offers the same to callers that
+reduce each piece before asking for the next).
 
 The same chunks can be sent to a Dask distributed cluster (``client=``): each chunk travels as a
 :meth:`Counts.select` piece, is processed on a worker and comes back in order, so the result is
@@ -19,9 +25,10 @@ identical to the local one.
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -111,6 +118,36 @@ def _apply(method: MethodLike, piece: Counts, control: Mapping[str, Any]) -> Det
     return _resolve(method)(piece, **control)
 
 
+def _takes_out(fn: Callable[..., DetectionResult]) -> bool:
+    """Whether a method can overwrite an earlier result's arrays (an ``out`` keyword)."""
+    try:
+        return "out" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
+        return False
+
+
+class _Reuser:
+    """Runs a method on successive pieces, overwriting the previous piece's result if allowed.
+
+    Only a method with an ``out`` keyword reuses, and only when the new piece has as many series
+    as the last (time points are the same for every piece of one run).
+    """
+
+    def __init__(self, method: MethodLike, control: Mapping[str, Any], reuse: bool) -> None:
+        self.fn = _resolve(method)
+        self.control = dict(control)
+        self.reuse = reuse and "out" not in self.control and _takes_out(self.fn)
+        self.last: DetectionResult | None = None
+
+    def __call__(self, piece: Counts) -> DetectionResult:
+        if self.reuse and self.last is not None and len(self.last.names) == piece.n_series:
+            result = self.fn(piece, out=self.last, **self.control)
+        else:
+            result = self.fn(piece, **self.control)
+        self.last = result
+        return result
+
+
 def _connect(client: Any) -> tuple[Any, bool]:
     """A distributed Client from a Client or a scheduler address; True if we opened it."""
     if isinstance(client, str):
@@ -134,19 +171,25 @@ def iter_results(
     chunk_series: int | None = None,
     client: Any = None,
     progress: ProgressCallback | None = None,
+    reuse: bool = False,
     **control: Any,
 ) -> Iterator[DetectionResult]:
     """Yield one :class:`DetectionResult` per chunk of series, in series order.
 
     Use this instead of :func:`run` when the joined result would not fit in memory (reduce each
     piece, e.g. count alarms, and drop it).
+
+    reuse: let a method that takes ``out=`` (EARS) write each chunk into the previous chunk's
+      arrays. Much faster for long streams (no fresh memory per chunk), but each yielded piece is
+      only valid until the next one is asked for: reduce or copy it first. Local runs only.
     """
     total = counts.n_series
     size = chunk_size(counts.n_times, method) if chunk_series is None else int(chunk_series)
     if client is None:
         done = 0
+        apply = _Reuser(method, control, reuse)
         for part in plan_chunks(total, size):
-            result = _apply(method, counts.select(part), control)
+            result = apply(counts.select(part))
             done += part.stop - part.start
             if progress is not None:
                 progress(done, total)
@@ -210,32 +253,95 @@ def run(
       scattered to the workers and gathered in order, giving the same result as a local run.
     progress: called as ``progress(series_done, series_total)`` after each chunk.
     control: the method's keyword arguments (``range``, ``b``, ``w``, ...).
+
+    The result arrays are allocated once, for all series, when the first chunk is back; each
+    chunk is copied into its columns while still in cache. A single chunk is returned as is.
     """
-    parts = list(
-        iter_results(
-            counts, method, chunk_series=chunk_series, client=client, progress=progress, **control
-        )
+    pieces = iter_results(
+        counts,
+        method,
+        chunk_series=chunk_series,
+        client=client,
+        progress=progress,
+        reuse=client is None,  # each piece is copied into the joined result before the next
+        **control,
     )
-    return parts[0] if len(parts) == 1 else join(parts)
+    first = next(pieces)
+    if len(first.names) == counts.n_series:
+        return first
+    joined = _Joined(first, counts.n_series)
+    for piece in pieces:
+        joined.add(piece)
+    return joined.result()
 
 
-def join(parts: list[DetectionResult]) -> DetectionResult:
-    """``DetectionResult.concat``, also joining per-series arrays a method left in ``control``.
+class _Joined:
+    """Results of consecutive groups of series, written into arrays allocated once.
 
-    Some methods report per-cell diagnostics in ``control`` (e.g. the dispersion phi as a
-    (len(range), n_series) array); those are stacked along the series axis like the results.
+    Arrays a method leaves in ``control`` with one entry per series on their last axis (e.g.
+    the dispersion phi as a (len(range), n_series) array) are joined the same way; other control
+    values are taken from the first piece.
     """
-    out = DetectionResult.concat(parts)
-    control = dict(out.control)
-    for key in parts[0].control:
-        values = [p.control.get(key) for p in parts]
-        arrays = [v for v in values if isinstance(v, np.ndarray)]
-        if len(arrays) == len(parts) and all(
-            v.ndim >= 1 and v.shape[-1] == len(p.names) for v, p in zip(arrays, parts, strict=True)
-        ):
-            control[key] = np.concatenate(arrays, axis=-1)
-    out.control = control
-    return out
+
+    _FIELDS = ("expected", "upperbound", "alarm", "score", "observed")
+
+    def __init__(self, first: DetectionResult, n_series: int) -> None:
+        self.first = first
+        self.n_series = n_series
+        self.names: list[str] = []
+        self.arrays = {
+            f: np.empty((*getattr(first, f).shape[:-1], n_series), getattr(first, f).dtype)
+            for f in self._FIELDS
+        }
+        width = len(first.names)
+        self.control_arrays = {
+            key: np.empty((*v.shape[:-1], n_series), v.dtype)
+            for key, v in first.control.items()
+            if isinstance(v, np.ndarray) and v.ndim >= 1 and v.shape[-1] == width
+        }
+        self.done = 0
+        self.add(first)
+
+    def add(self, part: DetectionResult) -> None:
+        a, b = self.done, self.done + len(part.names)
+        if b > self.n_series:
+            raise ValueError(f"pieces hold more than the {self.n_series} series expected")
+        for f, arr in self.arrays.items():
+            arr[..., a:b] = getattr(part, f)
+        for key in list(self.control_arrays):
+            value = part.control.get(key)
+            if isinstance(value, np.ndarray) and value.shape[-1:] == (b - a,):
+                self.control_arrays[key][..., a:b] = value
+            else:  # not per series after all: keep the first piece's value, as control
+                del self.control_arrays[key]
+        self.names.extend(part.names)
+        self.done = b
+
+    def result(self) -> DetectionResult:
+        if self.done != self.n_series:
+            raise ValueError(f"pieces hold {self.done} series, expected {self.n_series}")
+        first = self.first
+        control = dict(first.control)
+        control.update(self.control_arrays)
+        return DetectionResult(
+            method=first.method,
+            t=first.t,
+            names=self.names,
+            control=control,
+            **self.arrays,
+        )
+
+
+def join(parts: Sequence[DetectionResult]) -> DetectionResult:
+    """Join results computed on consecutive groups of series (chunks, Dask partitions, batches).
+
+    Like ``DetectionResult.concat``, and also joins the per-series arrays a method left in
+    ``control`` (e.g. the dispersion phi as a (len(range), n_series) array).
+    """
+    joined = _Joined(parts[0], sum(len(p.names) for p in parts))
+    for part in parts[1:]:
+        joined.add(part)
+    return joined.result()
 
 
 def run_many(
@@ -261,17 +367,20 @@ def stream(
     *,
     client: Any = None,
     max_in_flight: int = 4,
+    reuse: bool = False,
     **control: Any,
 ) -> Iterator[DetectionResult]:
     """Results for a stream of series batches that never sit in memory all at once.
 
     ``chunks`` may be a generator (series read or simulated batch by batch). Locally each batch is
     run as it arrives; on Dask at most ``max_in_flight`` batches are on the cluster at a time.
-    Results come back in the order of the batches.
+    Results come back in the order of the batches. ``reuse`` as in :func:`iter_results` (local
+    runs only: each result is valid until the next one is asked for).
     """
     if client is None:
+        apply = _Reuser(method, control, reuse)
         for piece in chunks:
-            yield _apply(method, piece, control)
+            yield apply(piece)
         return
     dask_client, opened = _connect(client)
     try:

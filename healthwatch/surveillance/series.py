@@ -12,6 +12,7 @@ holds thousands of series so methods run on all of them at once. Time points are
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -293,21 +294,27 @@ class Counts:
 
     # -- selection -------------------------------------------------------------------------
     def select(self, columns: slice | Sequence[int] | np.ndarray) -> Counts:
-        """A view on some series (used for chunking and for distributing across workers)."""
+        """Some of the series (used for chunking and for distributing across workers).
+
+        A slice gives views on this object's arrays (no copy); indices or a boolean mask give
+        copies. The piece is not validated again: its data were checked when this object was
+        built, and re-checking every chunk of a large batch cost more than detecting on it.
+        """
 
         def pick(a: np.ndarray | None) -> np.ndarray | None:
             return None if a is None else a[:, columns]
 
-        names = list(np.asarray(self.names, dtype=object)[columns])
-        return Counts(
-            observed=self.observed[:, columns],
-            freq=self.freq,
-            start=self.start,
-            names=names,
-            epoch=self.epoch,
-            population=pick(self.population),
-            state=pick(self.state),
-        )
+        if isinstance(columns, slice):
+            names = self.names[columns]
+        else:
+            columns = np.arange(self.n_series)[columns].reshape(-1)  # ints or a boolean mask
+            names = [self.names[i] for i in columns]
+        piece = copy.copy(self)  # a shallow copy: no __post_init__, so no re-validation
+        piece.observed = self.observed[:, columns]
+        piece.names = names
+        piece.population = pick(self.population)
+        piece.state = pick(self.state)
+        return piece
 
     def to_long(self) -> pd.DataFrame:
         t, n = self.observed.shape

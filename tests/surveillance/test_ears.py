@@ -141,3 +141,29 @@ def test_bad_arguments(kwargs, field):
 def test_history_too_short_is_a_clear_error():
     with pytest.raises(InputError, match="at least 12 time points"):
         ears_c3(Counts.from_array(np.ones(11)))
+
+
+def test_out_reuses_arrays_and_chunk_views_equal_whole():
+    rng = np.random.default_rng(8)
+    x = rng.poisson(3.0, size=(50, 700)).astype(float)
+    x[rng.random(x.shape) < 0.01] = np.nan
+    counts = Counts.from_array(x, freq=365)
+    for f in (ears_c1, ears_c2, ears_c3):
+        whole = f(counts)
+        first = f(counts.select(slice(0, 300)))  # a column slice: read in place
+        np.testing.assert_array_equal(first.upperbound, whole.upperbound[:, :300])
+        second = f(counts.select(slice(300, 600)), out=first)
+        assert second.upperbound is first.upperbound  # overwritten, not allocated
+        np.testing.assert_array_equal(second.upperbound, whole.upperbound[:, 300:600])
+        np.testing.assert_array_equal(second.score, whole.score[:, 300:600])
+        np.testing.assert_array_equal(second.alarm, whole.alarm[:, 300:600])
+        rows = [30, 40, 50]  # not contiguous: computed over 30..50, then picked into ``out``
+        scratch = f(counts.select(slice(0, 300)), range=rows)
+        picked = f(counts.select(slice(300, 600)), range=rows, out=scratch)
+        assert picked.expected is scratch.expected
+        at = np.asarray(rows) - whole.t[0]
+        np.testing.assert_array_equal(picked.upperbound, whole.upperbound[at, 300:600])
+        np.testing.assert_array_equal(picked.observed, x[np.asarray(rows) - 1, 300:600])
+        with pytest.raises(InputError) as err:
+            f(counts.select(slice(0, 10)), out=first)
+        assert err.value.problems[0].field == "out"

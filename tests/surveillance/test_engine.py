@@ -164,3 +164,36 @@ def test_dask_local_cluster_equals_local(counts: Counts) -> None:
             )
         )
         assert_same(local, engine.join(streamed))
+
+
+def test_reuse_overwrites_one_scratch_result_and_gives_the_same_values(counts: Counts) -> None:
+    """EARS takes ``out=``: with reuse the pieces share arrays but each is right when yielded."""
+    fresh = [
+        (p.names, p.upperbound.copy(), p.alarm.copy())
+        for p in engine.iter_results(counts, "ears_c2", chunk_series=50)
+    ]
+    buffers = set()
+    for (names, ub, alarm), piece in zip(
+        fresh, engine.iter_results(counts, "ears_c2", chunk_series=50, reuse=True), strict=True
+    ):
+        assert piece.names == names
+        np.testing.assert_array_equal(piece.upperbound, ub)
+        np.testing.assert_array_equal(piece.alarm, alarm)
+        buffers.add(piece.upperbound.ctypes.data)
+    assert len(buffers) == 2  # four pieces of 50 share one buffer; the last (3 series) its own
+    whole = engine.run(counts, "ears_c2", chunk_series=10_000)
+    assert_same(whole, engine.run(counts, "ears_c2", chunk_series=50))
+    streamed = engine.stream(
+        (counts.select(slice(a, a + 50)) for a in range(0, 200, 50)), "ears_c1", reuse=True
+    )
+    totals = [int(p.alarm.sum()) for p in streamed]
+    assert sum(totals) == int(engine.run(counts.select(slice(0, 200)), "ears_c1").alarm.sum())
+
+
+def test_join_keeps_per_series_control_arrays(counts: Counts) -> None:
+    parts = list(engine.iter_results(counts, moving_mean, chunk_series=64, b=5))
+    joined = engine.join(parts)
+    whole = moving_mean(counts, b=5)
+    assert_same(whole, joined)
+    assert joined.control["sd"].shape == whole.control["sd"].shape
+    assert joined.control["b"] == 5

@@ -97,3 +97,15 @@ def test_concat_joins_series_in_order() -> None:
         "score",
     ]
     assert len(frame) == 6
+
+
+def test_select_slice_is_a_view_and_indices_copy() -> None:
+    counts = Counts.from_array(np.arange(12.0).reshape(4, 3), names=["x", "y", "z"])
+    part = counts.select(slice(1, 3))
+    assert part.names == ["y", "z"] and np.shares_memory(part.observed, counts.observed)
+    np.testing.assert_array_equal(part.observed, counts.observed[:, 1:3])
+    masked = counts.select(np.array([True, False, True]))
+    assert masked.names == ["x", "z"] and not np.shares_memory(masked.observed, counts.observed)
+    one = counts.select([2])
+    assert one.observed.shape == (4, 1) and one.names == ["z"]
+    assert counts.names == ["x", "y", "z"]  # the original is untouched
