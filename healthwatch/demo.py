@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
 from healthwatch.plans import Plan, builtin_plans, check_plans
 from healthwatch.regions.hierarchy import liaoning_regions
 from healthwatch.regions.population import (
@@ -24,7 +22,7 @@ from healthwatch.regions.population import (
     builtin_city_populations,
     synthetic_county_split,
 )
-from healthwatch.store.db import resolve_url, session_scope
+from healthwatch.store.db import resolve_url, session_scope, shown_url
 from healthwatch.store.plans import get_plan, save_plan
 from healthwatch.store.regions import population_records, populations, save_populations
 from healthwatch.store.regions import save_regions as store_regions
@@ -89,7 +87,7 @@ def run_demo(db: str | None = None) -> dict[str, Any]:
     liaoning = {r.adcode for r in regions}
     kept = [r for r in records if r["adcode"] in liaoning]
     return {
-        "database": make_url(url).render_as_string(hide_password=True),
+        "database": shown_url(url),
         "regions": {
             "total": len(regions),
             "written": regions_written,

@@ -23,7 +23,7 @@ from healthwatch.access.facilities import read_facilities, region_names, summari
 from healthwatch.access.ratios import RatioReport, resource_ratios
 from healthwatch.errors import InputError, Problem
 from healthwatch.store.audit import revert_change
-from healthwatch.store.db import resolve_url, session_scope
+from healthwatch.store.db import session_scope, shown_url
 from healthwatch.store.facilities import (
     ems_stations,
     facility_count,
@@ -60,18 +60,11 @@ class Sourced:
     synthetic: bool
 
 
-def shown_db(db: str | None) -> str:
-    """The database URL as shown to users: the password hidden."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(resolve_url(db)).render_as_string(hide_password=True)
-
-
 def registry(db: str | None, county: str | None = None, kind: str | None = None) -> Sourced:
     """The stored facility registry when the database has one, else the demo data (filtered)."""
     stored = stored_registry(db, county=county, kind=kind)
     if stored is not None:
-        return Sourced(stored, f"database {shown_db(db)}", False)
+        return Sourced(stored, f"database {shown_url(db)}", False)
     table = demo.demo_data().facilities
     if county is not None:
         table = table[table["adcode"].str.startswith(region_prefix(county))]
@@ -158,7 +151,7 @@ def import_facilities(
         total = facility_count(session)
     return {
         "file": str(file),
-        "database": shown_db(db),
+        "database": shown_url(db),
         "rows": len(summary.facilities),
         **counts,
         "stored": total,

@@ -5,33 +5,28 @@ from __future__ import annotations
 import typer
 
 from healthwatch.cli._common import DbOption, JsonOption, console, friendly_errors, print_json
-from healthwatch.store.db import current_revision, head_revision, resolve_url, upgrade
 
 app = typer.Typer(help="数据库 / database: migrate and inspect", no_args_is_help=True)
-
-
-def _shown(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 @app.command("upgrade")
 @friendly_errors
 def upgrade_command(db: str | None = DbOption, json: bool = JsonOption) -> None:
     """升级数据库结构到最新版本（保留全部数据） / Migrate the database to the newest schema."""
+    from healthwatch.store.db import current_revision, resolve_url, shown_url, upgrade
+
     url = resolve_url(db)
     before = current_revision(url)
     after = upgrade(url)
     if json:
-        print_json({"database": _shown(url), "from": before, "to": after})
+        print_json({"database": shown_url(url), "from": before, "to": after})
         return
     if before == after:
-        console.print(f"数据库已是最新版本 {after} / Already at revision {after}: {_shown(url)}")
+        console.print(f"数据库已是最新版本 {after} / Already at revision {after}: {shown_url(url)}")
     else:
         console.print(
             f"数据库已从 {before or '空库'} 升级到 {after} / Upgraded from "
-            f"{before or 'empty'} to {after}: {_shown(url)}"
+            f"{before or 'empty'} to {after}: {shown_url(url)}"
         )
 
 
@@ -39,12 +34,14 @@ def upgrade_command(db: str | None = DbOption, json: bool = JsonOption) -> None:
 @friendly_errors
 def current_command(db: str | None = DbOption, json: bool = JsonOption) -> None:
     """显示数据库结构版本 / Show the database's schema revision (changes nothing)."""
+    from healthwatch.store.db import current_revision, head_revision, resolve_url, shown_url
+
     url = resolve_url(db)
     current, head = current_revision(url), head_revision()
     if json:
         print_json(
             {
-                "database": _shown(url),
+                "database": shown_url(url),
                 "current": current,
                 "head": head,
                 "up_to_date": current == head,
@@ -52,4 +49,4 @@ def current_command(db: str | None = DbOption, json: bool = JsonOption) -> None:
         )
         return
     state = "最新 / up to date" if current == head else "需升级 / run `healthwatch db upgrade`"
-    console.print(f"{_shown(url)}: {current or '空库 / empty'} (最新 / head {head}) — {state}")
+    console.print(f"{shown_url(url)}: {current or '空库 / empty'} (最新 / head {head}) — {state}")

@@ -7,7 +7,6 @@ from typing import Any
 from rich.markup import escape
 
 from healthwatch.cli._common import DbOption, JsonOption, console, friendly_errors, print_json
-from healthwatch.demo import run_demo
 
 SEVERITY_ZH = {"error": "错误 error", "warning": "警告 warning", "info": "提示 info"}
 LEVEL_ZH = {"province": "省", "city": "地级市", "county": "县级单位"}
@@ -18,6 +17,8 @@ KIND_ZH = {"urban_district": "市辖区", "county_level": "县、县级市、自
 @friendly_errors
 def demo(db: str | None = DbOption, json: bool = JsonOption) -> None:
     """载入辽宁省行政区划、人口与两部规划并检查一致性 / Load regions and both plans, check them."""
+    from healthwatch.demo import run_demo
+
     summary = run_demo(db)
     if json:
         print_json(summary)

@@ -9,9 +9,6 @@ import typer
 from rich.table import Table
 
 from healthwatch.cli._common import DbOption, JsonOption, console, friendly_errors, print_json
-from healthwatch.regions.population import read_population_csv
-from healthwatch.store.db import session_scope
-from healthwatch.store.regions import list_regions, save_populations
 
 app = typer.Typer(help="行政区划与人口 / regions and populations", no_args_is_help=True)
 
@@ -29,6 +26,9 @@ def list_command(
     json: bool = JsonOption,
 ) -> None:
     """列出行政区划 / List the stored regions (adcode, name, level, kind, parent)."""
+    from healthwatch.store.db import session_scope
+    from healthwatch.store.regions import list_regions
+
     with session_scope(db) as session:
         rows = list_regions(session, parent=parent)
     if json:
@@ -58,27 +58,18 @@ def load_command(
     json: bool = JsonOption,
 ) -> None:
     """载入人口表（整表校验，有误则不写入）/ Load a population table; a bad file writes nothing."""
-    rows = read_population_csv(file, year=year)
-    actor = f"cli:{getpass.getuser()}"
-    with session_scope(db, actor=actor) as session:
-        changed = save_populations(
-            session, rows, actor=actor, source=source or file.name, synthetic=synthetic
-        )
-    years = sorted({r.year for r in rows})
-    summary = {
-        "file": str(file),
-        "rows": len(rows),
-        "changed": changed,
-        "regions": len({r.adcode for r in rows}),
-        "years": years,
-        "synthetic": synthetic,
-    }
+    from healthwatch.store.regions import load_population_file
+
+    summary = load_population_file(
+        file, actor=f"cli:{getpass.getuser()}", year=year, source=source, synthetic=synthetic, db=db
+    )
     if json:
         print_json(summary)
         return
+    years = ", ".join(map(str, summary["years"]))
     console.print(
-        f"已载入 {file.name}：{len(rows)} 条人口数据（{summary['regions']} 个行政区，"
-        f"年份 {', '.join(map(str, years))}），其中 {changed} 条新增或更新。\n"
-        f"Loaded {file.name}: {len(rows)} population figures for {summary['regions']} regions "
-        f"({', '.join(map(str, years))}); {changed} new or changed."
+        f"已载入 {file.name}：{summary['rows']} 条人口数据（{summary['regions']} 个行政区，"
+        f"年份 {years}），其中 {summary['changed']} 条新增或更新。\n"
+        f"Loaded {file.name}: {summary['rows']} population figures for {summary['regions']} "
+        f"regions ({years}); {summary['changed']} new or changed."
     )

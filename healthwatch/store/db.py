@@ -64,6 +64,11 @@ def resolve_url(db: str | None = None) -> str:
     return raw
 
 
+def shown_url(db: str | None = None) -> str:
+    """The database URL for ``--db`` as users see it: resolved, with the password hidden."""
+    return make_url(resolve_url(db)).render_as_string(hide_password=True)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -122,7 +127,7 @@ def head_revision() -> str:
 
 
 def _unreachable(url: str, exc: Exception) -> HealthwatchError:
-    shown = make_url(url).render_as_string(hide_password=True)
+    shown = shown_url(url)
     return HealthwatchError(
         f"Cannot open the database {shown}: {exc.__class__.__name__}. Check --db / "
         f"{ENV_VAR} and that the server is running.",

@@ -21,8 +21,10 @@ from sqlalchemy.orm import Session
 
 from healthwatch.errors import InputError, NotFoundError, Problem
 from healthwatch.plans.checks import Finding, check_selected
+from healthwatch.plans.loader import default_known_adcodes, load_plan_file
 from healthwatch.plans.model import Plan as PlanModel
 from healthwatch.store.audit import acting_as, iso_utc
+from healthwatch.store.db import session_scope
 from healthwatch.store.models import Indicator, Plan, PlanVersion
 from healthwatch.store.regions import populations
 
@@ -283,9 +285,6 @@ def import_plan_file(
 
     The whole file is checked before the database is opened, so a bad file writes nothing.
     """
-    from healthwatch.plans.loader import default_known_adcodes, load_plan_file
-    from healthwatch.store.db import session_scope
-
     plan = load_plan_file(path, default_known_adcodes())
     with session_scope(db, actor=actor) as session:
         version = save_plan(session, plan.to_json(), actor=actor)
