@@ -24,6 +24,8 @@ from healthwatch.access.distance import (
     IntArray,
     check_points,
     nearest_site,
+    plain,
+    point_feature,
 )
 from healthwatch.access.network import RoadNetwork, Weight, nearest_by_network
 from healthwatch.errors import InputError, Problem
@@ -103,7 +105,7 @@ class CoverageResult:
         features = []
         for i in np.flatnonzero(~self.covered):
             props: dict[str, Any] = {
-                "id": _plain(ids[i]) if ids is not None else int(i),  # type: ignore[index]
+                "id": plain(ids[i]) if ids is not None else int(i),  # type: ignore[index]
                 "population": float(self.population[i]),
                 "radius": float(self.radius[i]),
                 "nearest_station": int(self.nearest_station[i]),
@@ -111,19 +113,9 @@ class CoverageResult:
                 "metric": self.metric,
             }
             if region is not None:
-                props["region"] = _plain(np.asarray(region)[i])
-            features.append(
-                {
-                    "type": "Feature",
-                    "geometry": {"type": "Point", "coordinates": [float(x[i]), float(y[i])]},
-                    "properties": props,
-                }
-            )
+                props["region"] = plain(np.asarray(region)[i])
+            features.append(point_feature(x[i], y[i], props))
         return {"type": "FeatureCollection", "features": features}
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _finite_or_none(value: float) -> float | None:

@@ -16,6 +16,7 @@ evaluated in floating point may disagree in the last bits, the comparison uses
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -270,3 +271,17 @@ def check_points(
             "Some points have bad coordinates or populations; nothing was computed.",
             "部分点的坐标或人口有误，未进行计算。",
         )
+
+
+def point_feature(lon: Any, lat: Any, props: dict[str, Any]) -> dict[str, Any]:
+    """One GeoJSON Point feature; coordinates as plain floats so that ``json.dumps`` takes them."""
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [float(lon), float(lat)]},
+        "properties": props,
+    }
+
+
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python value ``json.dumps`` accepts; anything else unchanged."""
+    return value.item() if isinstance(value, np.generic) else value

@@ -37,7 +37,15 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from healthwatch.access.distance import FloatArray, IntArray, Reach, check_points, within_radius
+from healthwatch.access.distance import (
+    FloatArray,
+    IntArray,
+    Reach,
+    check_points,
+    plain,
+    point_feature,
+    within_radius,
+)
 from healthwatch.errors import InputError, Problem
 
 MAX_NAMED_POINTS = 50
@@ -67,7 +75,7 @@ class Demand:
 
     def id_list(self) -> list[Any]:
         n = np.asarray(self.lon).size
-        return list(range(n)) if self.ids is None else [_plain(v) for v in np.asarray(self.ids)]
+        return list(range(n)) if self.ids is None else [plain(v) for v in np.asarray(self.ids)]
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,7 @@ class Candidates:
 
     def id_list(self) -> list[Any]:
         n = np.asarray(self.lon).size
-        return list(range(n)) if self.ids is None else [_plain(v) for v in np.asarray(self.ids)]
+        return list(range(n)) if self.ids is None else [plain(v) for v in np.asarray(self.ids)]
 
 
 @dataclass(frozen=True)
@@ -176,7 +184,7 @@ class SitingResult:
         features: list[dict[str, Any]] = []
         for row in self.selected_rows():
             props = {"kind": "site", "model": self.model, **row}
-            features.append(_point(row["lon"], row["lat"], props))
+            features.append(point_feature(row["lon"], row["lat"], props))
         if demand != "none":
             which = (
                 np.arange(self.covered.size) if demand == "all" else np.flatnonzero(~self.covered)
@@ -188,20 +196,8 @@ class SitingResult:
                     "population": float(self.demand_population[i]),
                     "covered": bool(self.covered[i]),
                 }
-                features.append(_point(self.demand_lon[i], self.demand_lat[i], props))
+                features.append(point_feature(self.demand_lon[i], self.demand_lat[i], props))
         return {"type": "FeatureCollection", "features": features}
-
-
-def _point(lon: float, lat: float, props: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "Feature",
-        "geometry": {"type": "Point", "coordinates": [float(lon), float(lat)]},
-        "properties": props,
-    }
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 # --------------------------------------------------------------------------- input checks

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from healthwatch.access.distance import plain, point_feature
 from healthwatch.access.facilities import LIAONING, boundary, geometry_rings
 
 _STYLE = {
@@ -167,13 +168,13 @@ def coverage_geojson(
     """
     feats: list[dict[str, Any]] = []
     for j in range(len(stations["id"])):
-        feats.append(_feature(stations["lon"][j], stations["lat"][j],
-                              {"kind": "station", "id": _plain(stations["id"][j])}))  # fmt: skip
+        station = {"kind": "station", "id": plain(stations["id"][j])}
+        feats.append(point_feature(stations["lon"][j], stations["lat"][j], station))
     cov = np.asarray(covered, dtype=bool)
     for i in range(len(demand["id"])):
         props: dict[str, Any] = {
             "kind": "demand",
-            "id": _plain(demand["id"][i]),
+            "id": plain(demand["id"][i]),
             "population": float(demand["population"][i]),
             "covered": bool(cov[i]),
         }
@@ -182,17 +183,5 @@ def coverage_geojson(
             props["nearest_distance"] = d if math.isfinite(d) else None
         if radius is not None:
             props["radius"] = float(np.asarray(radius)[i])
-        feats.append(_feature(demand["lon"][i], demand["lat"][i], props))
+        feats.append(point_feature(demand["lon"][i], demand["lat"][i], props))
     return {"type": "FeatureCollection", "features": feats}
-
-
-def _feature(lon: Any, lat: Any, props: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "Feature",
-        "geometry": {"type": "Point", "coordinates": [float(lon), float(lat)]},
-        "properties": props,
-    }
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
