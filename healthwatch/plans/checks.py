@@ -37,6 +37,7 @@ from healthwatch.plans.model import (
     Indicator,
     Plan,
     SupplementaryTarget,
+    Target,
     _ChangeBase,
     _TargetBase,
 )
@@ -418,14 +419,19 @@ _PLAUSIBLE: dict[str, tuple[float, float]] = {
 }
 
 
+def _all_targets(item: Item) -> list[Target]:
+    """The final target and, for a key indicator, the earlier ones the plan also sets."""
+    targets: list[Target] = [item.target]
+    if isinstance(item, Indicator):
+        targets += item.previous_targets
+    return targets
+
+
 def _unit_figures(item: Item) -> Iterable[tuple[str, float | None, str | None, str | None]]:
     """(what, value, printed unit, source) for every figure of an item."""
     for b in item.baselines:
         yield (f"{b.year} baseline", b.value, b.unit_printed, b.source)
-    targets = [item.target]
-    if isinstance(item, Indicator):
-        targets += item.previous_targets
-    for t in targets:
+    for t in _all_targets(item):
         source = t.source or _item_source(item)
         lo, hi = t.bound()  # only absolute levels; changes and trends are not levels
         value = hi if hi is not None else lo
@@ -436,10 +442,11 @@ def _unit_figures(item: Item) -> Iterable[tuple[str, float | None, str | None, s
 
 def _same_unit_figures(item: Item) -> list[str]:
     """The item's target wordings printed in its own unit (evidence for the right scale)."""
-    targets = [item.target]
-    if isinstance(item, Indicator):
-        targets += item.previous_targets
-    return [t.text_zh for t in targets if t.unit_printed is None and t.bound() != (None, None)]
+    return [
+        t.text_zh
+        for t in _all_targets(item)
+        if t.unit_printed is None and t.bound() != (None, None)
+    ]
 
 
 def _units(plan: Plan) -> list[Finding]:
