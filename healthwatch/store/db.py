@@ -203,16 +203,9 @@ def builtin_plan_documents() -> list[dict[str, Any]]:
 @functools.lru_cache(maxsize=1)
 def _builtin_plan_texts() -> tuple[str, ...]:
     """Parsed once per process: the packaged plans do not change while it runs."""
-    import healthwatch.plans
+    from healthwatch.plans.loader import builtin_plans
 
-    builtin_plans = getattr(healthwatch.plans, "builtin_plans", None)
-    if builtin_plans is None:  # the plans package predates its built-in plans
-        return ()
-    docs = []
-    for plan in builtin_plans():
-        doc = plan.to_json()
-        docs.append(doc if isinstance(doc, str) else json.dumps(doc, ensure_ascii=False))
-    return tuple(docs)
+    return tuple(json.dumps(plan.to_json(), ensure_ascii=False) for plan in builtin_plans())
 
 
 @contextmanager
