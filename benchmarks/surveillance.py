@@ -38,8 +38,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
+from scipy.stats import poisson
 
 from healthwatch.surveillance import Counts, engine, get_method
 
@@ -106,6 +108,48 @@ def weekly_batch(n_series: int, n_weeks: int, seed: int = 1) -> Counts:
     mu = season[:, None] * level[None, :]
     y = gen.negative_binomial(mu / 0.5, 1 / 1.5).astype(np.float64)
     return Counts.from_array(y, freq=52, names=[f"s{i}" for i in range(n_series)])
+
+
+#: Poisson means of the daily EARS series: 64 levels from 1 to 20 cases a day (log-spaced)
+DAILY_LEVELS = np.exp(np.linspace(0.0, 3.0, 64))
+
+
+@numba.njit(parallel=True, cache=True)
+def _fill_poisson(out: np.ndarray, level: np.ndarray, cdf: np.ndarray, seed: int) -> None:
+    """Poisson counts by inverse CDF (``cdf[level[j]]`` for series j), written in place.
+
+    About 3x faster than numpy's sampler, so that simulating 365 million daily counts does not
+    dominate the benchmark's run time (it is not part of the timed detection either way).
+    """
+    n_times, n = out.shape
+    k_max = cdf.shape[1] - 1
+    for r in numba.prange(n_times):
+        np.random.seed(seed * 100_003 + r)
+        for j in range(n):
+            u = np.random.random()
+            c = cdf[level[j]]
+            k = 0
+            while k < k_max and u > c[k]:
+                k += 1
+            out[r, j] = k
+
+
+class DailySeries:
+    """Batches of daily Poisson series, generated into one reused buffer (no fresh memory)."""
+
+    def __init__(self, batch: int, n_days: int = 365) -> None:
+        self.cdf = poisson.cdf(np.arange(120)[None, :], DAILY_LEVELS[:, None])
+        self.buffer = np.empty((n_days, batch))
+        self.counts: Counts | None = None
+
+    def batch(self, k: int, width: int) -> Counts:
+        """Batch number ``k`` of ``width`` series: a view on the buffer."""
+        gen = np.random.default_rng(100 + k)
+        level = gen.integers(0, len(DAILY_LEVELS), size=self.buffer.shape[1])
+        _fill_poisson(self.buffer, level, self.cdf, 100 + k)
+        if self.counts is None:  # validated once; later batches come from the same sampler
+            self.counts = Counts(observed=self.buffer, freq=365)
+        return self.counts.select(slice(0, width))
 
 
 def daily_batch(n_series: int, n_days: int, seed: int) -> Counts:
@@ -243,29 +287,53 @@ def target_farrington(n_series: int) -> dict[str, Any]:
     }
 
 
-def target_ears(n_series: int, batch: int = 20_000) -> dict[str, Any]:
+def target_ears(n_series: int, batch: int = 50_000) -> dict[str, Any]:
+    """EARS C1, C2, C3 each over every evaluable day of ``n_series`` daily series x 365 days.
+
+    The series are simulated in batches of ``batch`` into one buffer (not timed); each method
+    runs on each batch through ``engine.iter_results`` with ``reuse=True`` (chunks of series as
+    views, one scratch result per method) and each chunk is reduced to its number of alarms.
+    """
     n_days = 365
-    for m in ("ears_c1", "ears_c2", "ears_c3"):
-        engine.run(daily_batch(64, n_days, 0), m)  # JIT warm-up
-    seconds = {"ears_c1": 0.0, "ears_c2": 0.0, "ears_c3": 0.0}
-    cpu = dict.fromkeys(seconds, 0.0)
-    alarms = dict.fromkeys(seconds, 0)
+    methods = ("ears_c1", "ears_c2", "ears_c3")
+    t0 = time.perf_counter()
+    for m in methods:  # load the numba kernels from the cache, or compile them
+        engine.run(daily_batch(300, n_days, 0), m)
+    warmup = time.perf_counter() - t0
+    seconds = dict.fromkeys(methods, 0.0)
+    cpu = dict.fromkeys(methods, 0.0)
+    alarms = dict.fromkeys(methods, 0)
+    cells = dict.fromkeys(methods, 0)
+    days = {}
+    source = DailySeries(min(batch, n_series), n_days)
+    generate = 0.0
     for k, start in enumerate(range(0, n_series, batch)):
-        piece = daily_batch(min(batch, n_series - start), n_days, seed=100 + k)
-        for m in seconds:
+        g0 = time.perf_counter()
+        piece = source.batch(k, min(batch, n_series - start))
+        generate += time.perf_counter() - g0
+        for m in methods:
             t0, c0 = time.perf_counter(), time.process_time()
-            res = engine.run(piece, m)
+            for res in engine.iter_results(piece, m, reuse=True):
+                alarms[m] += int(np.count_nonzero(res.alarm))
+                cells[m] += res.alarm.size
+                days[m] = (int(res.t[0]), int(res.t[-1]))
             seconds[m] += time.perf_counter() - t0
             cpu[m] += time.process_time() - c0
-            alarms[m] += int(np.asarray(res.alarm, bool).sum())
-            del res
     return {
         "target": "EARS C1-C3",
         "series": n_series,
         "time_points": n_days,
+        "days": days,
+        "cells": cells,
         "seconds": seconds,
         "total_seconds": sum(seconds.values()),
         "cpu_seconds": cpu,
+        "series_days_per_s": {m: cells[m] / seconds[m] for m in methods},
+        "warmup_seconds": warmup,
+        "generate_seconds": generate,
+        "batch": batch,
+        "chunk_series": engine.chunk_size(n_days, "ears_c1"),
+        "threads": numba.get_num_threads(),
         "limit_s": 20,
         "alarms": alarms,
         "peak_mb": _peak_mb(),
@@ -316,12 +384,32 @@ def main() -> None:
         f"{ff['series_weeks_per_s']:,.0f} series-weeks/s, peak memory {ff['peak_mb']:,.0f} MB"
     )
     ears = run_target("ears", ears_n)
-    parts = ", ".join(f"{k[-2:].upper()} {v:.1f} s" for k, v in ears["seconds"].items())
+    print_ears(ears)
+
+
+def print_ears(ears: dict[str, Any]) -> None:
     print(
-        f"EARS {ears['series']:,} daily series x 365 days: {parts}; total "
-        f"{ears['total_seconds']:.1f} s wall, {sum(ears['cpu_seconds'].values()):.1f} s CPU "
-        "(target <= 20 s for 1,000,000), "
-        f"peak memory {ears['peak_mb']:,.0f} MB (target <= 4,096 MB)"
+        f"EARS {ears['series']:,} daily series x {ears['time_points']} days, every evaluable "
+        f"day, in batches of {ears['batch']:,} (chunks of {ears['chunk_series']:,}), "
+        f"{ears['threads']} threads; alarms counted per chunk, results not kept:"
+    )
+    for m, secs in ears["seconds"].items():
+        a, b = ears["days"][m]
+        print(
+            f"  {m}: days {a}-{b}, {ears['cells'][m]:,} series-days in {secs:5.2f} s wall "
+            f"({ears['cpu_seconds'][m]:.2f} s CPU) = {ears['series_days_per_s'][m]:,.0f} "
+            f"series-days/s (each method <= 20 s: {'met' if secs <= 20 else 'NOT met'})"
+        )
+    met = "met" if ears["total_seconds"] <= 20 and ears["peak_mb"] <= 4096 else "NOT met"
+    print(
+        f"  C1+C2+C3: {ears['total_seconds']:.2f} s wall, "
+        f"{sum(ears['cpu_seconds'].values()):.2f} s CPU; peak memory (ru_maxrss) "
+        f"{ears['peak_mb']:,.0f} MB; target all three <= 20 s and <= 4,096 MB for "
+        f"1,000,000 series: {met if ears['series'] >= 1_000_000 else 'n/a at this size'}"
+    )
+    print(
+        f"  not timed: numba load/compile {ears['warmup_seconds']:.1f} s, simulating the counts "
+        f"{ears['generate_seconds']:.1f} s"
     )
 
 

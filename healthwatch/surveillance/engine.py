@@ -25,6 +25,7 @@ identical to the local one.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 import os
@@ -126,25 +127,47 @@ def _takes_out(fn: Callable[..., DetectionResult]) -> bool:
         return False
 
 
-class _Reuser:
-    """Runs a method on successive pieces, overwriting the previous piece's result if allowed.
+_RESULT_ARRAYS = ("expected", "upperbound", "alarm", "score")
 
-    Only a method with an ``out`` keyword reuses, and only when the new piece has as many series
-    as the last (time points are the same for every piece of one run).
+
+def _narrowed(scratch: DetectionResult, width: int) -> DetectionResult:
+    """``scratch`` with its result arrays cut to ``width`` series, still C-contiguous.
+
+    The first ``rows x width`` values of each buffer, reshaped: a smaller piece (the last chunk
+    of a batch) reuses the same memory instead of faulting in new pages.
+    """
+    arrays = {}
+    for name in _RESULT_ARRAYS:
+        a = getattr(scratch, name)
+        arrays[name] = a.reshape(-1)[: a.shape[0] * width].reshape(a.shape[0], width)
+    return dataclasses.replace(scratch, names=scratch.names[:width], **arrays)
+
+
+class _Reuser:
+    """Runs a method on successive pieces, overwriting one scratch result if allowed.
+
+    Only a method with an ``out`` keyword reuses, and only for pieces no wider than the widest
+    so far (time points are the same for every piece of one run); a wider piece gets new arrays,
+    which become the scratch.
     """
 
     def __init__(self, method: MethodLike, control: Mapping[str, Any], reuse: bool) -> None:
         self.fn = _resolve(method)
         self.control = dict(control)
         self.reuse = reuse and "out" not in self.control and _takes_out(self.fn)
-        self.last: DetectionResult | None = None
+        self.scratch: DetectionResult | None = None
 
     def __call__(self, piece: Counts) -> DetectionResult:
-        if self.reuse and self.last is not None and len(self.last.names) == piece.n_series:
-            result = self.fn(piece, out=self.last, **self.control)
-        else:
-            result = self.fn(piece, **self.control)
-        self.last = result
+        scratch = self.scratch
+        if not self.reuse:
+            return self.fn(piece, **self.control)
+        if scratch is not None and piece.n_series <= len(scratch.names):
+            out = _narrowed(scratch, piece.n_series)
+            if out.expected.shape[0] == scratch.expected.shape[0]:
+                return self.fn(piece, out=out, **self.control)
+        result = self.fn(piece, **self.control)
+        if all(getattr(result, a).flags.c_contiguous for a in _RESULT_ARRAYS):
+            self.scratch = result
         return result
 
 
