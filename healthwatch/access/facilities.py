@@ -14,7 +14,6 @@ maps) says so with a ``crs`` column or the ``crs=`` argument and is converted on
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from healthwatch.errors import InputError, Problem
+from healthwatch.regions.geo import boundary_geojson
 from healthwatch.store.facilities import (  # defined below access, shared with the database
     COUNT_COLUMNS,
     FACILITY_COLUMNS,
@@ -133,25 +133,10 @@ _CRS_ALIASES = {
 # --------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=256)
-def _boundary_json(adcode: str) -> str:
-    from healthwatch.regions.geo import boundary_geojson
-
-    return json.dumps(boundary_geojson(adcode))
-
-
 def boundary(adcode: str) -> dict[str, Any]:
-    """The WGS84 GeoJSON geometry of a region (cached; from :mod:`healthwatch.regions.geo`)."""
-    data = json.loads(_boundary_json(str(adcode)))
-    if data.get("type") == "Feature":
-        return dict(data["geometry"])
-    if data.get("type") == "FeatureCollection":
-        polys: list[Any] = []
-        for feat in data["features"]:
-            geom = feat["geometry"]
-            polys += [geom["coordinates"]] if geom["type"] == "Polygon" else geom["coordinates"]
-        return {"type": "MultiPolygon", "coordinates": polys}
-    return dict(data)
+    """The WGS84 GeoJSON geometry of a region (a fresh copy of :mod:`healthwatch.regions.geo`'s
+    cached boundary)."""
+    return boundary_geojson(str(adcode))
 
 
 def geometry_rings(geometry: Mapping[str, Any]) -> list[np.ndarray]:
