@@ -82,6 +82,8 @@ def test_same_seed_same_data() -> None:
     b = make_demo_data(seed=3, cities=("211100",), demand_points=2000)
     pd.testing.assert_frame_equal(a.demand, b.demand)
     pd.testing.assert_frame_equal(a.facilities, b.facilities)
+    other = make_demo_data(seed=4, cities=("211100",), demand_points=2000)
+    assert not np.allclose(other.demand["lon"], a.demand["lon"])  # the seed does matter
 
 
 def test_split_exact_and_area() -> None:
