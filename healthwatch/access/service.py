@@ -245,7 +245,7 @@ def ratios(
     bad = [lv for lv in levels if lv not in LEVELS]
     if bad:
         raise InputError(
-            [Problem(f"Unknown level {b!r}.", f"未知层级 {b!r}。", field="level") for b in bad]
+            [Problem(f"Unknown level {b!r}.", f"未知层级 {b!r}。", field="--level") for b in bad]
         )
     fac = _facilities(facilities_file, db)
     if population_file is not None:

@@ -258,6 +258,16 @@ def test_ratios_and_facilities_on_files(files: dict[str, Path]) -> None:
     assert listed["count"] == len(fac) and listed["synthetic"] is True
 
 
+def test_bad_options_are_named_in_both_languages() -> None:
+    result = runner.invoke(app, ["access", "ratios", "--level", "city", "--level", "town"])
+    assert result.exit_code == 2
+    assert "[--level]" in result.output and "未知层级 'town'" in result.output
+    assert "Unknown level 'town'" in result.output and "'city'" not in result.output
+    result = runner.invoke(app, ["access", "site", "--model", "pmedian"])
+    assert result.exit_code == 2 and "[--model]" in result.output
+    assert "未知模型 'pmedian'" in result.output and "use lscp, mclp or mexclp" in result.output
+
+
 def test_facilities_bad_file_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "f.csv"
     bad.write_text("id,name,kind,lon,lat,beds\nh,x,hospital,122.07,41.12,-1\n", encoding="utf-8")
