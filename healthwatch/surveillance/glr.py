@@ -30,7 +30,7 @@ from typing import Any
 
 import numba
 import numpy as np
-from scipy.special import digamma, polygamma
+from scipy.special import gammaln
 
 from healthwatch.errors import InputError, Problem
 from healthwatch.surveillance.series import Counts, DetectionResult, resolve_range
@@ -108,6 +108,7 @@ def glr_pois_kernel(
                 continue
             best = 0.0
             bound = np.inf if inc else -np.inf
+            zero_alarms = False
             xs = 0.0
             ms = 0.0
             xprev = 0.0
@@ -129,18 +130,24 @@ def glr_pois_kernel(
                         if need < bound:
                             bound = need
                     else:
+                        # counts low..top at n make this window reach c (x sum 0 is skipped)
                         root = _pois_root(ms, c, False)
                         if not np.isnan(root):
                             top = math.floor(root - xprev)
                             low = 1.0 if xprev == 0.0 else 0.0
-                            if top >= low and top + 1.0 > bound:
-                                bound = top + 1.0
+                            if top >= low:
+                                if low == 0.0:
+                                    zero_alarms = True
+                                if top + 1.0 > bound:
+                                    bound = top + 1.0
             value[n, j] = best
             if cases:
                 if inc:
                     upper[n, j] = math.ceil(bound) if bound > 0.0 else 0.0
                 else:
-                    upper[n, j] = bound if bound > 0.0 else 0.0
+                    # R's rule, observed: counting up from 0, the first count that does not
+                    # alarm; 0 when a count of 0 itself would not alarm
+                    upper[n, j] = bound if zero_alarms and bound > 0.0 else 0.0
             else:
                 upper[n, j] = best
             if best >= c:
@@ -362,66 +369,223 @@ def _design(t: np.ndarray, period: float, harmonics: int, trend: bool) -> np.nda
     return np.column_stack(cols)
 
 
-def _irls(
+#: ``glm.control()`` defaults, used by R's ``glm`` and by MASS's ``glm.nb`` (for its alternations
+#: and for the Newton steps of ``theta.ml`` alike)
+_GLM_EPSILON = 1e-8
+_GLM_MAXIT = 25
+#: ``theta.ml``'s documented tolerance on the Newton step: ``.Machine$double.eps^0.25``
+_THETA_EPS = np.finfo(np.float64).eps ** 0.25
+
+
+def _deviance(y: np.ndarray, mu: np.ndarray, w: np.ndarray, theta: np.ndarray | None) -> np.ndarray:
+    """Per-series deviance (Poisson, or NB with known ``theta`` per series); rows with w=0 drop."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if theta is None:
+            d = np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu)
+        else:
+            d = y * np.log(np.maximum(y, 1.0) / mu) - (y + theta) * np.log(
+                (y + theta) / (mu + theta)
+            )
+    return 2.0 * np.sum(w * d, axis=0)
+
+
+def _glm_fit(
     design: np.ndarray,
     y: np.ndarray,
-    ok: np.ndarray,
+    w: np.ndarray,
     theta: np.ndarray | None,
-    beta: np.ndarray | None = None,
-    max_iter: int = 100,
-) -> np.ndarray:
-    """Batched IRLS for log-link Poisson (theta None) or NB(theta per series) GLMs.
+    eta: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """IRLS for a log-link Poisson (``theta`` None) or NB(theta per series) GLM, every series at
+    once, stopping each series exactly where R's ``glm.fit`` does.
 
-    design (n, p) shared; y, ok (n, N); returns beta (p, N).
+    R's documented procedure (``?glm.control``): start from the family's ``mustart`` (Poisson
+    ``y + 0.1``; MASS's negative binomial ``y + (y == 0)/6``) or from ``eta``; after each
+    weighted least-squares step the deviance is compared with the previous one and the fit stops
+    when ``|dev - dev_old| / (|dev| + 0.1) < epsilon`` (1e-8) or after ``maxit`` (25) steps.
+    Stopping there, not at the exact MLE, is what makes the fitted means agree with R to 1e-9
+    rather than 1e-5.
+
+    design (n, p) shared; y, w (n, N) with w the 0/1 weight of observed rows. Returns
+    (beta (p, N), eta (n, N)).
     """
-    _n, p = design.shape
-    y0 = np.where(ok, y, 0.0)
-    w_ok = ok.astype(np.float64)
-    eta = np.log(y0 + 0.1) if beta is None else design @ beta
-    out = np.zeros((p, y.shape[1])) if beta is None else beta.copy()
-    for _ in range(max_iter):
-        mu = np.exp(eta)
-        w = mu if theta is None else mu / (1.0 + mu / theta)
-        w = w * w_ok
-        z = eta + (y0 - mu) / mu
-        xtwx = np.einsum("in,ip,iq->npq", w, design, design, optimize=True)
-        xtwz = np.einsum("ip,in->np", design, w * z, optimize=True)
-        new = np.linalg.solve(xtwx, xtwz[..., None])[..., 0].T
-        eta = design @ new
-        done = np.max(np.abs(new - out)) < 1e-11 * (1.0 + np.max(np.abs(new)))
-        out = new
-        if done:
+    n_s = y.shape[1]
+    p = design.shape[1]
+    if eta is None:
+        start = y + 0.1 if theta is None else y + (y == 0) / 6.0
+        eta = np.log(start)
+    eta = eta.copy()
+    mu = np.exp(eta)
+    dev_old = _deviance(y, mu, w, theta)
+    beta = np.zeros((p, n_s))
+    active = np.arange(n_s)
+    for _ in range(_GLM_MAXIT):
+        e, m, yy, ww = eta[:, active], mu[:, active], y[:, active], w[:, active]
+        th = None if theta is None else theta[active]
+        wt = ww * (m if th is None else m / (1.0 + m / th))
+        z = e + (yy - m) / m
+        xtwx = np.einsum("in,ip,iq->npq", wt, design, design, optimize=True)
+        xtwz = np.einsum("ip,in->np", design, wt * z, optimize=True)
+        b = np.linalg.solve(xtwx, xtwz[..., None])[..., 0].T
+        e = design @ b
+        m = np.exp(e)
+        dev = _deviance(yy, m, ww, th)
+        beta[:, active] = b
+        eta[:, active] = e
+        mu[:, active] = m
+        done = np.abs(dev - dev_old[active]) / (np.abs(dev) + 0.1) < _GLM_EPSILON
+        dev_old[active] = dev
+        active = active[~done]
+        if active.size == 0:
             break
+    return beta, eta
+
+
+@numba.njit(cache=True)
+def _digamma(x: float) -> float:
+    """psi(x) for x > 0: recurrence up to 10, then the asymptotic series (error < 1e-14)."""
+    r = 0.0
+    while x < 10.0:
+        r -= 1.0 / x
+        x += 1.0
+    f = 1.0 / (x * x)
+    return (
+        r
+        + math.log(x)
+        - 0.5 / x
+        - f
+        * (
+            1.0 / 12
+            - f
+            * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f * (1.0 / 132 - f * 691 / 32760))))
+        )
+    )
+
+
+@numba.njit(cache=True)
+def _trigamma(x: float) -> float:
+    """psi'(x) for x > 0, as :func:`_digamma`."""
+    r = 0.0
+    while x < 10.0:
+        r += 1.0 / (x * x)
+        x += 1.0
+    f = 1.0 / (x * x)
+    return (
+        r
+        + 1.0 / x
+        + 0.5 * f
+        + f / x * (1.0 / 6 - f * (1.0 / 30 - f * (1.0 / 42 - f * (1.0 / 30 - f * 5 / 66))))
+    )
+
+
+@numba.njit(cache=True, parallel=True)
+def _theta_ml_kernel(
+    y: np.ndarray, mu: np.ndarray, w: np.ndarray, limit: int, eps: float
+) -> np.ndarray:
+    n_t, n_s = y.shape
+    out = np.empty(n_s)
+    for j in numba.prange(n_s):
+        n = 0.0
+        q = 0.0
+        for i in range(n_t):
+            if w[i, j] > 0.0:
+                n += w[i, j]
+                q += w[i, j] * (y[i, j] / mu[i, j] - 1.0) ** 2
+        th = n / q if q > 0.0 else np.inf
+        it = 1
+        while it < limit and math.isfinite(th):
+            th = abs(th)
+            score = 0.0
+            info = 0.0
+            dg = _digamma(th)
+            tg = _trigamma(th)
+            log_th1 = math.log(th) + 1.0
+            inv_th = 1.0 / th
+            for i in range(n_t):
+                wi = w[i, j]
+                if wi > 0.0:
+                    yi = y[i, j]
+                    d = mu[i, j] + th
+                    if yi < 16.0 and yi == math.floor(yi):
+                        # psi(th + y) - psi(th) for a small integer y: a finite sum, exact
+                        dpsi = 0.0
+                        dtri = 0.0
+                        for k in range(int(yi)):
+                            q = 1.0 / (th + k)
+                            dpsi += q
+                            dtri += q * q
+                    else:
+                        dpsi = _digamma(th + yi) - dg
+                        dtri = tg - _trigamma(th + yi)
+                    inv_d = 1.0 / d
+                    r = (yi + th) * inv_d
+                    score += wi * (dpsi + log_th1 - math.log(d) - r)
+                    info += wi * (dtri - inv_th + 2.0 * inv_d - r * inv_d)
+            step = score / info
+            th += step
+            it += 1
+            if not abs(step) > eps:
+                break
+        out[j] = max(th, 0.0)
     return out
 
 
-def _nb_theta_ml(y: np.ndarray, mu: np.ndarray, ok: np.ndarray, theta: np.ndarray) -> np.ndarray:
-    """Newton steps on the NB profile score in theta (per series), mu fixed.
-
-    Without overdispersion theta runs off to infinity; it stops at 1e10 (alpha 1e-10, Poisson).
+def _theta_ml(y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """MASS ``theta.ml`` as documented: from the moment estimate ``n / sum((y/mu - 1)^2)``,
+    Newton steps on theta (score and observed information of the NB log-likelihood, means
+    fixed) until the step is below ``.Machine$double.eps^0.25`` or ``limit`` (``maxit`` = 25)
+    iterations are reached (then R warns "iteration limit reached": no overdispersion, theta
+    running off to infinity); a negative theta becomes 0. Per series, numba, parallel.
     """
-    w = ok.astype(np.float64)
-    y0 = np.where(ok, y, 0.0)
-    th = theta.copy()
-    with np.errstate(all="ignore"):
-        for _ in range(100):
-            d = mu + th
-            score = np.sum(
-                w * (digamma(th + y0) - digamma(th) + np.log(th) + 1 - np.log(d) - (y0 + th) / d),
-                axis=0,
-            )
-            info = np.sum(
-                w * (-polygamma(1, th + y0) + polygamma(1, th) - 1 / th + 2 / d - (y0 + th) / d**2),
-                axis=0,
-            )
-            new = th + score / info
-            new = np.where(new > 0, new, th / 2)
-            new = np.where(np.isfinite(new), np.minimum(new, 1e10), 1e10)
-            done = np.max(np.abs(new - th) / new) < 1e-12
-            th = new
-            if done:
-                break
-    return th
+    y, mu, w = (np.ascontiguousarray(a) for a in (y, mu, w))
+    return _theta_ml_kernel(y, mu, w, _GLM_MAXIT, _THETA_EPS)
+
+
+def _nb_loglik(th: np.ndarray, y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """NB log-likelihood per series (the quantity whose change ``glm.nb`` monitors)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ll = (
+            gammaln(th + y)
+            - gammaln(th)
+            - gammaln(y + 1.0)
+            + th * np.log(th)
+            + y * np.log(mu + (y == 0))
+            - (th + y) * np.log(th + mu)
+        )
+    return np.sum(w * ll, axis=0)
+
+
+def _glm_nb(design: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MASS ``glm.nb`` as documented (``?glm.nb``, Venables & Ripley): a Poisson fit, then
+    alternate ``theta.ml`` (means fixed) and an NB(theta) GLM fit started from the previous
+    linear predictor, until the change of the log-likelihood (scaled by ``sqrt(2 df)``) plus the
+    change of theta is below ``epsilon``, at most ``maxit`` alternations. Each series follows
+    its own alternation count; all series are advanced together. Returns (beta, theta).
+    """
+    beta, eta = _glm_fit(design, y, w, None)
+    mu = np.exp(eta)
+    th = _theta_ml(y, mu, w)
+    df = w.sum(axis=0) - design.shape[1]
+    d1 = np.sqrt(2.0 * np.maximum(1.0, df))
+    lm = _nb_loglik(th, y, mu, w)
+    lm0 = lm + 2.0 * d1
+    delta = np.ones_like(th)
+    active = np.arange(y.shape[1])
+    for _ in range(_GLM_MAXIT):
+        go = np.abs(lm0[active] - lm[active]) / d1[active] + np.abs(delta[active]) > _GLM_EPSILON
+        active = active[go]
+        if active.size == 0:
+            break
+        ya, wa = y[:, active], w[:, active]
+        b, e = _glm_fit(design, ya, wa, th[active], eta[:, active])
+        m = np.exp(e)
+        t_new = _theta_ml(ya, m, wa)
+        delta[active] = th[active] - t_new
+        th[active] = t_new
+        beta[:, active], eta[:, active] = b, e
+        lm0[active] = lm[active]
+        lm[active] = _nb_loglik(t_new, ya, m, wa)
+    return beta, th
 
 
 def fit_loglinear_baseline(
@@ -431,41 +595,37 @@ def fit_loglinear_baseline(
     harmonics: int = 1,
     trend: bool = False,
     family: str = "poisson",
+    alpha: float = 0.0,
     predict_t: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fit ``log mu_t = b0 (+ b1 t) + sum_s (g_s cos(2 pi s t/period) + d_s sin(...))`` to the
-    (n, N) baseline counts ``y`` (NaN left out, t = 1..n) for every series at once.
+    (n, N) baseline counts ``y`` (NaN left out, t = 1..n) for every series at once, stopping
+    where R does.
 
-    family "poisson" or "negbin" (theta and beta jointly by maximum likelihood, as MASS's
-    ``glm.nb``). Returns (mu at ``predict_t`` (len, N), alpha = 1/theta per series; 0 for
-    Poisson).
+    family "poisson" (R ``glm(family=poisson)``), "fixed" (NB with the given ``alpha``: R
+    ``glm(family=negative.binomial(1/alpha))``) or "negbin" (theta and beta jointly, as MASS's
+    ``glm.nb``). Returns (mu at ``predict_t`` (len, N), alpha = 1/theta per series; ``alpha``
+    for "fixed", 0 for Poisson).
     """
     n = y.shape[0]
     t = np.arange(1, n + 1, dtype=np.float64)
     design = _design(t, period, harmonics, trend)
     ok = ~np.isnan(y)
-    beta = _irls(design, y, ok, None)
-    alpha = np.zeros(y.shape[1])
+    w = ok.astype(np.float64)
+    y0 = np.where(ok, y, 0.0)
+    n_s = y.shape[1]
     if family == "negbin":
-        mu = np.exp(design @ beta)
-        y0 = np.where(ok, y, 0.0)
-        dev = np.sum(ok * (y0 / mu - 1) ** 2, axis=0)
-        theta = np.where(dev > 0, ok.sum(axis=0) / np.maximum(dev, 1e-300), 1e6)
-        theta = _nb_theta_ml(y, mu, ok, np.maximum(theta, 1e-3))
-        for _ in range(50):
-            beta_new = _irls(design, y, ok, theta, beta, max_iter=25)
-            mu = np.exp(design @ beta_new)
-            theta_new = _nb_theta_ml(y, mu, ok, theta)
-            # converged in alpha = 1/theta (theta itself drifts off without overdispersion)
-            # (near alpha = 0 the alternation converges only linearly: 1e-9 in alpha suffices)
-            d_alpha = np.abs(1 / theta_new - 1 / theta)
-            done = np.max(d_alpha) < 1e-9 and np.max(np.abs(beta_new - beta)) < 1e-9
-            beta, theta = beta_new, theta_new
-            if done:
-                break
-        alpha = 1.0 / theta
+        beta, theta = _glm_nb(design, y0, w)
+        with np.errstate(divide="ignore"):
+            out_alpha = 1.0 / theta
+    elif family == "fixed":
+        beta, _ = _glm_fit(design, y0, w, np.full(n_s, 1.0 / alpha))
+        out_alpha = np.full(n_s, float(alpha))
+    else:
+        beta, _ = _glm_fit(design, y0, w, None)
+        out_alpha = np.zeros(n_s)
     pt = t if predict_t is None else np.asarray(predict_t, dtype=np.float64)
-    return np.exp(_design(pt, period, harmonics, trend) @ beta), alpha
+    return np.exp(_design(pt, period, harmonics, trend) @ beta), out_alpha
 
 
 # -- public methods --------------------------------------------------------------------------
@@ -500,26 +660,22 @@ def _mu0(
                 f"之前至少需要 {n_par + 1} 个计数：请推后 range 或给出 mu0",
                 "range",
             )
-        fam = "negbin" if (family == "negbin" and alpha is None) else "poisson"
-        if family == "negbin" and alpha is not None and alpha > 0:
+        if family == "negbin" and alpha is None:
+            fam = "negbin"
+        elif family == "negbin" and alpha is not None and alpha > 0:
             fam = "fixed"
-        if fam == "fixed":
-            t = np.arange(1, base.shape[0] + 1, dtype=np.float64)
-            design = _design(t, counts.freq, harmonics, trend)
-            ok = ~np.isnan(base)
-            beta = _irls(design, base, ok, None)
-            beta = _irls(design, base, ok, 1.0 / fixed_alpha, beta)
-            mu = np.exp(_design(rng.astype(np.float64), counts.freq, harmonics, trend) @ beta)
-            return mu, fixed_alpha
+        else:
+            fam = "poisson"
         mu, est_alpha = fit_loglinear_baseline(
             base,
             period=counts.freq,
             harmonics=harmonics,
             trend=trend,
             family=fam,
+            alpha=0.0 if alpha is None else float(alpha),
             predict_t=rng,
         )
-        return mu, (est_alpha if fam == "negbin" else fixed_alpha)
+        return mu, est_alpha
     arr = np.asarray(mu0, dtype=np.float64)
     if arr.ndim == 0:
         arr = np.full(n_r, float(arr))
@@ -656,7 +812,7 @@ def glrnb(
     range: Any = None,
     c_arl: float = 5.0,
     mu0: Any = None,
-    alpha: float | None = 0.0,
+    alpha: float | None = None,
     mtilde: int = 1,
     m: int = -1,
     change: str = "intercept",
@@ -667,9 +823,11 @@ def glrnb(
 ) -> DetectionResult:
     """Negative binomial GLR chart, as R's ``glrnb(sts, control=list(...))``.
 
-    ``alpha`` is the dispersion (variance ``mu + alpha mu^2``); R's default 0 makes this the
-    Poisson chart; ``alpha=None`` estimates it, per series, by maximum likelihood together with
-    the in-control model (as ``MASS::glm.nb``). ``ret="cases"`` searches the smallest count up
+    ``alpha`` is the dispersion (variance ``mu + alpha mu^2``); ``alpha=0`` makes this the
+    Poisson chart. The default ``None`` estimates it, per series, by maximum likelihood together
+    with the in-control model (as ``MASS::glm.nb``): that is what R does whenever a control list
+    is given without ``alpha`` (and R needs one, for ``range``), although R's documentation
+    shows ``alpha = 0`` as default. ``ret="cases"`` searches the smallest count up
     to ``x_max`` that alarms (1e99 if none).
     """
     return _glr(
