@@ -10,17 +10,17 @@ import inspect
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from healthwatch.cli._common import JsonOption, console, err_console, friendly_errors, print_json
 from healthwatch.errors import InputError, Problem
-from healthwatch.surveillance import METHODS, Counts, DetectionResult, get_method
+
+if TYPE_CHECKING:  # the heavy imports wait until a command runs, so `--help` stays quick
+    from healthwatch.surveillance import Counts, DetectionResult
 
 app = typer.Typer(
     help="疫情暴发探测 / outbreak detection: detect, simulate, assess, methods",
@@ -121,6 +121,8 @@ def parse_params(items: list[str], method: str | None = None) -> dict[str, Any]:
 
 def _parameters(method: str) -> dict[str, Any] | None:
     """Keyword parameters of a method and their defaults (None if it takes **kwargs)."""
+    from healthwatch.surveillance import get_method
+
     sig = inspect.signature(get_method(method))
     params = {}
     for p in sig.parameters.values():
@@ -149,6 +151,10 @@ def _check_range(text: str | None) -> str | None:
 
 def read_counts(path: Path, freq: int) -> Counts:
     """The long CSV ``series,t,count[,date][,population][,state]`` as Counts."""
+    import pandas as pd
+
+    from healthwatch.surveillance import Counts
+
     if not path.is_file():
         raise InputError(
             [Problem("file not found", "找不到文件", file=str(path))],
@@ -175,6 +181,8 @@ def _num(x: float) -> float | None:
 
 def _plain(value: Any) -> Any:
     """A control value as JSON: tuples and arrays become lists, NaN becomes null."""
+    import numpy as np
+
     if isinstance(value, np.ndarray):
         return _plain(value.tolist())
     if isinstance(value, tuple | list):
@@ -185,6 +193,8 @@ def _plain(value: Any) -> Any:
 
 
 def result_json(res: DetectionResult) -> dict[str, Any]:
+    import numpy as np
+
     def col(a: np.ndarray, j: int) -> list[Any]:
         return [_num(float(v)) for v in a[:, j]]
 
@@ -212,6 +222,8 @@ def _fmt(x: float) -> str:
 
 
 def print_result(res: DetectionResult) -> None:
+    import numpy as np
+
     table = Table(title=f"{res.method}: 预期值、上界与警报 / expected, upper bound, alarm")
     for name in (
         "序列 series",
@@ -314,6 +326,9 @@ def simulate(
     json_out: bool = JsonOption,
 ) -> None:
     """Simulate series with known outbreaks (long CSV with a state column) / 模拟已知暴发."""
+    import numpy as np
+    import pandas as pd
+
     from healthwatch.surveillance.simulate import simulate_daily, simulate_noufaily
 
     if sum([scenario is not None, all_, daily]) != 1:
@@ -448,6 +463,8 @@ def assess(
 @friendly_errors
 def methods(json_out: bool = JsonOption) -> None:
     """List the detection methods and their parameters with defaults / 列出方法及参数."""
+    from healthwatch.surveillance import METHODS
+
     listing: list[dict[str, Any]] = []
     for name in METHODS:
         try:
