@@ -196,3 +196,38 @@ def test_bad_input() -> None:
         glrnb(c, range="2:30")
     with pytest.raises(InputError, match="refit"):
         glrpois(c, range="20:30", mu0={"S": 1, "refit": True})
+
+
+def test_dec_cases_follows_r_rule() -> None:
+    """dir='dec', ret='cases': R's number (observed with glrpois, mu0=2, c.ARL=4 on this series)
+    is the first count, counting up from 0, at which the chart does not alarm; 0 when a count
+    of 0 would not alarm (a drop to 0 after only zeros never alarms, as R skips 0-sum windows)."""
+    x = np.array([1, 3, 1, 1, 2, 2, 0, 1, 2, 2, 0, 0, 1, 0, 0, 0, 0, 3, 0, 0] + [0] * 4 + [1, 5])
+    r_cases = np.zeros(len(x))
+    r_cases[[13, 19]] = 1  # R's upperbound(glrpois(..., ret="cases", dir="dec"))
+    res = glrpois(
+        Counts.from_array(x.astype(float)),
+        range=f"1:{len(x)}",
+        mu0=np.full(len(x), 2.0),
+        ret="cases",
+        dir="dec",
+        c_arl=4,
+    )
+    np.testing.assert_array_equal(res.upperbound[:, 0], r_cases)
+    # the rule written out: alarm states for counts 0, 1, 2, ... at n (chart state before n kept)
+    for n in range(len(x)):
+        alarms = []
+        for v in range(6):
+            y = x[: n + 1].astype(float)
+            y[n] = v
+            alarms.append(
+                glrpois(
+                    Counts.from_array(y),
+                    range=f"1:{n + 1}",
+                    mu0=np.full(n + 1, 2.0),
+                    dir="dec",
+                    c_arl=4,
+                ).alarm[n, 0]
+            )
+        expect = alarms.index(False) if alarms[0] else 0
+        assert res.upperbound[n, 0] == expect
