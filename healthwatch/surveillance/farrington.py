@@ -32,7 +32,7 @@ import numpy as np
 from scipy import stats
 
 from healthwatch.errors import InputError, Problem
-from healthwatch.surveillance.glm import LevelsFit, fit_quasipoisson_levels
+from healthwatch.surveillance.farrington_kernel import farrington_block
 from healthwatch.surveillance.series import Counts, DetectionResult, resolve_range
 
 __all__ = ["farrington", "farrington_flexible", "reference_design"]
@@ -205,176 +205,15 @@ def _check_history(
     )
 
 
-# -- the fitting steps -------------------------------------------------------------------------
-
-
-@dataclass
-class _Fit:
-    mu0: np.ndarray
-    eta0: np.ndarray
-    var_eta0: np.ndarray  # unscaled
-    phi: np.ndarray
-    dispersion: np.ndarray
-    trend_coef: np.ndarray
-    trend_p: np.ndarray
-    converged: np.ndarray
-
-
-def _anscombe_weights(
-    y: np.ndarray, fit: LevelsFit, phi: np.ndarray, threshold: float
-) -> np.ndarray:
-    """Down-weight reference counts with standardised Anscombe residuals above ``threshold``."""
-    mu = fit.mu
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s = (
-            1.5
-            * (np.cbrt(y) ** 2 * mu ** (-1.0 / 6.0) - np.sqrt(mu))
-            / np.sqrt(phi[:, None] * (1.0 - fit.hat))
-        )
-    good = np.isfinite(y)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        raw = np.where(s > threshold, s**-2.0, 1.0)
-    raw = np.where(good, raw, 0.0)
-    gamma = good.sum(axis=1) / raw.sum(axis=1)
-    return raw * gamma[:, None]
-
-
-def _fit_once(
-    y: np.ndarray,
-    design: ReferenceDesign,
-    t: int,
-    trend: bool,
-    *,
-    offset: np.ndarray | None,
-    offset0: np.ndarray | None,
-    reweight: bool,
-    weights_threshold: float,
-    classic: bool = False,
-) -> _Fit:
-    kw: dict[str, Any] = dict(
-        n_levels=design.n_levels,
-        trend=trend,
-        level0=0,
-        time0=float(t),
-        offset=offset,
-        offset0=offset0,
-    )
-    fit = fit_quasipoisson_levels(y, design.level, design.idx.astype(float), **kw)
-    phi = np.maximum(fit.dispersion, 1.0)
-    se_disp = fit.dispersion
-    converged = fit.converged
-    if reweight:
-        weights = _anscombe_weights(y, fit, phi, weights_threshold)
-        fit = fit_quasipoisson_levels(
-            y, design.level, design.idx.astype(float), weights=weights, **kw
-        )
-        phi = np.maximum(fit.dispersion, 1.0)
-        if not classic:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                r2 = np.where(np.isfinite(y), weights * ((y - fit.mu) / fit.mu) ** 2, 0.0)
-            se_disp = r2.sum(axis=1) / fit.df_residual
-        else:
-            se_disp = fit.dispersion
-        converged = converged & fit.converged
-    else:
-        se_disp = fit.dispersion
-    if trend:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            tstat = fit.trend_coef / np.sqrt(fit.trend_var * se_disp)
-        trend_p = 2.0 * stats.t.sf(np.abs(tstat), fit.df_residual)
-    else:
-        trend_p = np.full(y.shape[0], np.nan)
-    with np.errstate(over="ignore"):
-        mu0 = np.exp(fit.eta0)
-    return _Fit(
-        mu0=mu0,
-        eta0=fit.eta0,
-        var_eta0=fit.var_eta0,
-        phi=phi,
-        dispersion=se_disp,
-        trend_coef=fit.trend_coef,
-        trend_p=trend_p,
-        converged=converged,
-    )
-
-
-def _merge(a: _Fit, b: _Fit, use_b: np.ndarray) -> _Fit:
-    out = {}
-    for name in a.__dataclass_fields__:
-        va, vb = getattr(a, name), getattr(b, name)
-        out[name] = np.where(use_b, vb, va)
-    return _Fit(**out)
-
-
-def _fit_with_trend_choice(
-    y: np.ndarray,
-    design: ReferenceDesign,
-    t: int,
-    *,
-    b: int,
-    trend: bool,
-    p_threshold_trend: float,
-    offset: np.ndarray | None,
-    offset0: np.ndarray | None,
-    reweight: bool,
-    weights_threshold: float,
-    classic: bool,
-) -> tuple[_Fit, np.ndarray]:
-    """Fit with trend where asked and justified, else without; returns the fit and trend flags."""
-    kw: dict[str, Any] = dict(
-        offset=offset,
-        offset0=offset0,
-        reweight=reweight,
-        weights_threshold=weights_threshold,
-        classic=classic,
-    )
-    if not trend:
-        fit = _fit_once(y, design, t, False, **kw)
-        return fit, np.zeros(y.shape[0], dtype=bool)
-    with_trend = _fit_once(y, design, t, True, **kw)
-    with np.errstate(invalid="ignore"):
-        ymax = np.nanmax(np.where(np.isfinite(y), y, -np.inf), axis=1)
-        keep = (
-            with_trend.converged
-            & (with_trend.trend_p < p_threshold_trend)
-            & (with_trend.mu0 <= ymax)
-            & (b >= 3)
-        )
-    if keep.all():
-        return with_trend, keep
-    drop = np.flatnonzero(~keep)
-    sub = _fit_once(
-        y[drop],
-        design,
-        t,
-        False,
-        offset=None if offset is None else offset[drop],
-        offset0=None if offset0 is None else offset0[drop],
-        reweight=reweight,
-        weights_threshold=weights_threshold,
-        classic=classic,
-    )
-    full = {}
-    for name in with_trend.__dataclass_fields__:
-        arr = getattr(with_trend, name).copy()
-        arr[drop] = getattr(sub, name)
-        full[name] = arr
-    return _Fit(**full), keep
-
-
 # -- thresholds --------------------------------------------------------------------------------
 
 
-def _delta_bound(mu: np.ndarray, var_mu: np.ndarray, phi: np.ndarray, z: float, power: float):
-    """Upper bound of ``y`` from a normal approximation on ``y**power`` (delta method)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tau = phi + var_mu / mu
-        sd = np.sqrt(power**2 * mu ** (2 * power - 1) * tau)
-        return (mu**power + z * sd) ** (1.0 / power)
-
-
 def _nb_quantile(q: float, mu: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    """``qnbinom(q, size = mu/(phi-1), mu = mu)``, Poisson where ``phi <= 1``."""
+    """``qnbinom(q, size = mu/(phi-1), mu = mu)``, Poisson where ``phi <= 1`` (scipy).
+
+    The kernel computes nearly all quantiles itself and leaves to this function only those it
+    cannot settle exactly (see ``farrington_kernel.nb_quantile_or_flag``).
+    """
     out = np.full(mu.shape, np.nan)
     ok = np.isfinite(mu) & np.isfinite(phi)
     pois = ok & (phi <= 1.0)
@@ -388,6 +227,70 @@ def _nb_quantile(q: float, mu: np.ndarray, phi: np.ndarray) -> np.ndarray:
 
 
 # -- the core loop -----------------------------------------------------------------------------
+
+
+def _week_designs(
+    counts: Counts,
+    rng: np.ndarray,
+    *,
+    b: int,
+    w: int,
+    no_periods: int,
+    past_weeks_not_included: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Reference positions (0-based, sorted by level), their levels and counts, per week.
+
+    Reference weeks before the start of the series are left out. Returns ``(ref_t, ref_lev,
+    n_ref, n_levels)`` with ``ref_t`` and ``ref_lev`` padded to the longest week.
+    """
+    designs = []
+    for t in rng:
+        d = reference_design(
+            int(t),
+            freq=counts.freq,
+            b=b,
+            w=w,
+            no_periods=no_periods,
+            past_weeks_not_included=past_weeks_not_included,
+        )
+        exists = d.idx >= 1
+        order = np.argsort(d.level[exists], kind="stable")
+        designs.append((d.idx[exists][order] - 1, d.level[exists][order], d.n_levels))
+    n_ref = np.array([len(d[0]) for d in designs], dtype=np.int64)
+    width = max(int(n_ref.max()), 1)
+    ref_t = np.zeros((rng.size, width), dtype=np.int64)
+    ref_lev = np.zeros((rng.size, width), dtype=np.int64)
+    for r, (idx0, lev, _k) in enumerate(designs):
+        ref_t[r, : idx0.size] = idx0
+        ref_lev[r, : lev.size] = lev
+    return ref_t, ref_lev, n_ref, designs[0][2]
+
+
+def _count_tables(y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per-count quantities the kernel needs, computed once per count instead of once per fit.
+
+    ``y`` is (series, time); returns y, y log y, log(y + 0.1), the Poisson deviance at R's start
+    ``mu = y + 0.1`` and ``y^(2/3)`` (for the Anscombe residuals), all C-contiguous.
+    """
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0)
+        ly01 = np.log(y + 0.1)
+        dev0 = 2.0 * (ylogy - y * ly01 + 0.1)
+    return y, ylogy, ly01, dev0, np.cbrt(y) ** 2
+
+
+def _trend_critical_values(p_threshold: float, n_max: int) -> np.ndarray:
+    """``|t|`` above which the trend's two-sided p-value is below ``p_threshold``, per df.
+
+    ``p < p_threshold`` exactly when ``|t| > qt(1 - p_threshold/2, df)``; df 0 gives NaN (no
+    trend test, as R's NaN p-value).
+    """
+    df = np.arange(n_max + 1, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        crit = stats.t.isf(p_threshold / 2.0, df)
+    crit[0] = np.nan
+    return np.ascontiguousarray(crit, dtype=np.float64)
 
 
 def _run(
@@ -413,7 +316,6 @@ def _run(
     obs = counts.observed
     _T, N = obs.shape
     R = rng.size
-    out = {k: np.full((R, N), np.nan) for k in ("expected", "upperbound", "score", "phi", "trend")}
     if population_offset:
         if counts.population is None:
             raise InputError(
@@ -428,70 +330,60 @@ def _run(
         with np.errstate(divide="ignore", invalid="ignore"):
             log_pop = np.log(counts.population)
     z = stats.norm.ppf(1 - alpha / 2) if classic else stats.norm.ppf(1 - alpha)
-    power = _POWERS[powertrans]
+    ref_t, ref_lev, n_ref, n_levels = _week_designs(
+        counts,
+        rng,
+        b=b,
+        w=w,
+        no_periods=no_periods,
+        past_weeks_not_included=past_weeks_not_included,
+    )
+    settings = (
+        bool(trend),
+        bool(reweight),
+        bool(classic),
+        _THRESHOLDS.index(threshold_method),
+        int(b),
+        float(weights_threshold),
+        25,
+        1e-8,
+        float(z),
+        float(_POWERS[powertrans]),
+        float(1 - alpha),
+    )
+    crit = _trend_critical_values(p_threshold_trend, ref_t.shape[1])
+    design = (ref_t, ref_lev, n_ref, np.ascontiguousarray(rng - 1, dtype=np.int64))
+    res = np.empty((6, R, N))
+    for c0 in range(0, N, chunk_size):
+        cols = slice(c0, min(c0 + chunk_size, N))
+        tables = _count_tables(obs[:, cols].T)
+        off_tab = np.ascontiguousarray(log_pop[:, cols].T) if population_offset else tables[0]
+        block = np.empty((6, R, tables[0].shape[0]))
+        farrington_block(
+            tables, off_tab, population_offset, design, n_levels, settings, crit, block
+        )
+        res[:, :, cols] = block
+    expected, upper, phi, kept, mu_q, ask_scipy = res
+    ask = ask_scipy > 0
+    if ask.any():
+        upper[ask] = _nb_quantile(1 - alpha, mu_q[ask], phi[ask])
     _cases, weeks = int(limit54[0]), int(limit54[1])
     # sum of the last `weeks` counts including the current one (NaN if any is missing)
     csum = np.vstack([np.zeros((1, N)), np.cumsum(np.nan_to_num(obs), axis=0)])
     cnan = np.vstack([np.zeros((1, N)), np.cumsum(np.isnan(obs), axis=0)])
-    for r, t in enumerate(rng):
-        design = reference_design(
-            int(t),
-            freq=counts.freq,
-            b=b,
-            w=w,
-            no_periods=no_periods,
-            past_weeks_not_included=past_weeks_not_included,
-        )
-        exists = design.idx >= 1
-        idx0 = design.idx[exists] - 1
-        design = ReferenceDesign(design.idx[exists], design.level[exists], design.n_levels)
-        lo = max(int(t) - weeks, 0)
-        last = np.where(cnan[int(t)] - cnan[lo] > 0, np.nan, csum[int(t)] - csum[lo])
-        for c0 in range(0, N, chunk_size):
-            cols = slice(c0, min(c0 + chunk_size, N))
-            y = obs[idx0, cols].T
-            offset = offset0 = None
-            if population_offset:
-                offset = log_pop[idx0, cols].T
-                offset0 = log_pop[int(t) - 1, cols]
-            fit, kept = _fit_with_trend_choice(
-                y,
-                design,
-                int(t),
-                b=b,
-                trend=trend,
-                p_threshold_trend=p_threshold_trend,
-                offset=offset,
-                offset0=offset0,
-                reweight=reweight,
-                weights_threshold=weights_threshold,
-                classic=classic,
-            )
-            mu = fit.mu0
-            if threshold_method == "delta":
-                if classic:
-                    var_mu = mu**2 * fit.var_eta0 * fit.phi
-                else:
-                    var_mu = mu**2 * fit.var_eta0 * fit.dispersion
-                upper = _delta_bound(mu, var_mu, fit.phi, z, power)
-            elif threshold_method == "nbPlugin":
-                upper = _nb_quantile(1 - alpha, mu, fit.phi)
-            else:
-                se_eta = np.sqrt(fit.var_eta0 * fit.dispersion)
-                with np.errstate(over="ignore", invalid="ignore"):
-                    mu_q = np.exp(stats.norm.ppf(1 - alpha, fit.eta0, se_eta))
-                upper = _nb_quantile(1 - alpha, mu_q, fit.phi)
-            out["expected"][r, cols] = mu
-            out["upperbound"][r, cols] = upper
-            out["phi"][r, cols] = fit.phi
-            out["trend"][r, cols] = kept
-        yt = obs[int(t) - 1]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out["score"][r] = (yt - out["expected"][r]) / (
-                out["upperbound"][r] - out["expected"][r]
-            )
-        out.setdefault("last", np.full((R, N), np.nan))[r] = last
-    return out
+    lo = np.maximum(rng - weeks, 0)
+    last = np.where(cnan[rng] - cnan[lo] > 0, np.nan, csum[rng] - csum[lo])
+    yt = obs[rng - 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = (yt - expected) / (upper - expected)
+    return {
+        "expected": expected,
+        "upperbound": upper,
+        "score": score,
+        "phi": phi,
+        "trend": kept,
+        "last": last,
+    }
 
 
 def _result(

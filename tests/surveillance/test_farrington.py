@@ -170,3 +170,26 @@ def test_alarm_on_obvious_outbreak():
     row = np.flatnonzero(res.t == 296)[0]
     assert res.alarm[row, 0] and res.score[row, 0] > 1
     assert res.alarm.sum() == 1
+
+
+# -- the kernel's negative binomial quantile -----------------------------------------------------
+
+
+def test_kernel_quantile_equals_scipy():
+    from scipy import stats
+
+    from healthwatch.surveillance.farrington_kernel import nb_quantile_or_flag
+
+    rng = np.random.default_rng(5)
+    mu = np.exp(rng.uniform(np.log(1e-3), np.log(700.0), 4000))
+    phi = np.where(rng.random(4000) < 0.2, 1.0, 1.0 + np.exp(rng.uniform(-8, 3, 4000)))
+    for q in (0.9, 0.95, 0.99):
+        got = np.array([nb_quantile_or_flag(q, m, p) for m, p in zip(mu, phi, strict=True)])
+        size = mu / np.maximum(phi - 1.0, 1e-300)
+        ref = np.where(phi <= 1.0, stats.poisson.ppf(q, mu), stats.nbinom.ppf(q, size, 1.0 / phi))
+        asked = got == -1.0
+        assert asked.mean() < 0.02  # scipy is asked only where the kernel cannot decide
+        np.testing.assert_array_equal(got[~asked], ref[~asked])
+    assert np.isnan(nb_quantile_or_flag(0.95, np.nan, 2.0))
+    assert np.isnan(nb_quantile_or_flag(0.95, np.inf, 2.0))
+    assert nb_quantile_or_flag(0.95, 0.0, 2.0) == -1.0
