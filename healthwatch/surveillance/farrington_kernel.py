@@ -44,8 +44,9 @@ def _solve(S0, S1, T0, S2, T1, trend, beta):
         num = T1
         for k in range(K):
             if S0[k] > 0:
-                schur -= S1[k] * S1[k] / S0[k]
-                num -= S1[k] * T0[k] / S0[k]
+                a = S1[k] / S0[k]
+                schur -= a * S1[k]
+                num -= a * T0[k]
         bt = num / schur
     for k in range(K):
         beta[k] = (T0[k] - S1[k] * bt) / S0[k] if S0[k] > 0 else np.nan
@@ -174,38 +175,40 @@ def _anscombe_weights(g, sc, schur, trend, phi, threshold, pw):
     scaled to sum to the number of counts. ``h`` are the hat values of the arrow design. By
     concavity of ``y^(2/3)`` the Anscombe residual is at most the Pearson residual
     ``(y - mu) / sqrt(mu phi (1 - h))``, so (for a positive threshold) only the few counts whose
-    Pearson residual exceeds it need the powers.
+    Pearson residual exceeds it need the powers. Returns the number of down-weighted counts.
     """
     y, y23, tt, seg = g[0], g[4], g[6], g[10]
     eta, mu, ww, _wn, S0, S1 = sc[:6]
     K = seg.shape[0] - 1
     n = seg[K]
     total = 0.0
+    n_down = 0
     screen = threshold > 0
     thr2 = threshold * threshold * (1.0 - 1e-10)  # margins: screened counts are surely below,
     # also after rounding (hat values near 1 are computed in full, as the reference does)
+    ischur = 1.0 / schur if trend else 0.0
     for k in range(K):
         inv = 1.0 / S0[k]
         c1 = S1[k] * inv
         for i in range(seg[k], seg[k + 1]):
             raw = 1.0
-            q = inv
-            if trend:
-                c = c1 - tt[i]
-                q += c * c / schur
-            den = phi * (1.0 - ww[i] * q)
+            c = c1 - tt[i]
+            den = phi * (1.0 - ww[i] * (inv + c * c * ischur))  # phi (1 - hat)
             d = y[i] - mu[i]
             # the Anscombe residual never exceeds the Pearson one (y^(2/3) is concave)
-            if not (screen and den > 1e-4 and (d <= 0.0 or d * d <= thr2 * mu[i] * den)):
+            pearson_above = (d > 0.0) & (d * d > thr2 * mu[i] * den)
+            if (not screen) | (not den > 1e-4) | pearson_above:
                 s = 1.5 * (y23[i] * math.exp(-eta[i] / 6.0) - math.sqrt(mu[i]))
                 s = s / math.sqrt(den)
                 if s > threshold:
                     raw = 1.0 / (s * s)
             pw[i] = raw
             total += raw
+            n_down += raw != 1.0
     gamma = n / total
     for i in range(n):
         pw[i] *= gamma
+    return n_down
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FASTMATH)
@@ -231,8 +234,11 @@ def _fit_stage(g, trend, fit_args, pw, sc):
     phi = disp if not disp < 1.0 else 1.0
     se_disp = disp
     if reweight:
-        _anscombe_weights(g, sc, schur, trend, phi, threshold, pw)
-        bt, schur, df, disp, conv2 = _irls(g, pw, trend, has_off, maxit, epsilon, sc)
+        # all weights 1 (gamma is then exactly 1): the refit would repeat the fit exactly
+        if _anscombe_weights(g, sc, schur, trend, phi, threshold, pw) > 0:
+            bt, schur, df, disp, conv2 = _irls(g, pw, trend, has_off, maxit, epsilon, sc)
+        else:
+            conv2 = converged
         converged = converged and conv2
         phi = disp if not disp < 1.0 else 1.0
         if classic:
