@@ -66,6 +66,11 @@ _WORK_FACTOR: dict[str, int] = {
 }
 _DEFAULT_WORK_FACTOR = 12
 
+#: methods that need no working memory beyond their result (EARS: running sums and a 0.7 MB
+#: block per thread). ``run`` calls them once on all series when no chunking was asked for:
+#: chunks would bound nothing and only add a copy of every piece into the joined result.
+_RESULT_ONLY = frozenset({"ears_c1", "ears_c2", "ears_c3"})
+
 #: called as progress(series_done, series_total) after each chunk
 ProgressCallback = Callable[[int, int], None]
 
@@ -278,8 +283,17 @@ def run(
     control: the method's keyword arguments (``range``, ``b``, ``w``, ...).
 
     The result arrays are allocated once, for all series, when the first chunk is back; each
-    chunk is copied into its columns while still in cache. A single chunk is returned as is.
+    chunk is copied into its columns. A single chunk is returned as is, and so is one call on all
+    series of a method that needs no memory beyond its result (EARS) unless ``chunk_series``,
+    ``client`` or ``progress`` asks for chunks.
     """
+    if (
+        chunk_series is None
+        and client is None
+        and progress is None
+        and getattr(_resolve(method), "__qualname__", "") in _RESULT_ONLY
+    ):
+        return _apply(method, counts, control)
     pieces = iter_results(
         counts,
         method,

@@ -197,3 +197,13 @@ def test_join_keeps_per_series_control_arrays(counts: Counts) -> None:
     assert_same(whole, joined)
     assert joined.control["sd"].shape == whole.control["sd"].shape
     assert joined.control["b"] == 5
+
+
+def test_ears_runs_unchunked_unless_chunks_are_asked_for(counts: Counts) -> None:
+    """EARS needs no memory beyond its result: one call, identical to the chunked run."""
+    seen: list[int] = []
+    for name in ("ears_c1", "c3"):
+        once = engine.run(counts, name, range="100:120")
+        chunked = engine.run(counts, name, range="100:120", progress=lambda d, t: seen.append(d))
+        assert_same(once, chunked)
+        assert_same(once, engine.run(counts, name, range="100:120", chunk_series=37))
