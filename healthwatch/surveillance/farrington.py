@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numba
 import numpy as np
 from scipy import stats
 
@@ -40,6 +41,7 @@ __all__ = ["farrington", "farrington_flexible", "reference_design"]
 _POWERS = {"2/3": 2.0 / 3.0, "1/2": 0.5, "none": 1.0}
 _THRESHOLDS = ("delta", "nbPlugin", "muan")
 DEFAULT_CHUNK = 4096
+_THREAD_BLOCK = 32  # series per work item handed to a thread
 
 
 # -- reference time points -------------------------------------------------------------------
@@ -359,9 +361,15 @@ def _run(
         tables = _count_tables(obs[:, cols].T)
         off_tab = np.ascontiguousarray(log_pop[:, cols].T) if population_offset else tables[0]
         block = np.empty((6, R, tables[0].shape[0]))
-        farrington_block(
-            tables, off_tab, population_offset, design, n_levels, settings, crit, block
-        )
+        # hand out series to the threads in small blocks, so that a core slowed down by other
+        # work does not hold the other one up (numba's default splits the range in halves)
+        previous = numba.set_parallel_chunksize(_THREAD_BLOCK)
+        try:
+            farrington_block(
+                tables, off_tab, population_offset, design, n_levels, settings, crit, block
+            )
+        finally:
+            numba.set_parallel_chunksize(previous)
         res[:, :, cols] = block
     expected, upper, phi, kept, mu_q, ask_scipy = res
     ask = ask_scipy > 0

@@ -54,13 +54,30 @@ def _solve(S0, S1, T0, S2, T1, trend, beta):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FASTMATH)
-def _irls(g, pw, trend, has_off, maxit, epsilon, sc):
+def _unit_terms(g, i):
+    """What count ``i`` adds, at unit weight and R's start ``mu = y + 0.1``, to the sums.
+
+    (1, start deviance, y log y - y - y offset, w, w t, w t^2, w z, w z t, y, y t) with
+    ``w = y + 0.1`` and ``w z = w (log(y + 0.1) - offset) - 0.1`` (ignoring the offset in the
+    start, as R does).
+    """
+    y, ylogy, ly01, dev0, _y23, off, tt = g[:7]
+    w = y[i] + 0.1
+    wz = w * (ly01[i] - off[i]) + (y[i] - w)
+    t = tt[i]
+    c = ylogy[i] - y[i] - y[i] * off[i]
+    return (1.0, dev0[i], c, w, w * t, w * t * t, wz, wz * t, y[i], y[i] * t)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FASTMATH)
+def _irls(g, pw, scale, exc, n_exc, trend, has_off, maxit, epsilon, sc):
     """Fit one reference set by IRLS; return (bt, schur, df, dispersion, converged).
 
     ``g`` holds the ``n = seg[-1]`` finite reference counts of one series and week, sorted by
-    level (level ``k`` is ``seg[k]:seg[k+1]``); ``pw`` are prior weights (0 leaves a count out).
-    Fills ``sc``: the final linear predictor and fitted values, the last iteration's working
-    weights (R's convention), and the per-level sums and coefficients of the last solve.
+    level (level ``k`` is ``seg[k]:seg[k+1]``); ``pw`` are prior weights (0 leaves a count out),
+    equal to ``scale`` except at the ``n_exc`` positions ``exc``.
+    Fills ``sc``: the final fitted values, the last iteration's working weights (R's
+    convention), and the per-level sums and coefficients of the last solve.
 
     With ``u = eta - offset = beta_k + bt * t`` linear within a level, the right-hand sides
     ``sum w z``, ``sum w z t`` and the deviance reduce to per-level constants plus the sums of
@@ -69,39 +86,41 @@ def _irls(g, pw, trend, has_off, maxit, epsilon, sc):
     ``exp(bt * gap)``, the gap in weeks between them taking only a few values (``gaps``), so
     a pass calls ``exp`` once per level and gap instead of once per count.
     """
-    y, ylogy, ly01, dev0, _y23, off, tt, gap_idx, gaps, n_gaps, seg, _off0 = g
-    eta, mu, ww, ww_next, S0, S1, T0, beta, S0n, S1n, T0n, PY, PYT, step = sc
+    y, _ylogy, _ly01, _dev0, _y23, off, tt, gap_idx, gaps, n_gaps, seg, _off0, L = g
+    mu, ww, ww_next, S0, S1, T0, beta, S0n, S1n, T0n, PY, PYT, step = sc
     K = seg.shape[0] - 1
     n = seg[K]
-    devold = 0.0
-    n_good = 0
-    C = 0.0  # sum pw (y log y - y - y offset): the part of the deviance fixed by the data
-    S2 = 0.0
-    T1 = 0.0
-    for k in range(K):  # R's start: mu = y + 0.1, eta = log(mu), ignoring the offset
-        s0 = s1 = t0 = py = pyt = 0.0
-        for i in range(seg[k], seg[k + 1]):
-            m = y[i] + 0.1
-            eta[i] = ly01[i]
-            mu[i] = m
-            n_good += pw[i] > 0
-            devold += pw[i] * dev0[i]
-            C += pw[i] * (ylogy[i] - y[i] - y[i] * off[i])
-            w = pw[i] * m
-            wz = w * (ly01[i] - off[i]) + pw[i] * (y[i] - m)
-            ww[i] = w
-            s0 += w
-            t0 += wz
-            s1 += w * tt[i]
-            S2 += w * tt[i] * tt[i]
-            T1 += wz * tt[i]
-            py += pw[i] * y[i]
-            pyt += pw[i] * y[i] * tt[i]
-        S0[k] = s0
-        S1[k] = s1 if trend else 0.0
-        T0[k] = t0
-        PY[k] = py
-        PYT[k] = pyt
+    # R's start mu = y + 0.1: the sums are the unit-weight ones of the gather, scaled
+    devold = C = S2 = T1 = 0.0  # C: sum pw (y log y - y - y offset), fixed by the data
+    for k in range(K):
+        S0[k] = scale * L[3, k]
+        S1[k] = scale * L[4, k] if trend else 0.0
+        T0[k] = scale * L[6, k]
+        PY[k] = scale * L[8, k]
+        PYT[k] = scale * L[9, k]
+        devold += scale * L[1, k]
+        C += scale * L[2, k]
+        S2 += scale * L[5, k]
+        T1 += scale * L[7, k]
+    n_good = n
+    for e in range(n_exc):  # ... corrected where the prior weight is not ``scale``
+        i = exc[e]
+        k = 0
+        while seg[k + 1] <= i:
+            k += 1
+        d = pw[i] - scale
+        n_good -= pw[i] <= 0
+        t = _unit_terms(g, i)
+        S0[k] += d * t[3]
+        if trend:
+            S1[k] += d * t[4]
+        T0[k] += d * t[6]
+        PY[k] += d * t[8]
+        PYT[k] += d * t[9]
+        devold += d * t[1]
+        C += d * t[2]
+        S2 += d * t[5]
+        T1 += d * t[7]
     converged = False
     it = 0
     bt = 0.0
@@ -135,7 +154,9 @@ def _irls(g, pw, trend, has_off, maxit, epsilon, sc):
                 T1 += b * s1 + bt * s2 + PYT[k] - s1
                 S2 += s2
             else:
-                ww_next[seg[k] : seg[k + 1]] = 0.0
+                for i in range(seg[k], seg[k + 1]):
+                    mu[i] = y[i] + 0.1
+                    ww_next[i] = 0.0
                 T0n[k] = 0.0
             S0n[k] = s0
             S1n[k] = s1 if trend else 0.0
@@ -149,10 +170,9 @@ def _irls(g, pw, trend, has_off, maxit, epsilon, sc):
             S0[:] = S0n
             S1[:] = S1n
             T0[:] = T0n
-    for k in range(K):
-        if S0[k] > 0:
-            for i in range(seg[k], seg[k + 1]):
-                eta[i] = off[i] + beta[k] + bt * tt[i]
+    if it == 1:  # the only solve used the start weights
+        for i in range(n):
+            ww[i] = pw[i] * (y[i] + 0.1)
     rank = 1 if trend else 0
     for k in range(K):
         if S0[k] > 0:
@@ -167,7 +187,7 @@ def _irls(g, pw, trend, has_off, maxit, epsilon, sc):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FASTMATH)
-def _anscombe_weights(g, sc, schur, trend, phi, threshold, pw):
+def _anscombe_weights(g, sc, bt, schur, trend, phi, threshold, pw, exc):
     """Fill ``pw`` with the Anscombe down-weights of the counts (all weight 1 before).
 
     Standardised Anscombe residuals ``s = 1.5 (y^(2/3) mu^(-1/6) - mu^(1/2)) /
@@ -175,10 +195,12 @@ def _anscombe_weights(g, sc, schur, trend, phi, threshold, pw):
     scaled to sum to the number of counts. ``h`` are the hat values of the arrow design. By
     concavity of ``y^(2/3)`` the Anscombe residual is at most the Pearson residual
     ``(y - mu) / sqrt(mu phi (1 - h))``, so (for a positive threshold) only the few counts whose
-    Pearson residual exceeds it need the powers. Returns the number of down-weighted counts.
+    Pearson residual exceeds it need the powers. Returns the number of down-weighted counts
+    (their positions go to ``exc``) and the scale ``gamma`` of the others.
     """
     y, y23, tt, seg = g[0], g[4], g[6], g[10]
-    eta, mu, ww, _wn, S0, S1 = sc[:6]
+    mu, ww, _wn, S0, S1, _T0, beta = sc[:7]
+    off = g[5]
     K = seg.shape[0] - 1
     n = seg[K]
     total = 0.0
@@ -198,25 +220,28 @@ def _anscombe_weights(g, sc, schur, trend, phi, threshold, pw):
             # the Anscombe residual never exceeds the Pearson one (y^(2/3) is concave)
             pearson_above = (d > 0.0) & (d * d > thr2 * mu[i] * den)
             if (not screen) | (not den > 1e-4) | pearson_above:
-                s = 1.5 * (y23[i] * math.exp(-eta[i] / 6.0) - math.sqrt(mu[i]))
+                eta = off[i] + beta[k] + bt * tt[i]
+                s = 1.5 * (y23[i] * math.exp(-eta / 6.0) - math.sqrt(mu[i]))
                 s = s / math.sqrt(den)
                 if s > threshold:
                     raw = 1.0 / (s * s)
             pw[i] = raw
             total += raw
-            n_down += raw != 1.0
+            if raw != 1.0:
+                exc[n_down] = i
+                n_down += 1
     gamma = n / total
     for i in range(n):
         pw[i] *= gamma
-    return n_down
+    return n_down, gamma
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FASTMATH)
-def _fit_stage(g, trend, fit_args, pw, sc):
+def _fit_stage(g, trend, fit_args, pw, exc, sc):
     """R's fit of one model (with or without trend): fit, reweight, refit, trend test.
 
     ``g`` are the gathered reference arrays, ``fit_args`` = (has_off, reweight, classic,
-    weights threshold, maxit, epsilon, crit), ``pw`` and ``sc`` scratch arrays. Returns
+    weights threshold, maxit, epsilon, crit), ``pw``, ``exc`` and ``sc`` scratch arrays. Returns
     (eta0, var_eta0, phi, se_dispersion, trend_ok, converged): ``trend_ok`` is the t-test of
     the trend (``|t| > crit[df]``, i.e. p below the threshold).
     """
@@ -224,19 +249,22 @@ def _fit_stage(g, trend, fit_args, pw, sc):
     y = g[0]
     seg = g[10]
     off0 = g[11]
-    mu = sc[1]
-    S0 = sc[4]
-    S1 = sc[5]
-    beta = sc[7]
+    mu = sc[0]
+    S0 = sc[3]
+    S1 = sc[4]
+    beta = sc[6]
     n = seg[seg.shape[0] - 1]
     pw[:n] = 1.0
-    bt, schur, df, disp, converged = _irls(g, pw, trend, has_off, maxit, epsilon, sc)
+    bt, schur, df, disp, converged = _irls(g, pw, 1.0, exc, 0, trend, has_off, maxit, epsilon, sc)
     phi = disp if not disp < 1.0 else 1.0
     se_disp = disp
     if reweight:
         # all weights 1 (gamma is then exactly 1): the refit would repeat the fit exactly
-        if _anscombe_weights(g, sc, schur, trend, phi, threshold, pw) > 0:
-            bt, schur, df, disp, conv2 = _irls(g, pw, trend, has_off, maxit, epsilon, sc)
+        n_down, gamma = _anscombe_weights(g, sc, bt, schur, trend, phi, threshold, pw, exc)
+        if n_down > 0:
+            bt, schur, df, disp, conv2 = _irls(
+                g, pw, gamma, exc, n_down, trend, has_off, maxit, epsilon, sc
+            )
         else:
             conv2 = converged
         converged = converged and conv2
@@ -320,17 +348,19 @@ def _bound(method, classic, mu, eta0, var_eta0, phi, se_disp, z, power, q):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FASTMATH)
-def _gather(r, s, tables, off_tab, has_off, design, ga, gap_idx, gaps, seg):
+def _gather(r, s, tables, off_tab, has_off, design, ga, gap_idx, gaps, seg, L):
     """Copy the finite reference counts of series ``s`` at week ``r`` into ``ga``.
 
     ``gaps[gap_idx[m]]`` is the number of weeks between count ``m`` and count ``m - 1`` of the
-    same level (0 for the first of a level); ``seg`` receives the level boundaries. Returns the
+    same level (0 for the first of a level); ``seg`` receives the level boundaries and ``L``
+    the per-level sums of :func:`_unit_terms` (the start of every unit-weight fit). Returns the
     largest reference count, the offset of the predicted week and the number of distinct gaps.
     """
     ref_t, ref_lev, n_ref, t_pos = design
     Y, YLOGY, LY01, DEV0, Y23 = tables
     y, ylogy, ly01, dev0, y23, off, tt = ga
     seg[:] = 0
+    L[:] = 0.0
     m = 0
     ymax = -np.inf
     prev_lev = -1
@@ -349,6 +379,9 @@ def _gather(r, s, tables, off_tab, has_off, design, ga, gap_idx, gaps, seg):
         y23[m] = Y23[s, tp]
         off[m] = off_tab[s, tp] if has_off else 0.0
         tt[m] = tp - t_pos[r]
+        terms = _unit_terms(ga, m)
+        for c in range(10):
+            L[c, lev] += terms[c]
         gap = tp - prev_tp if lev == prev_lev else 0
         gi = 0
         while gi < n_gaps and gaps[gi] != gap:
@@ -381,7 +414,6 @@ def _scratch(n_max, K):
         np.empty(n_max),  # time relative to the predicted week
     )
     sc = (
-        np.empty(n_max),  # eta
         np.empty(n_max),  # mu
         np.empty(n_max),  # working weights of the last solve
         np.empty(n_max),  # working weights for the next solve
@@ -396,8 +428,13 @@ def _scratch(n_max, K):
         np.empty(K),  # sum pw y t per level
         np.empty(n_max),  # exp(bt * gap) per distinct gap
     )
-    ints = (np.empty(n_max, dtype=np.int64), np.empty(n_max, dtype=np.int64))
-    return ga, sc, np.empty(n_max), ints, np.empty(K + 1, dtype=np.int64)
+    ints = (
+        np.empty(n_max, dtype=np.int64),  # gap index per count
+        np.empty(n_max, dtype=np.int64),  # distinct gaps
+        np.empty(n_max, dtype=np.int64),  # positions of down-weighted counts
+        np.empty(K + 1, dtype=np.int64),  # level boundaries
+    )
+    return ga, sc, np.empty(n_max), ints, np.empty((10, K))
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
@@ -418,18 +455,18 @@ def farrington_block(tables, off_tab, has_off, design, K, settings, crit, out):
     use_trend = trend and b >= 3  # with b < 3 R always drops the trend
     fit_args = (has_off, reweight, classic, threshold, maxit, epsilon, crit)
     for s in numba.prange(tables[0].shape[0]):
-        ga, sc, pw, (gap_idx, gaps), seg = _scratch(design[0].shape[1], K)
+        ga, sc, pw, (gap_idx, gaps, exc, seg), L = _scratch(design[0].shape[1], K)
         for r in range(design[3].shape[0]):
             ymax, off0, n_gaps = _gather(
-                r, s, tables, off_tab, has_off, design, ga, gap_idx, gaps, seg
+                r, s, tables, off_tab, has_off, design, ga, gap_idx, gaps, seg, L
             )
-            g = (*ga, gap_idx, gaps, n_gaps, seg, off0)
+            g = (*ga, gap_idx, gaps, n_gaps, seg, off0, L)
             kept = False
-            eta0, v0, phi, se_disp, ok, conv = _fit_stage(g, use_trend, fit_args, pw, sc)
+            eta0, v0, phi, se_disp, ok, conv = _fit_stage(g, use_trend, fit_args, pw, exc, sc)
             if use_trend:
                 kept = conv and ok and math.exp(eta0) <= ymax
                 if not kept:
-                    eta0, v0, phi, se_disp, ok, conv = _fit_stage(g, False, fit_args, pw, sc)
+                    eta0, v0, phi, se_disp, ok, conv = _fit_stage(g, False, fit_args, pw, exc, sc)
             mu0 = math.exp(eta0)
             upper, mu_q = _bound(method, classic, mu0, eta0, v0, phi, se_disp, z, power, q)
             out[0, r, s] = mu0
