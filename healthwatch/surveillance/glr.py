@@ -47,6 +47,63 @@ def _problem(en: str, zh: str, field: str) -> InputError:
 # -- numba kernels ---------------------------------------------------------------------------
 
 
+# -- reductions whose order does not depend on how many series are in a batch -------------------
+# numpy's sums and BLAS products may add terms in a different order for a different number of
+# columns (pairwise summation for a single column, blocked kernels for matrices), which moves the
+# last bits and can move a fit's stopping iteration. These loops add in one fixed order, so a
+# series gets the same answer alone, in a chunk or on a Dask worker.
+
+
+@numba.njit(cache=True)
+def _colsum(a: np.ndarray) -> np.ndarray:
+    """Column sums of a (n, N) array, adding rows in order."""
+    n, m = a.shape
+    out = np.zeros(m)
+    for i in range(n):
+        for j in range(m):
+            out[j] += a[i, j]
+    return out
+
+
+@numba.njit(cache=True)
+def _linear(design: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """``design @ beta`` for design (n, p) and beta (p, N), summing over p in order."""
+    n, p = design.shape
+    m = beta.shape[1]
+    out = np.zeros((n, m))
+    for i in range(n):
+        for k in range(p):
+            d = design[i, k]
+            for j in range(m):
+                out[i, j] += d * beta[k, j]
+    return out
+
+
+@numba.njit(cache=True)
+def _normal_equations(
+    wt: np.ndarray, z: np.ndarray, design: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """X'WX (N, p, p) and X'Wz (N, p) for every series, adding observations in order."""
+    n, p = design.shape
+    m = wt.shape[1]
+    xtwx = np.zeros((m, p, p))
+    xtwz = np.zeros((m, p))
+    for j in range(m):
+        for i in range(n):
+            w = wt[i, j]
+            if w == 0.0:
+                continue
+            for a in range(p):
+                wa = w * design[i, a]
+                xtwz[j, a] += wa * z[i, j]
+                for b in range(a, p):
+                    xtwx[j, a, b] += wa * design[i, b]
+        for a in range(p):
+            for b in range(a):
+                xtwx[j, a, b] = xtwx[j, b, a]
+    return xtwx, xtwz
+
+
 @numba.njit(cache=True)
 def _pois_root(total_mu: float, c: float, upper: bool) -> float:
     """X with X log(X/M) - X + M = c on the right (upper) or left branch of M; NaN if none."""
@@ -386,7 +443,7 @@ def _deviance(y: np.ndarray, mu: np.ndarray, w: np.ndarray, theta: np.ndarray | 
             d = y * np.log(np.maximum(y, 1.0) / mu) - (y + theta) * np.log(
                 (y + theta) / (mu + theta)
             )
-    return 2.0 * np.sum(w * d, axis=0)
+    return 2.0 * _colsum(w * d)
 
 
 def _glm_fit(
@@ -424,10 +481,9 @@ def _glm_fit(
         th = None if theta is None else theta[active]
         wt = ww * (m if th is None else m / (1.0 + m / th))
         z = e + (yy - m) / m
-        xtwx = np.einsum("in,ip,iq->npq", wt, design, design, optimize=True)
-        xtwz = np.einsum("ip,in->np", design, wt * z, optimize=True)
+        xtwx, xtwz = _normal_equations(wt, z, design)
         b = np.linalg.solve(xtwx, xtwz[..., None])[..., 0].T
-        e = design @ b
+        e = _linear(design, np.ascontiguousarray(b))
         m = np.exp(e)
         dev = _deviance(yy, m, ww, th)
         beta[:, active] = b
@@ -552,7 +608,7 @@ def _nb_loglik(th: np.ndarray, y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> 
             + y * np.log(mu + (y == 0))
             - (th + y) * np.log(th + mu)
         )
-    return np.sum(w * ll, axis=0)
+    return _colsum(w * ll)
 
 
 def _glm_nb(design: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -565,7 +621,7 @@ def _glm_nb(design: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarra
     beta, eta = _glm_fit(design, y, w, None)
     mu = np.exp(eta)
     th = _theta_ml(y, mu, w)
-    df = w.sum(axis=0) - design.shape[1]
+    df = _colsum(w) - design.shape[1]
     d1 = np.sqrt(2.0 * np.maximum(1.0, df))
     lm = _nb_loglik(th, y, mu, w)
     lm0 = lm + 2.0 * d1
@@ -625,7 +681,7 @@ def fit_loglinear_baseline(
         beta, _ = _glm_fit(design, y0, w, None)
         out_alpha = np.zeros(n_s)
     pt = t if predict_t is None else np.asarray(predict_t, dtype=np.float64)
-    return np.exp(_design(pt, period, harmonics, trend) @ beta), out_alpha
+    return np.exp(_linear(_design(pt, period, harmonics, trend), beta)), out_alpha
 
 
 # -- public methods --------------------------------------------------------------------------
