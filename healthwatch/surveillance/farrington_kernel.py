@@ -129,7 +129,7 @@ def _irls(g, pw, scale, exc, n_exc, trend, has_off, maxit, epsilon, sc):
         it += 1
         bt, schur = _solve(S0, S1, T0, S2, T1, trend, beta)
         for j in range(n_gaps):
-            step[j] = math.exp(bt * gaps[j])
+            step[j] = math.exp(bt * gaps[j]) if gaps[j] != 0 else 1.0
         lin = 0.0  # sum pw y u - sum w, so that the deviance is 2 (C - lin)
         S2 = 0.0
         T1 = 0.0
@@ -360,7 +360,6 @@ def _gather(r, s, tables, off_tab, has_off, design, ga, gap_idx, gaps, seg, L):
     Y, YLOGY, LY01, DEV0, Y23 = tables
     y, ylogy, ly01, dev0, y23, off, tt = ga
     seg[:] = 0
-    L[:] = 0.0
     m = 0
     ymax = -np.inf
     prev_lev = -1
@@ -379,9 +378,6 @@ def _gather(r, s, tables, off_tab, has_off, design, ga, gap_idx, gaps, seg, L):
         y23[m] = Y23[s, tp]
         off[m] = off_tab[s, tp] if has_off else 0.0
         tt[m] = tp - t_pos[r]
-        terms = _unit_terms(ga, m)
-        for c in range(10):
-            L[c, lev] += terms[c]
         gap = tp - prev_tp if lev == prev_lev else 0
         gi = 0
         while gi < n_gaps and gaps[gi] != gap:
@@ -397,8 +393,38 @@ def _gather(r, s, tables, off_tab, has_off, design, ga, gap_idx, gaps, seg, L):
         m += 1
     for k in range(seg.shape[0] - 1):
         seg[k + 1] += seg[k]
+    _level_sums(ga, seg, L)
     off0 = off_tab[s, t_pos[r]] if has_off else 0.0
     return ymax, off0, n_gaps
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FASTMATH)
+def _level_sums(ga, seg, L):
+    """``L[:, k]``: the sums of :func:`_unit_terms` over the counts of level ``k``."""
+    for k in range(seg.shape[0] - 1):
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = a9 = 0.0
+        for i in range(seg[k], seg[k + 1]):
+            t = _unit_terms(ga, i)
+            a0 += t[0]
+            a1 += t[1]
+            a2 += t[2]
+            a3 += t[3]
+            a4 += t[4]
+            a5 += t[5]
+            a6 += t[6]
+            a7 += t[7]
+            a8 += t[8]
+            a9 += t[9]
+        L[0, k] = a0
+        L[1, k] = a1
+        L[2, k] = a2
+        L[3, k] = a3
+        L[4, k] = a4
+        L[5, k] = a5
+        L[6, k] = a6
+        L[7, k] = a7
+        L[8, k] = a8
+        L[9, k] = a9
 
 
 @numba.njit(cache=True, nogil=True)
