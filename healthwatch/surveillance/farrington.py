@@ -8,9 +8,10 @@ distribution is compared with the count. Parameters and defaults are those of R
 ``surveillance``'s ``algo.farrington`` and ``farringtonFlexible`` control lists in snake_case,
 and the results equal R's (see ``docs/surveillance-farrington.md`` for every known difference).
 
-Instead of one GLM at a time, each time point is one batched fit over a chunk of series
-(:func:`healthwatch.surveillance.glm.fit_quasipoisson_levels`), so memory stays bounded by
-``chunk_size`` series and time is linear in series x evaluated weeks x reference weeks.
+Instead of one GLM at a time in an interpreter, one compiled kernel
+(:mod:`healthwatch.surveillance.farrington_kernel`) runs the whole procedure for a block of
+``chunk_size`` series over all evaluated weeks, the series spread over the cores, so memory
+stays bounded by the block and time is linear in series x evaluated weeks x reference weeks.
 
 >>> import numpy as np
 >>> from healthwatch.surveillance import Counts

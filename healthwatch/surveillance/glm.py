@@ -8,7 +8,8 @@ series at once. Two entry points:
   series (``(N, n, p)``), batched with numpy. The reusable, general piece.
 - :func:`fit_quasipoisson_levels`: the design Farrington methods use (a factor with ``K`` levels
   plus an optional linear time trend), fitted by a numba kernel in O(n) per iteration using the
-  arrow-shaped normal equations. This is the fast path behind ``farrington_flexible``.
+  arrow-shaped normal equations. ``farrington_kernel`` fuses the same fit with the rest of the
+  Farrington procedure for speed; this function is the reusable, separately tested form.
 
 Both follow ``glm.fit`` exactly: start from ``mu = y + 0.1`` (``eta = log(mu)``, ignoring the
 offset), iterate weighted least squares, stop when ``|dev - dev_old| / (|dev| + 0.1) < epsilon``
