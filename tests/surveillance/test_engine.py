@@ -207,3 +207,22 @@ def test_ears_runs_unchunked_unless_chunks_are_asked_for(counts: Counts) -> None
         chunked = engine.run(counts, name, range="100:120", progress=lambda d, t: seen.append(d))
         assert_same(once, chunked)
         assert_same(once, engine.run(counts, name, range="100:120", chunk_series=37))
+
+
+@pytest.mark.slow
+def test_dask_worker_processes_equal_local(counts: Counts) -> None:
+    """Workers in their own processes (data pickled across) give bit-identical results."""
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        for name, control in (("ears_c3", {}), ("farrington_flexible", {"b": 1, "no_periods": 3})):
+            local = engine.run(counts, name, range="110:120", **control)
+            remote = engine.run(
+                counts, name, client=client, chunk_series=70, range="110:120", **control
+            )
+            assert len(client.scheduler_info()["workers"]) == 2
+            assert_same(local, remote)
