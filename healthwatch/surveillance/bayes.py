@@ -23,7 +23,7 @@ from scipy import special
 from scipy.stats import nbinom, norm
 
 from healthwatch.errors import InputError, Problem
-from healthwatch.surveillance.series import Counts, DetectionResult, resolve_range
+from healthwatch.surveillance.series import Counts, DetectionResult, evaluable_range
 
 __all__ = ["bayes", "nb_quantile", "reference_offsets"]
 
@@ -111,31 +111,14 @@ def check_reference_control(
         raise InputError(problems)
     offsets = reference_offsets(int(b), int(w), bool(act_y), counts.freq)
     first = int(1 - offsets.min())
-    if counts.n_times < first:
-        raise InputError(
-            [
-                Problem(
-                    f"{method} with b={b}, w={w} needs at least {first} time points, the series "
-                    f"have {counts.n_times}; use a smaller b or w or a longer history",
-                    f"{method}（b={b}，w={w}）至少需要 {first} 个时间点，序列只有 "
-                    f"{counts.n_times} 个；请减小 b 或 w，或提供更长的历史数据",
-                    field="range",
-                )
-            ]
-        )
-    rng = resolve_range(counts, range, first)
-    if rng[0] < first:
-        raise InputError(
-            [
-                Problem(
-                    f"{method} with b={b}, w={w} can evaluate t >= {first} only (earlier time "
-                    f"points lack reference values); range starts at t={rng[0]}",
-                    f"{method}（b={b}，w={w}）只能评估 t >= {first} 的时间点（更早的时间点缺少"
-                    f"参考值）；range 从 t={rng[0]} 开始",
-                    field="range",
-                )
-            ]
-        )
+    rng = evaluable_range(
+        counts,
+        range,
+        first,
+        method=f"{method} (b={b}, w={w})",
+        need_en="the reference values before t; use a smaller b or w or a longer history",
+        need_zh="t 之前的参考值；请减小 b 或 w，或提供更长的历史数据",
+    )
     return rng, offsets
 
 

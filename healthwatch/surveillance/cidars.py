@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from healthwatch.errors import InputError, Problem
-from healthwatch.surveillance.series import Counts, DetectionResult, resolve_range
+from healthwatch.surveillance.series import Counts, DetectionResult, evaluable_range, resolve_range
 
 __all__ = ["DISEASE_PERCENTILES", "cidars_fixed", "cidars_mpm", "percentile_linear"]
 
@@ -172,31 +172,14 @@ def cidars_mpm(
         )
     window, step = (7, 7) if counts.freq == 365 else (1, 1)
     first = int(years) * counts.freq + 2 * step + window
-    if counts.n_times < first:
-        raise InputError(
-            [
-                Problem(
-                    f"the moving percentile method with years={years} needs at least {first} "
-                    f"time points ({years} years of history plus the block around the same "
-                    f"period), the series have {counts.n_times}",
-                    f"移动百分位数法（years={years}）至少需要 {first} 个时间点（{years} 年历史加"
-                    f"同期前后区块），序列只有 {counts.n_times} 个",
-                    field="range",
-                )
-            ]
-        )
-    rng = resolve_range(counts, range, first)
-    if rng[0] < first:
-        raise InputError(
-            [
-                Problem(
-                    f"the moving percentile method can evaluate t >= {first} only; range starts "
-                    f"at t={rng[0]}",
-                    f"移动百分位数法只能评估 t >= {first} 的时间点；range 从 t={rng[0]} 开始",
-                    field="range",
-                )
-            ]
-        )
+    rng = evaluable_range(
+        counts,
+        range,
+        first,
+        method=f"the moving percentile method (years={years})",
+        need_en=f"{years} years of history plus the block around the same period",
+        need_zh=f"{years} 年历史加同期前后区块",
+    )
     sums = _window_sums(counts.observed, window)
     year = np.arange(1, int(years) + 1)[:, None]
     lags = (year * counts.freq - np.arange(-2, 3)[None, :] * step).reshape(-1)

@@ -32,7 +32,7 @@ import numpy as np
 from scipy.stats import norm
 
 from healthwatch.errors import InputError, Problem
-from healthwatch.surveillance.series import Counts, DetectionResult, resolve_range
+from healthwatch.surveillance.series import Counts, DetectionResult, evaluable_range
 
 __all__ = ["ears_c1", "ears_c2", "ears_c3"]
 
@@ -310,33 +310,15 @@ def _check(baseline: int, min_sigma: float, alpha: float) -> None:
 
 
 def _range(counts: Counts, range: Any, first: int, method: str) -> np.ndarray:
-    if counts.n_times < first:
-        raise InputError(
-            [
-                Problem(
-                    f"{method} needs at least {first} time points for its first evaluation "
-                    f"(baseline plus guard days), the series have {counts.n_times}; "
-                    "use a shorter baseline or a longer history",
-                    f"{method} 第一次评估至少需要 {first} 个时间点（基线加间隔），序列只有 "
-                    f"{counts.n_times} 个；请缩短 baseline 或提供更长的历史数据",
-                    field="range",
-                )
-            ]
-        )
-    rng = resolve_range(counts, range, first)
-    if rng[0] < first:
-        raise InputError(
-            [
-                Problem(
-                    f"{method} can evaluate t >= {first} only (it needs the counts of the "
-                    f"baseline before t); range starts at t={rng[0]}",
-                    f"{method} 只能评估 t >= {first} 的时间点（需要 t 之前的基线计数）；"
-                    f"range 从 t={rng[0]} 开始",
-                    field="range",
-                )
-            ]
-        )
-    return rng
+    return evaluable_range(
+        counts,
+        range,
+        first,
+        method=method,
+        need_en="the baseline days and guard days before t; use a shorter baseline or a longer "
+        "history",
+        need_zh="t 之前的基线天数加间隔；请缩短 baseline 或提供更长的历史数据",
+    )
 
 
 def _input(counts: Counts) -> np.ndarray:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from healthwatch.errors import InputError, Problem
 
-__all__ = ["Counts", "DetectionResult", "resolve_range"]
+__all__ = ["Counts", "DetectionResult", "evaluable_range", "resolve_range"]
 
 
 def _as_2d(values: Any, name: str) -> np.ndarray:
@@ -358,6 +358,43 @@ def resolve_range(counts: Counts, range: Any, default_start: int) -> np.ndarray:
         )
     if np.any(np.diff(rng) <= 0):
         raise InputError([Problem("range must be increasing", "range 必须严格递增", field="range")])
+    return rng
+
+
+def evaluable_range(
+    counts: Counts, range: Any, first: int, *, method: str, need_en: str, need_zh: str
+) -> np.ndarray:
+    """``resolve_range`` for a method that can evaluate only ``t >= first``.
+
+    Refuses, with the first time point that can be evaluated and why (``need_en``/``need_zh``,
+    e.g. "b years of reference weeks"), both a history too short for any evaluation and a range
+    that starts too early, instead of the cryptic errors R gives for the same input.
+    """
+    if counts.n_times < first:
+        raise InputError(
+            [
+                Problem(
+                    f"{method} needs at least {first} time points ({need_en}), the series have "
+                    f"{counts.n_times}",
+                    f"{method} 至少需要 {first} 个时间点（{need_zh}），"
+                    f"序列只有 {counts.n_times} 个",
+                    field="range",
+                )
+            ]
+        )
+    rng = resolve_range(counts, range, first)
+    if rng[0] < first:
+        raise InputError(
+            [
+                Problem(
+                    f"{method} can evaluate t >= {first} only ({need_en}); range starts at "
+                    f"t={rng[0]}",
+                    f"{method} 只能评估 t >= {first} 的时间点（{need_zh}）；"
+                    f"range 从 t={rng[0]} 开始",
+                    field="range",
+                )
+            ]
+        )
     return rng
 
 
