@@ -177,6 +177,7 @@ def cidars_mpm(
         range,
         first,
         method=f"the moving percentile method (years={years})",
+        method_zh=f"移动百分位数法（years={years}）",
         need_en=f"{years} years of history plus the block around the same period",
         need_zh=f"{years} 年历史加同期前后区块",
     )

@@ -362,7 +362,14 @@ def resolve_range(counts: Counts, range: Any, default_start: int) -> np.ndarray:
 
 
 def evaluable_range(
-    counts: Counts, range: Any, first: int, *, method: str, need_en: str, need_zh: str
+    counts: Counts,
+    range: Any,
+    first: int,
+    *,
+    method: str,
+    need_en: str,
+    need_zh: str,
+    method_zh: str | None = None,
 ) -> np.ndarray:
     """``resolve_range`` for a method that can evaluate only ``t >= first``.
 
@@ -370,13 +377,14 @@ def evaluable_range(
     e.g. "b years of reference weeks"), both a history too short for any evaluation and a range
     that starts too early, instead of the cryptic errors R gives for the same input.
     """
+    name_zh = method_zh or method
     if counts.n_times < first:
         raise InputError(
             [
                 Problem(
                     f"{method} needs at least {first} time points ({need_en}), the series have "
                     f"{counts.n_times}",
-                    f"{method} 至少需要 {first} 个时间点（{need_zh}），"
+                    f"{name_zh} 至少需要 {first} 个时间点（{need_zh}），"
                     f"序列只有 {counts.n_times} 个",
                     field="range",
                 )
@@ -389,7 +397,7 @@ def evaluable_range(
                 Problem(
                     f"{method} can evaluate t >= {first} only ({need_en}); range starts at "
                     f"t={rng[0]}",
-                    f"{method} 只能评估 t >= {first} 的时间点（{need_zh}）；"
+                    f"{name_zh} 只能评估 t >= {first} 的时间点（{need_zh}）；"
                     f"range 从 t={rng[0]} 开始",
                     field="range",
                 )
