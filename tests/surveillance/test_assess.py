@@ -137,3 +137,32 @@ def test_noufaily_assessment_with_a_simple_detector() -> None:
     assert row["pod_k1"] < row["pod_k5"] <= row["pod_k10"]
     assert row["pod_k10"] >= 0.9  # an outbreak starting in week 624 keeps only half its cases
     assert 0 <= row["mean_delay"] < 2
+
+
+def test_noufaily_benchmark_bounds_at_the_same_level() -> None:
+    """Both methods of benchmarks/noufaily_table.py use the one-sided 99.5 % bound (z = 2.576).
+
+    farrington's alpha is two-sided (z = qnorm(1 - alpha/2)), farrington_flexible's one-sided.
+    """
+    import importlib.util
+
+    from scipy import stats
+
+    from healthwatch.surveillance.farrington import farrington
+    from healthwatch.surveillance.simulate import simulate_noufaily
+
+    path = Path(__file__).parents[2] / "benchmarks" / "noufaily_table.py"
+    spec = importlib.util.spec_from_file_location("noufaily_table", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    methods = mod.methods_at(0.005)
+    a_far = methods["farrington"][1]["alpha"]
+    a_flex = methods["flexible"][1]["alpha"]
+    assert stats.norm.ppf(1 - a_far / 2) == pytest.approx(2.5758, abs=1e-4)
+    assert stats.norm.ppf(1 - a_flex) == pytest.approx(2.5758, abs=1e-4)
+    # the bug that was fixed: alpha = 0.005 gave farrington the higher z = 2.81 bound
+    sim = simulate_noufaily(37, n_series=1, seed=3)
+    a = farrington(sim.counts, range="600:610", b=5, w=3, alpha=a_far)
+    b = farrington(sim.counts, range="600:610", b=5, w=3, alpha=0.005)
+    assert np.all(np.asarray(a.upperbound) < np.asarray(b.upperbound))
