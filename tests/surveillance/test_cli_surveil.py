@@ -206,3 +206,23 @@ def test_methods_lists_defaults() -> None:
     if listing["ears_c1"]["available"]:
         assert listing["ears_c1"]["parameters"]["alpha"] == 0.001
     _ = DetectionResult  # the CLI prints this structure
+
+
+@pytest.mark.slow
+def test_detect_on_a_dask_scheduler_equals_local(counts_file: Path) -> None:
+    """`--scheduler ADDRESS` spreads the series over a cluster's workers; the answer is the same."""
+    distributed = pytest.importorskip("distributed")
+    args = ["surveil", "detect", str(counts_file), "-m", "ears_c2", "--range", "20:40", "--json"]
+    local = runner.invoke(app, args)
+    assert local.exit_code == 0, local.output
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        remote = runner.invoke(app, [*args, "--scheduler", cluster.scheduler_address])
+        with distributed.Client(cluster.scheduler_address) as client:
+            prefixes = client.run_on_scheduler(
+                lambda dask_scheduler: set(dask_scheduler.task_prefixes)
+            )
+    assert remote.exit_code == 0, remote.output
+    assert prefixes, "the scheduler ran no task: --scheduler was ignored"
+    assert json.loads(remote.stdout) == json.loads(local.stdout)
