@@ -14,6 +14,19 @@ the variance is ``m + alpha m^2``):
 - ``anscombe``: ``z = 3/2 (x^(2/3) - m^(2/3)) / m^(1/6)``.
 - ``anscombe2nd``: ``z = (x^(2/3) - (m^(2/3) - m^(-1/3)/9)) / (2/3 m^(1/6))`` (Pierce & Schafer).
 - ``pearsonNegBin``: ``z = (x - m) / sqrt(m + alpha m^2)``.
+- ``anscombeNegBin``: ``z = (A(x) - A(m)) / (m (1 + alpha m))^(1/6)`` with the negative binomial
+  Anscombe transform ``A(y) = int_0^y u^(-1/3) (1 + alpha u)^(-1/3) du
+  = 3/2 y^(2/3) 2F1(1/3, 2/3; 5/3; -alpha y)``, with 2F1 evaluated from a table as R does
+  (see :func:`_hyp`).
+- ``none``: ``z = x`` (the count itself; ``m`` is reported but not used).
+
+For ``anscombeNegBin`` and ``none`` R does not invert the transformation: its upper bound is
+``max(0, h - S_t)`` (observed from R, documented in docs/surveillance-cusum-glr.md); healthwatch
+reports the same.
+
+``m="glm"``: the in-control mean is predicted over ``range`` from a Poisson GLM
+``log m_t = b0 + g cos(2 pi t / freq) + d sin(2 pi t / freq)`` fitted to the counts before
+``range`` (``t = 1..``), as R's ``algo.cusum(control=list(m="glm"))``.
 
 The recursion runs in numba over a (T, N) array, one loop over time with an inner loop over all
 series, so a whole province is one call.
@@ -25,14 +38,26 @@ from typing import Any
 
 import numba
 import numpy as np
+from scipy.special import hyp2f1
 
 from healthwatch.errors import InputError, Problem
+from healthwatch.surveillance.glr import fit_loglinear_baseline
 from healthwatch.surveillance.series import Counts, DetectionResult, resolve_range
 
 __all__ = ["TRANSFORMATIONS", "cusum", "cusum_recursion"]
 
 #: transformations healthwatch implements (names as R's ``trans``).
-TRANSFORMATIONS = ("standard", "rossi", "anscombe", "anscombe2nd", "pearsonNegBin")
+TRANSFORMATIONS = (
+    "standard",
+    "rossi",
+    "anscombe",
+    "anscombe2nd",
+    "pearsonNegBin",
+    "anscombeNegBin",
+    "none",
+)
+#: transformations R does not invert: their upper bound is ``max(0, h - S_t)``
+_NOT_INVERTED = ("anscombeNegBin", "none")
 
 
 @numba.njit(cache=True)
@@ -72,7 +97,34 @@ def _transform(x: np.ndarray, m: np.ndarray, trans: str, alpha: float) -> np.nda
             return 1.5 * (x ** (2 / 3) - m ** (2 / 3)) / m ** (1 / 6)
         if trans == "anscombe2nd":
             return (x ** (2 / 3) - (m ** (2 / 3) - m ** (-1 / 3) / 9)) / (2 / 3 * m ** (1 / 6))
+        if trans == "none":
+            return x.astype(np.float64, copy=True)
+        if trans == "anscombeNegBin":
+            return (_anscombe_nb(x, alpha) - _anscombe_nb(m, alpha)) / (m * (1 + alpha * m)) ** (
+                1 / 6
+            )
         return (x - m) / np.sqrt(m + alpha * m**2)  # pearsonNegBin
+
+
+def _hyp(v: np.ndarray) -> np.ndarray:
+    """``2F1(1/3, 2/3; 5/3; v)`` for ``v <= 0`` the way R evaluates it (observed): from a table,
+    the nearest point of a 0.01 grid on [-10, 0] and linear interpolation between whole numbers
+    on [-100, -10]; healthwatch computes the table's values exactly (scipy) and uses the exact
+    function below -100 (R's behaviour there was not observed)."""
+    v = np.asarray(v, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        fine = hyp2f1(1 / 3, 2 / 3, 5 / 3, np.round(v, 2))
+        lo = np.floor(v)
+        w = v - lo
+        coarse = (1 - w) * hyp2f1(1 / 3, 2 / 3, 5 / 3, lo) + w * hyp2f1(1 / 3, 2 / 3, 5 / 3, lo + 1)
+        exact = hyp2f1(1 / 3, 2 / 3, 5 / 3, v)
+    return np.where(v >= -10, fine, np.where(v >= -100, coarse, exact))
+
+
+def _anscombe_nb(y: np.ndarray, alpha: float) -> np.ndarray:
+    """``int_0^y u^(-1/3) (1 + alpha u)^(-1/3) du = 3/2 y^(2/3) 2F1(1/3, 2/3; 5/3; -alpha y)``
+    (elementwise), with R's tabulated 2F1 (:func:`_hyp`)."""
+    return 1.5 * y ** (2 / 3) * _hyp(-alpha * y)
 
 
 def _invert(z: np.ndarray, m: np.ndarray, trans: str, alpha: float) -> np.ndarray:
@@ -96,8 +148,26 @@ def _problem(en: str, zh: str, field: str) -> InputError:
 
 
 def _in_control_mean(counts: Counts, rng: np.ndarray, m: Any) -> np.ndarray:
-    """(len(range), N) in-control means: the mean before range (``m=None``) or user values."""
+    """(len(range), N) in-control means: the mean before range (``m=None``), a Poisson GLM
+    with one harmonic fitted before range (``m="glm"``) or user values."""
     n_r, n_s = len(rng), counts.n_series
+    if isinstance(m, str) and m == "glm":
+        first = int(rng[0])
+        base = counts.observed[: first - 1]
+        n_obs = (~np.isnan(base)).sum(axis=0) if base.size else np.zeros(n_s)
+        if base.shape[0] == 0 or np.any(n_obs < 4):
+            raise _problem(
+                "cusum with m='glm' fits a Poisson GLM with 3 parameters to the counts before "
+                f"range; each series needs at least 4 counts before t={first}: start range "
+                "later or give m",
+                "m='glm' 时 cusum 用 range 之前的计数拟合含 3 个参数的泊松 GLM；每条序列在 "
+                f"t={first} 之前至少需要 4 个计数：请推后 range 或给出 m",
+                "range",
+            )
+        mu, _ = fit_loglinear_baseline(
+            base, period=counts.freq, harmonics=1, trend=False, family="poisson", predict_t=rng
+        )
+        return mu
     if m is None:
         first = int(rng[0])
         if first < 2:
@@ -113,8 +183,8 @@ def _in_control_mean(counts: Counts, rng: np.ndarray, m: Any) -> np.ndarray:
         return np.broadcast_to(mean, (n_r, n_s)).copy()
     if isinstance(m, str):
         raise _problem(
-            f"m={m!r} is not supported; give None (mean before range) or numbers",
-            f"不支持 m={m!r}；请给 None（range 之前的均值）或数值",
+            f"m={m!r} is not supported; give None (mean before range), 'glm' or numbers",
+            f"不支持 m={m!r}；请给 None（range 之前的均值）、'glm' 或数值",
             "m",
         )
     arr = np.asarray(m, dtype=np.float64)
@@ -151,9 +221,10 @@ def cusum(
     """CUSUM of standardised counts, as R's ``cusum(sts, control=list(...))``.
 
     ``m=None`` uses, per series, the mean of the counts before ``range`` (missing counts left
-    out); a number or an array of length ``len(range)`` (or shape (len(range), N)) gives the
+    out); ``m="glm"`` a Poisson GLM with one harmonic fitted to those counts and predicted over
+    ``range``; a number or an array of length ``len(range)`` (or shape (len(range), N)) gives the
     in-control means directly. ``alpha`` is the negative binomial dispersion for
-    ``pearsonNegBin``. Default range: t=2..T (R has no default).
+    ``pearsonNegBin`` and ``anscombeNegBin``. Default range: t=2..T (R has no default).
 
     ``expected`` is the in-control mean ``m``, ``upperbound`` the count needed to alarm, ``score``
     the CUSUM statistic ``S_t``.
@@ -164,10 +235,10 @@ def cusum(
             f"不支持 trans={trans!r}；可选：{', '.join(TRANSFORMATIONS)}",
             "trans",
         )
-    if trans == "pearsonNegBin" and (alpha is None or alpha < 0):
+    if trans in ("pearsonNegBin", "anscombeNegBin") and (alpha is None or alpha < 0):
         raise _problem(
-            "trans='pearsonNegBin' needs alpha >= 0 (variance m + alpha m^2)",
-            "trans='pearsonNegBin' 需要 alpha >= 0（方差为 m + alpha m^2）",
+            f"trans={trans!r} needs alpha >= 0 (variance m + alpha m^2)",
+            f"trans={trans!r} 需要 alpha >= 0（方差为 m + alpha m^2）",
             "alpha",
         )
     rng = resolve_range(counts, range, default_start=2)
@@ -176,9 +247,13 @@ def cusum(
     a = float(alpha) if alpha is not None else 0.0
     z = _transform(x, mean, trans, a)
     s_prev, s = cusum_recursion(np.ascontiguousarray(z), float(k), float(h))
-    upper = _invert(h + k - s_prev, mean, trans, a)
-    # where no count can reach h (the inverse is undefined) R reports 0
-    upper = np.where(np.isnan(upper) & ~np.isnan(mean), 0.0, upper)
+    if trans in _NOT_INVERTED:
+        # R's number for the transformations it does not invert (observed): h - S_t, >= 0
+        upper = np.maximum(h - s, 0.0)
+    else:
+        upper = _invert(h + k - s_prev, mean, trans, a)
+        # where no count can reach h (the inverse is undefined) R reports 0
+        upper = np.where(np.isnan(upper) & ~np.isnan(mean), 0.0, upper)
     with np.errstate(invalid="ignore"):
         alarm = s >= h
     return DetectionResult(

@@ -30,6 +30,9 @@ def test_golden_covers_enough() -> None:
     assert len({c.dataset for c in CASES}) >= 5
     assert {c.control.get("trans") for c in CASES} >= {"standard", "rossi", "anscombe"}
     assert any(c.control.get("m") == "expected" for c in CASES)
+    for option in ("glm", "none", "anscombeNegBin"):
+        hits = [c for c in CASES if option in (c.control.get("m"), c.control.get("trans"))]
+        assert len({c.dataset for c in hits}) >= 3, option
 
 
 @pytest.mark.r
@@ -83,10 +86,32 @@ def test_missing_values() -> None:
 def test_bad_input() -> None:
     c = Counts.from_array(np.arange(10, dtype=float))
     with pytest.raises(InputError, match="trans"):
+        cusum(c, range="5:10", trans="bogus")
+    with pytest.raises(InputError, match="alpha"):
         cusum(c, range="5:10", trans="anscombeNegBin")
+    with pytest.raises(InputError, match="4 counts"):
+        cusum(c, range="4:10", m="glm")
     with pytest.raises(InputError, match="alpha"):
         cusum(c, range="5:10", trans="pearsonNegBin")
     with pytest.raises(InputError, match="range"):
         cusum(c, range="1:10")
     with pytest.raises(InputError, match="m has"):
         cusum(c, range="5:10", m=[1.0, 2.0])
+
+
+def test_none_and_anscombe_negbin_hand_computed() -> None:
+    """``none``: z = x; R's upper bound for the transformations it does not invert is
+    max(0, h - S_t) (observed with algo.cusum, m=4, k=1, h=30: 28, 25, 18, 10, 0)."""
+    x = np.array([3, 5, 2, 4, 6, 3, 4, 8, 9, 12, 3, 2, 1, 0, 5], dtype=float)
+    res = cusum(Counts.from_array(x), range="6:15", m=4, trans="none", k=1, h=30)
+    np.testing.assert_allclose(res.score[:, 0], [2, 5, 12, 20, 31, 33, 34, 34, 33, 37])
+    np.testing.assert_allclose(res.upperbound[:5, 0], [28, 25, 18, 10, 0])
+    # anscombeNegBin: the Anscombe transform is the integral of u^(-1/3) (1 + alpha u)^(-1/3);
+    # R's values observed for m=4, alpha=0.3, k=0 (x = 8 after 3, 4: S = 1.103157579334139)
+    from scipy.integrate import quad
+
+    res = cusum(Counts.from_array(x), range="6:8", m=4, trans="anscombeNegBin", alpha=0.3, k=0)
+    np.testing.assert_allclose(res.score[:, 0], [0, 0, 1.103157579334139], atol=1e-9)
+    a = lambda y: quad(lambda u: u ** (-1 / 3) * (1 + 0.3 * u) ** (-1 / 3), 0, y)[0]  # noqa: E731
+    exact = (a(8) - a(4)) / (4 * (1 + 0.3 * 4)) ** (1 / 6)
+    assert res.score[2, 0] == pytest.approx(exact, rel=1e-6)
