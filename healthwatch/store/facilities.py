@@ -274,9 +274,7 @@ def save_facilities(
     return counts
 
 
-def _delete_missing(
-    session: Session, rows: list[dict[str, Any]], scope: str, source: str
-) -> int:
+def _delete_missing(session: Session, rows: list[dict[str, Any]], scope: str, source: str) -> int:
     keep = {r["id"] for r in rows}
     query = select(Facility)
     if scope == "counties":
