@@ -149,72 +149,9 @@ def _check_range(text: str | None) -> str | None:
     return text.replace(" ", "")
 
 
-def read_counts(path: Path, freq: int) -> Counts:
-    """The long CSV ``series,t,count[,date][,population][,state]`` as Counts."""
-    import pandas as pd
-
-    from healthwatch.surveillance import Counts
-
-    if not path.is_file():
-        raise InputError(
-            [Problem("file not found", "找不到文件", file=str(path))],
-            "The counts file could not be read.",
-            "无法读取计数文件。",
-        )
-    try:
-        frame = pd.read_csv(path, dtype={"series": str}, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InputError(
-            [
-                Problem(
-                    f"not a readable CSV file: {exc}", f"不是可读的 CSV 文件：{exc}", file=str(path)
-                )
-            ]
-        ) from exc
-    return Counts.from_long(frame, freq=freq, file=str(path))
-
-
 # -- output ------------------------------------------------------------------------------------
 def _num(x: float) -> float | None:
     return None if isinstance(x, float) and math.isnan(x) else x
-
-
-def _plain(value: Any) -> Any:
-    """A control value as JSON: tuples and arrays become lists, NaN becomes null."""
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return _plain(value.item())
-    return _num(value) if isinstance(value, float) else value
-
-
-def result_json(res: DetectionResult) -> dict[str, Any]:
-    import numpy as np
-
-    def col(a: np.ndarray, j: int) -> list[Any]:
-        return [_num(float(v)) for v in a[:, j]]
-
-    return {
-        "method": res.method,
-        "control": {k: _plain(v) for k, v in res.control.items()},
-        "t": res.t.tolist(),
-        "series": [
-            {
-                "name": name,
-                "observed": col(res.observed, j),
-                "expected": col(res.expected, j),
-                "upperbound": col(res.upperbound, j),
-                "alarm": [bool(a) for a in np.asarray(res.alarm)[:, j]],
-                "score": col(res.score, j),
-            }
-            for j, name in enumerate(res.names)
-        ],
-        "alarms": int(np.asarray(res.alarm, dtype=bool).sum()),
-    }
 
 
 def _fmt(x: float) -> str:
@@ -305,10 +242,12 @@ def detect(
     json_out: bool = JsonOption,
 ) -> None:
     """Run a detection method on every series of FILE / 对文件中每条序列运行探测方法."""
+    from healthwatch.data.counts import read_counts
+
     counts = read_counts(file, freq)
     res = _call(counts, method, param, range_, scheduler, json_out)
     if json_out:
-        print_json(result_json(res))
+        print_json(res.to_json())
     else:
         print_result(res)
 
@@ -397,6 +336,7 @@ def assess(
     json_out: bool = JsonOption,
 ) -> None:
     """POD, sensitivity, specificity, false positive rate and delay / 评估探测效果."""
+    from healthwatch.data.counts import read_counts
     from healthwatch.surveillance.assess import assess as assess_result
     from healthwatch.surveillance.assess import noufaily_table
 

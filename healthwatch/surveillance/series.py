@@ -439,6 +439,35 @@ class DetectionResult:
             }
         )
 
+    def to_json(self) -> dict[str, Any]:
+        """The result as plain JSON values: one object per series, NaN as null.
+
+        ``control`` keeps the parameters the method ran with (tuples and arrays as lists);
+        ``alarms`` counts the alarms over all series.
+        """
+        alarm = np.asarray(self.alarm, dtype=bool)
+
+        def col(a: np.ndarray, j: int) -> list[float | None]:
+            return [_json_number(float(v)) for v in a[:, j]]
+
+        return {
+            "method": self.method,
+            "control": {k: _json_value(v) for k, v in self.control.items()},
+            "t": self.t.tolist(),
+            "series": [
+                {
+                    "name": name,
+                    "observed": col(self.observed, j),
+                    "expected": col(self.expected, j),
+                    "upperbound": col(self.upperbound, j),
+                    "alarm": [bool(a) for a in alarm[:, j]],
+                    "score": col(self.score, j),
+                }
+                for j, name in enumerate(self.names)
+            ],
+            "alarms": int(alarm.sum()),
+        }
+
     @staticmethod
     def concat(parts: Sequence[DetectionResult]) -> DetectionResult:
         """Join results computed on disjoint groups of series (chunks, Dask partitions)."""
@@ -454,3 +483,19 @@ class DetectionResult:
             observed=np.hstack([p.observed for p in parts]),
             control=first.control,
         )
+
+
+def _json_number(x: Any) -> Any:
+    """NaN as None (JSON null); anything else unchanged."""
+    return None if isinstance(x, float) and np.isnan(x) else x
+
+
+def _json_value(value: Any) -> Any:
+    """A control value as JSON: tuples and arrays become lists, NaN becomes null."""
+    if isinstance(value, np.ndarray):
+        return _json_value(value.tolist())
+    if isinstance(value, tuple | list):
+        return [_json_value(v) for v in value]
+    if isinstance(value, np.generic):
+        return _json_value(value.item())
+    return _json_number(value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -109,3 +111,45 @@ def test_select_slice_is_a_view_and_indices_copy() -> None:
     one = counts.select([2])
     assert one.observed.shape == (4, 1) and one.names == ["z"]
     assert counts.names == ["x", "y", "z"]  # the original is untouched
+
+
+def test_to_json_gives_null_for_nan_and_lists_for_tuples() -> None:
+    res = DetectionResult(
+        method="m",
+        t=np.array([3, 4]),
+        names=["a"],
+        expected=np.array([[1.5], [np.nan]]),
+        upperbound=np.array([[2.0], [np.nan]]),
+        alarm=np.array([[False], [True]]),
+        score=np.array([[np.nan], [0.5]]),
+        observed=np.array([[1.0], [4.0]]),
+        control={"limit54": (5, 4), "alpha": np.float64(0.01), "w": np.nan},
+    )
+    assert res.to_json() == {
+        "method": "m",
+        "control": {"limit54": [5, 4], "alpha": 0.01, "w": None},
+        "t": [3, 4],
+        "series": [
+            {
+                "name": "a",
+                "observed": [1.0, 4.0],
+                "expected": [1.5, None],
+                "upperbound": [2.0, None],
+                "alarm": [False, True],
+                "score": [None, 0.5],
+            }
+        ],
+        "alarms": 1,
+    }
+
+
+def test_read_counts_names_the_file(tmp_path: Path) -> None:
+    from healthwatch.data.counts import read_counts
+
+    with pytest.raises(InputError) as err:
+        read_counts(tmp_path / "none.csv", 52)
+    assert err.value.problems[0].file == str(tmp_path / "none.csv")
+    path = tmp_path / "c.csv"
+    path.write_text("series,t,count\na,1,3\na,2,\n", encoding="utf-8")
+    counts = read_counts(path, 52)
+    np.testing.assert_array_equal(counts.observed, [[3.0], [np.nan]])
