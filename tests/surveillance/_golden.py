@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from healthwatch.surveillance import Counts, DetectionResult
+from healthwatch.surveillance import Counts, DetectionResult, detect
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"
@@ -173,3 +173,18 @@ def assert_matches(
             f"{case.name}: alarm differs at t={case.range[i]} series {case.counts.names[j]!r}: "
             f"ours {bool(ours_alarm[i, j])}, R {bool(ref_alarm[i, j])} ({int(diff.sum())} cells)"
         )
+
+
+def run_case(case: GoldenCase) -> DetectionResult:
+    """The case's method through :func:`detect` on its counts, range and control, as R ran it."""
+    return detect(case.counts, case.method, range=case.range, **case.control)
+
+
+def assert_covers(
+    cases: list[GoldenCase], methods: tuple[str, ...], *, datasets: int = 5, controls: int = 3
+) -> None:
+    """Each method's golden cases span at least ``datasets`` data sets and ``controls`` settings."""
+    for method in methods:
+        mine = [c for c in cases if c.method == method]
+        assert len({c.dataset for c in mine}) >= datasets, method
+        assert len({tuple(sorted(c.control.items(), key=str)) for c in mine}) >= controls, method

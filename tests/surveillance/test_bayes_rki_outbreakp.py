@@ -8,11 +8,11 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from _golden import assert_matches, load_cases, run_r_script
+from _golden import assert_covers, assert_matches, load_cases, run_case, run_r_script
 from scipy.stats import nbinom
 
 from healthwatch.errors import InputError
-from healthwatch.surveillance import Counts, detect
+from healthwatch.surveillance import Counts
 from healthwatch.surveillance.bayes import bayes, nb_quantile
 from healthwatch.surveillance.outbreakp import outbreakp
 from healthwatch.surveillance.rki import RKI_POISSON_TABLE, rki
@@ -22,20 +22,13 @@ METHODS = ("bayes", "rki", "outbreakp")
 CASES = [c for c in load_cases(FAMILY) if c.method in METHODS]
 
 
-def _run(case):
-    return detect(case.counts, case.method, range=case.range, **case.control)
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_matches_r_golden(case):
-    assert_matches(_run(case), case)
+    assert_matches(run_case(case), case)
 
 
 def test_golden_coverage():
-    for method in METHODS:
-        cases = [c for c in CASES if c.method == method]
-        assert len({c.dataset for c in cases}) >= 5, method
-        assert len({tuple(sorted(c.control.items())) for c in cases}) >= 3, method
+    assert_covers(CASES, METHODS)
 
 
 @pytest.mark.r
@@ -45,7 +38,7 @@ def test_matches_r_live(tmp_path):
     live = [c for c in load_cases(FAMILY, tmp_path) if c.method in METHODS]
     assert len(live) == len(CASES)
     for case in live:
-        assert_matches(_run(case), case)
+        assert_matches(run_case(case), case)
 
 
 # ---- Bayes ---------------------------------------------------------------------------------
