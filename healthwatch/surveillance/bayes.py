@@ -141,6 +141,9 @@ def bayes(
     The default range starts at the first time point that has all its reference values.
     ``score`` is the predictive upper tail probability ``P(Y > y)`` of the observed count
     (an alarm has ``score < alpha``).
+
+    Differs from R: nothing known; the alarm rule is ``y > U`` as R 1.20.3 computes it, not
+    "bigger or equal" as its help page says (see the module docstring).
     """
     if not 0 < alpha < 1:
         raise InputError(

@@ -144,6 +144,8 @@ def cidars_mpm(
 ) -> DetectionResult:
     """CIDARS moving percentile method (see the module docstring for the exact definition).
 
+    R's surveillance package has no counterpart; the definition follows Yang et al. (2011).
+
     Daily data (``freq=365``) use 7-day windows and 7-day block steps; weekly data (``freq=52``)
     one-week windows and one-week steps. The default range starts at the first time point with
     a full baseline: ``years*freq + 2*step + window``.
@@ -211,7 +213,8 @@ def cidars_fixed(counts: Counts, *, range: Any = None, threshold: int = 1) -> De
     """CIDARS fixed threshold: signal as soon as ``threshold`` cases (default one) occur.
 
     ``upperbound`` is ``threshold - 1`` (a signal is a count above it), ``score`` the count;
-    a missing count gives no signal.
+    a missing count gives no signal. R's surveillance package has no counterpart: the method is
+    defined from Yang et al. (2011), see the module docstring.
     """
     if int(threshold) != threshold or threshold < 1:
         raise InputError(

@@ -228,6 +228,9 @@ def cusum(
 
     ``expected`` is the in-control mean ``m``, ``upperbound`` the count needed to alarm, ``score``
     the CUSUM statistic ``S_t``.
+
+    Differs from R: a missing count is skipped (NaN bound and score, no alarm) where R turns
+    everything after it into NA (docs/surveillance-cusum-glr.md).
     """
     if trans not in TRANSFORMATIONS:
         raise _problem(

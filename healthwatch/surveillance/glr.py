@@ -844,6 +844,10 @@ def glrpois(
     ``{"S": 1, "trend": False}`` to choose the model, or the in-control means themselves
     (length ``len(range)`` or shape (len(range), N)). ``m`` (window limit) is ignored for the
     intercept chart, as in R. ``score`` is GLR(n), ``expected`` is mu0.
+
+    Differs from R: missing counts are left out of the fit and skipped in the recursion (NaN
+    bound and score, no alarm) where R stops; ``change="epi"`` is refused
+    (docs/surveillance-cusum-glr.md).
     """
     return _glr(
         "glrpois",
@@ -885,6 +889,11 @@ def glrnb(
     is given without ``alpha`` (and R needs one, for ``range``), although R's documentation
     shows ``alpha = 0`` as default. ``ret="cases"`` searches the smallest count up
     to ``x_max`` that alarms (1e99 if none).
+
+    Differs from R: missing counts as for :func:`glrpois`; at a zero count ``ret="cases"``
+    gives the real smallest alarming count where R answers 1e99; where a window's shift
+    ``kappa`` exceeds about 5, R's search fails and returns 0, healthwatch the true supremum
+    (docs/surveillance-cusum-glr.md).
     """
     return _glr(
         "glrnb",

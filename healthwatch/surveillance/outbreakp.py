@@ -144,6 +144,9 @@ def outbreakp(
     returned; the default is all time points). ``score`` is the statistic; ``upperbound`` is
     the statistic (``ret="value"``) or the number of cases needed before alarm
     (``ret="cases"``).
+
+    Differs from R: missing counts, for which R has no defined behaviour, are left out of both
+    likelihoods (see the module docstring).
     """
     problems = []
     if not k > 0:

@@ -53,6 +53,9 @@ def rki(
 
     The default range starts at the first time point that has all its reference values.
     ``score`` is ``(y - m) / (U - m)`` (above 1 means an alarm).
+
+    Differs from R: a missing reference value is left out (R stops with "missing value where
+    TRUE/FALSE needed"); see the module docstring.
     """
     rng, offsets = check_reference_control(counts, range, b, w, act_y, "rki")
     x = counts.observed
