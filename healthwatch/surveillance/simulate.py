@@ -166,6 +166,35 @@ def _add_outbreaks(
     return cases, last_2d + 1
 
 
+def _outbreak_rows(
+    names: list[str],
+    start: np.ndarray,
+    end: np.ndarray,
+    k: np.ndarray,
+    cases: np.ndarray,
+    current: bool,
+) -> pd.DataFrame:
+    """The outbreak table's rows for one outbreak in every series (column j = series j)."""
+    return pd.DataFrame(
+        {
+            "series": names,
+            "column": np.arange(len(names)),
+            "start": start,
+            "end": end,
+            "k": k,
+            "cases": cases,
+            "current": current,
+        }
+    )
+
+
+def _current_k(k_current: int | Sequence[int] | None, n_series: int) -> np.ndarray:
+    """Size ``k`` of each series' current outbreak: the given value(s), else 1..10 in turn."""
+    if k_current is None:
+        return (1 + np.arange(n_series) % 10).astype(float)
+    return np.broadcast_to(np.asarray(k_current, dtype=float), (n_series,)).copy()
+
+
 def simulate_noufaily(
     scenario: int | NoufailyScenario,
     n_series: int = 100,
@@ -199,42 +228,18 @@ def simulate_noufaily(
         g_past, y, state, starts, k_past, sd[starts - 1], 0.0, 0.5
     )
     names = [f"sc{sc.number}_r{i + 1}" for i in range(n_series)]
-    rows = []
-    for j in range(k_past.shape[1]):
-        rows.append(
-            pd.DataFrame(
-                {
-                    "series": names,
-                    "column": np.arange(n_series),
-                    "start": starts[:, j],
-                    "end": past_end[:, j],
-                    "k": k_past[:, j],
-                    "cases": past_cases[:, j],
-                    "current": False,
-                }
-            )
-        )
-    if k_current is None:
-        k_now = (1 + np.arange(n_series) % 10).astype(float)
-    else:
-        k_now = np.broadcast_to(np.asarray(k_current, dtype=float), (n_series,)).copy()
+    rows = [
+        _outbreak_rows(names, starts[:, j], past_end[:, j], k_past[:, j], past_cases[:, j], False)
+        for j in range(k_past.shape[1])
+    ]
+    k_now = _current_k(k_current, n_series)
     now_start = g_now.integers(current_weeks[0], current_weeks[1] + 1, size=(n_series, 1))
     if current_outbreak:
         now_cases, now_end = _add_outbreaks(
             g_now, y, state, now_start, k_now[:, None], sd[now_start - 1], 0.0, 0.5
         )
         rows.append(
-            pd.DataFrame(
-                {
-                    "series": names,
-                    "column": np.arange(n_series),
-                    "start": now_start[:, 0],
-                    "end": now_end[:, 0],
-                    "k": k_now,
-                    "cases": now_cases[:, 0],
-                    "current": True,
-                }
-            )
+            _outbreak_rows(names, now_start[:, 0], now_end[:, 0], k_now, now_cases[:, 0], True)
         )
     counts = Counts.from_array(y, freq=52, start=(2000, 1), names=names, state=state)
     table = pd.concat(rows, ignore_index=True).sort_values(["column", "start"], kind="stable")
@@ -316,41 +321,16 @@ def simulate_daily(
     )
     names = [f"d_r{i + 1}" for i in range(n_series)]
     frames = [
-        pd.DataFrame(
-            {
-                "series": names,
-                "column": np.arange(n_series),
-                "start": starts[:, j],
-                "end": past_end[:, j],
-                "k": k_past[:, j],
-                "cases": past_cases[:, j],
-                "current": False,
-            }
-        )
+        _outbreak_rows(names, starts[:, j], past_end[:, j], k_past[:, j], past_cases[:, j], False)
         for j in range(k_past.shape[1])
     ]
-    if k_current is None:
-        k_now = (1 + np.arange(n_series) % 10).astype(float)
-    else:
-        k_now = np.broadcast_to(np.asarray(k_current, dtype=float), (n_series,)).copy()
+    k_now = _current_k(k_current, n_series)
     now_start = g_now.integers(eval_from, n + 1, size=(n_series, 1))
     if current_outbreak:
         cases, end = _add_outbreaks(
             g_now, y, state, now_start, k_now[:, None], sd[now_start - 1], d.meanlog, d.sdlog
         )
-        frames.append(
-            pd.DataFrame(
-                {
-                    "series": names,
-                    "column": np.arange(n_series),
-                    "start": now_start[:, 0],
-                    "end": end[:, 0],
-                    "k": k_now,
-                    "cases": cases[:, 0],
-                    "current": True,
-                }
-            )
-        )
+        frames.append(_outbreak_rows(names, now_start[:, 0], end[:, 0], k_now, cases[:, 0], True))
     epoch = np.datetime64("2020-01-06") + np.arange(n) + d.first_weekday
     counts = Counts.from_array(y, freq=365, start=(2020, 1), names=names, state=state, epoch=epoch)
     table = pd.concat(frames, ignore_index=True).sort_values(["column", "start"], kind="stable")
