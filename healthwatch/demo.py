@@ -64,6 +64,7 @@ def run_demo(db: str | None = None) -> dict[str, Any]:
             before = _current_version(session, plan.id)
             version = save_plan(session, plan.to_json(), actor=ACTOR)
             document = get_plan(session, plan.id)
+            projects = document.get("projects") or []
             stored_plans.append(Plan.from_json(document))  # the plan as read back from storage
             plan_rows.append(
                 {
@@ -76,7 +77,9 @@ def run_demo(db: str | None = None) -> dict[str, Any]:
                     "new_version": version != before,
                     "indicators": len(document.get("indicators") or []),
                     "supplementary_targets": len(document.get("supplementary_targets") or []),
-                    "projects": len(document.get("projects") or []),
+                    # a project entry may stand for several projects of one category (count)
+                    "projects": sum(int(x.get("count") or 1) for x in projects),
+                    "project_categories": len({x.get("category") for x in projects}),
                 }
             )
 

@@ -31,8 +31,14 @@ def test_demo_loads_everything_and_reports_findings(tmp_path):
     for plan in builtin_plans():
         row = plans[plan.id]
         assert row["indicators"] == len(plan.indicators)
-        assert row["projects"] == len(plan.projects)
+        assert row["projects"] == sum(pr.count or 1 for pr in plan.projects)
+        assert row["project_categories"] == len({pr.category for pr in plan.projects})
         assert row["version"] == 1 and row["new_version"]
+    # the plan text: "拟规划实施5大类43个项目"
+    assert (
+        plans["anshan-2021-2025"]["projects"],
+        plans["anshan-2021-2025"]["project_categories"],
+    ) == (43, 5)
     # The findings are those of the plans as read back from the database: same as in memory.
     expected = check_plans(
         builtin_plans(), {r.adcode: r.persons for r in builtin_city_populations()}

@@ -53,7 +53,8 @@ def _print(s: dict[str, Any]) -> None:
             f"第 {p['version']} 版 / version {p['version']}{new}）\n"
             f"    {escape(p['name_en'])}\n"
             f"    指标 {p['indicators']} indicators · 其他目标 {p['supplementary_targets']} "
-            f"supplementary targets · 项目 {p['projects']} projects",
+            f"supplementary targets · 项目 {p['projects']} 个（{p['project_categories']} 类） "
+            f"projects in {p['project_categories']} categories",
             highlight=False,
         )
     counts = s["findings_by_severity"]
