@@ -12,10 +12,14 @@ Every test also gets ``HEALTHWATCH_DB`` pointing into its tmp_path, so nothing w
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,3 +73,44 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         dispose_engine(url)
     else:
         yield request.getfixturevalue("postgres_url")
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run_cli(
+    *args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run ``healthwatch ARGS`` as a real process (``python -m healthwatch``) of this checkout.
+
+    A subprocess sees what a user sees: output that C libraries write straight to file
+    descriptor 1 (solver banners), exit codes, and no traceback on stderr.
+    """
+    full_env = {**os.environ, **(env or {})}
+    full_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(REPO_ROOT), full_env.get("PYTHONPATH", "")) if p
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "healthwatch", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=input,
+        timeout=timeout,
+        cwd=full_env.get("HW_TEST_CWD"),
+    )
+
+
+@pytest.fixture
+def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``run_cli("plans", "list", "--json")``: the real command in a subprocess (see _run_cli)."""
+    return _run_cli
+
+
+def strict_json_loads(text: str) -> Any:
+    """Parse JSON refusing NaN and Infinity, as strict consumers (jq, JSON.parse) do."""
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    return json.loads(text, parse_constant=refuse)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -27,9 +28,29 @@ DbOption = typer.Option(
 )
 
 
+def strict_json(data: Any) -> Any:
+    """``data`` with every NaN or infinite float replaced by None, so the JSON is strict.
+
+    A missing number is ``null`` in JSON; ``NaN`` and ``Infinity`` are not JSON at all and break
+    strict parsers (jq, JavaScript's JSON.parse, Python's ``parse_constant`` hook).
+    """
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: strict_json(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [strict_json(v) for v in data]
+    return data
+
+
+def dumps_json(data: Any) -> str:
+    """Strict JSON text (no NaN/Infinity) with Chinese kept readable (no \\u escapes)."""
+    return json.dumps(strict_json(data), ensure_ascii=False, indent=2, default=str, allow_nan=False)
+
+
 def print_json(data: Any) -> None:
-    """Write JSON to stdout with Chinese kept readable (no \\u escapes)."""
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    """Write strict JSON to stdout (see :func:`dumps_json`)."""
+    sys.stdout.write(dumps_json(data) + "\n")
 
 
 def friendly_errors(func: F) -> F:
