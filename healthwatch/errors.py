@@ -74,3 +74,7 @@ class InputError(HealthwatchError):
 
 class NotFoundError(HealthwatchError):
     """A named thing (plan, region, series) does not exist."""
+
+
+class PermissionDeniedError(HealthwatchError):
+    """The acting user's role or region scope does not allow this; nothing was written."""
