@@ -800,3 +800,62 @@ def plan_elements(plan: str | None) -> set[str]:
     return codes
 
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Export and the Excel template
+# ---------------------------------------------------------------------------------------------
+
+
+def export(
+    path: Path | str,
+    *,
+    format: str = "csv",
+    plan: str | None = None,
+    region: str | None = None,
+    period: str | None = None,
+    actor: Actor,
+    db: str | None = None,
+) -> dict[str, Any]:
+    """Write current values (optionally one plan's, a region subtree's, a period's) to a file."""
+    from healthwatch.data.export import EXPORT_FORMATS, write_export
+
+    if format not in EXPORT_FORMATS:
+        raise InputError(
+            [Problem(f"unknown export format {format!r} (use {', '.join(EXPORT_FORMATS)})",
+                     f"未知的导出格式 {format!r}（可用：{'、'.join(EXPORT_FORMATS)}）",
+                     field="format")]
+        )
+    require(actor, "read", region)
+    elements = plan_elements(plan) if plan else None
+    values = current_values(db, elements=elements, region=region, period=period)
+    values = values[[in_region_scope(actor, r) for r in values["region"]]] if len(values) else values
+    n = write_export(values, path, format, load_definitions(), data_set=plan or "")
+    return {"file": str(path), "format": format, "values": int(len(values)), "written": n,
+            "plan": plan, "region": region, "period": period}
+
+
+def template(
+    path: Path | str,
+    *,
+    plan: str,
+    region: str,
+    year: int,
+    actor: Actor,
+    db: str | None = None,
+) -> dict[str, Any]:
+    """Write the Excel template for ``plan``, ``region``, ``year`` with last year's values."""
+    from healthwatch.data.excel import write_template
+    from healthwatch.plans import builtin_plans
+
+    require(actor, "read", region)
+    found = [p for p in builtin_plans() if p.id == plan]
+    if not found:
+        raise NotFoundError(f"No plan {plan}.", f"没有规划 {plan}。")
+    with session_scope(db) as session:
+        region_name = _region_row(session, region).name
+        prev = current_values(region=region, period=str(year - 1), session=session)
+    prev = prev[(prev["region"] == region) & (prev["period"] == str(year - 1))]
+    last = dict(zip(prev["element"], prev["value"].astype(float), strict=True))
+    return write_template(path, plan=found[0], region=region, region_name=region_name, year=year,
+                          defs=load_definitions(), last_year=last)
