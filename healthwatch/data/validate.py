@@ -452,13 +452,19 @@ def _warning(
 
 
 def modified_z(values: pd.Series, groups: list[pd.Series]) -> pd.Series:
-    """Modified z-score of each value within its group: 0.6745 (x - median) / MAD (NaN if MAD=0)."""
+    """Modified z-score of each value within its group: 0.6745 (x - median) / MAD.
+
+    NaN where every value of the group is the same (nothing to compare against).
+    """
     grouped = values.groupby(groups)
     median = grouped.transform("median")
     mad = (values - median).abs().groupby(groups).transform("median")
-    size = grouped.transform("size")
     z = 0.6745 * (values - median) / mad.where(mad > 0)
-    return z.where(size >= 1)
+    # MAD = 0 (more than half the values equal): the mean absolute deviation scaled to the
+    # standard deviation of a normal (x 1.253314) stands in, as commonly done after Iglewicz.
+    mean_ad = (values - median).abs().groupby(groups).transform("mean")
+    fallback = (values - median) / (1.253314 * mean_ad.where(mean_ad > 0))
+    return z.where(mad > 0, fallback)
 
 
 def _outliers(
