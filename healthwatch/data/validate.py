@@ -108,7 +108,7 @@ class _Problems:
     def problems(self) -> list[Problem]:
         frame = self.incoming.frame
         has_path = "path" in frame
-        out: list[tuple[int, Problem]] = []
+        out: list[tuple[int, int, Problem]] = []
         for index, lines, fld, en, zh in self.parts:
             column = self.incoming.column(fld)
             for i, line in zip(index.tolist(), lines.tolist(), strict=True):
@@ -122,9 +122,9 @@ class _Problems:
                 where = f"{row['path']}.{column}" if has_path and row["path"] else column
                 ln = int(line) if line and line > 0 else None
                 problem = Problem(en.format(**fmt), zh.format(**fmt), self.incoming.file, ln, where)
-                out.append((ln or 0, problem))
-        out.sort(key=lambda t: t[0])
-        return [p for _, p in out] + self.extra
+                out.append((ln or 0, int(i), problem))
+        out.sort(key=lambda t: (t[0], t[1]))
+        return [p for _, _, p in out] + self.extra
 
 
 def _parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
