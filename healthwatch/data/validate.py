@@ -15,7 +15,8 @@ warnings (imported, and kept with the import with their reason):
   validation rules of importance medium/low; values outside an indicator's plausible bounds;
   outliers by the modified z-score (Iglewicz & Hoaglin: ``0.6745 (x - median) / MAD``, flagged
   when ``|z| > 3.5``) against the region's own history of the indicator and against its peers
-  (the other regions under the same parent in the same period); identical duplicate rows.
+  (the regions of the same level, county or city, in the same period: a city's 4 to 13
+  counties are too few for a stable median absolute deviation); identical duplicate rows.
 
 The checks of rules, proportions and outliers see the file's values *over* the values already
 stored, so a file that brings only the numerator is checked against the stored denominator.
@@ -467,6 +468,15 @@ def modified_z(values: pd.Series, groups: list[pd.Series]) -> pd.Series:
     return z.where(mad > 0, fallback)
 
 
+def _levels(adcodes: pd.Series) -> pd.Series:
+    """province / city / county from the GB/T 2260 pattern (xx0000, xxxx00, other)."""
+    a = adcodes.astype(str)
+    return pd.Series(
+        np.where(a.str.endswith("0000"), "province", np.where(a.str.endswith("00"), "city", "county")),
+        index=adcodes.index,
+    )
+
+
 def _outliers(
     wide: pd.DataFrame,
     touched: pd.DataFrame,
@@ -518,16 +528,19 @@ def _outliers(
     if computed.empty:
         return out
     computed["ptype"] = period_types(computed["period"])
-    computed["parent"] = computed["region"].map(ctx.regions)
+    computed["level"] = _levels(computed["region"])
     size_own = computed.groupby(["region", "indicator", "ptype"])["value"].transform("size")
     z_own = modified_z(computed["value"], [computed["region"], computed["indicator"], computed["ptype"]])
-    size_peer = computed.groupby(["parent", "period", "indicator"], dropna=False)["value"].transform("size")
-    z_peer = modified_z(
-        computed["value"],
-        [computed["parent"].fillna(""), computed["period"], computed["indicator"]],
-    )
+    peers = [computed["level"], computed["period"], computed["indicator"]]
+    size_peer = computed.groupby(peers)["value"].transform("size")
+    z_peer = modified_z(computed["value"], peers)
     flag_own = computed["touched"] & (size_own >= MIN_HISTORY) & (z_own.abs() > Z_THRESHOLD)
-    flag_peer = computed["touched"] & (size_peer >= MIN_PEERS) & (z_peer.abs() > Z_THRESHOLD)
+    # a count without a denominator grows with the region's size: no peer comparison
+    counts = {i.code for i in defs.indicators.values() if i.numerator and not i.denominator}
+    comparable = ~computed["indicator"].isin(counts)
+    flag_peer = (
+        computed["touched"] & comparable & (size_peer >= MIN_PEERS) & (z_peer.abs() > Z_THRESHOLD)
+    )
     for mask, z, kind, en_what, zh_what in (
         (flag_own, z_own, "outlier_history", "its own history", "本地区历年数据"),
         (flag_peer, z_peer, "outlier_peers", "its peers", "同级地区"),

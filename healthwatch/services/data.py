@@ -859,3 +859,53 @@ def template(
     last = dict(zip(prev["element"], prev["value"].astype(float), strict=True))
     return write_template(path, plan=found[0], region=region, region_name=region_name, year=year,
                           defs=load_definitions(), last_year=last)
+
+
+# ---------------------------------------------------------------------------------------------
+# The plans' baselines and the demo panel
+# ---------------------------------------------------------------------------------------------
+
+
+def load_demo_data(db: str | None = None, *, actor: Actor) -> dict[str, Any]:
+    """Load the plans' stated baselines (real, with their source sentence) and the synthetic
+    2015–2025 panel (marked synthetic) through the ordinary validated import.
+
+    Running it again changes nothing. Returns counts and the warnings the validation raised on
+    the panel (the planted outlier among them).
+    """
+    from healthwatch.data.synthetic import PANEL_SOURCE, PLANTED, baseline_values, demo_panel
+
+    defs = load_definitions()
+    baselines = baseline_values()
+    base = import_values(
+        Incoming(baselines.assign(value=baselines["value"].map(repr), line=0), "plans:baselines",
+                 "plan"),
+        actor=actor, db=db, defs=defs, reason="规划文本中的基线值 / baselines stated in the plans",
+    )
+    panel = demo_panel(defs=defs)
+    keys = set(zip(baselines["region"], baselines["period"], baselines["element"], strict=True))
+    own = pd.Series(
+        [k in keys for k in zip(panel["region"], panel["period"], panel["element"], strict=True)],
+        index=panel.index,
+    )
+    panel = panel[~own]
+    frame = panel.assign(value=panel["value"].map(repr), comment="", source=PANEL_SOURCE, line=0)
+    synthetic = import_values(
+        Incoming(frame.reset_index(drop=True), "synthetic:demo-panel", "synthetic"),
+        actor=actor, db=db, defs=defs, synthetic=True,
+        reason="演示用模拟数据 / synthetic demo panel",
+    )
+    kinds: dict[str, int] = {}
+    for w in synthetic.warnings:
+        kinds[w["kind"]] = kinds.get(w["kind"], 0) + 1
+    return {
+        "baselines": {"values": base.rows, "inserted": base.inserted},
+        "synthetic": {
+            "values": synthetic.rows,
+            "inserted": synthetic.inserted,
+            "years": "2015–2025",
+            "source": PANEL_SOURCE,
+            "planted": PLANTED,
+            "warnings_by_kind": kinds,
+        },
+    }
