@@ -22,10 +22,12 @@ from healthwatch.regions.population import (
     builtin_city_populations,
     synthetic_county_split,
 )
+from healthwatch.services.data import load_demo_data
 from healthwatch.store.db import resolve_url, session_scope, shown_url
 from healthwatch.store.plans import get_plan, save_plan
 from healthwatch.store.regions import population_records, populations, save_populations
 from healthwatch.store.regions import save_regions as store_regions
+from healthwatch.users import LOCAL_ADMIN
 
 DEMO_YEAR = 2021
 ACTOR = "demo"
@@ -87,6 +89,7 @@ def run_demo(db: str | None = None) -> dict[str, Any]:
         persons = populations(session, DEMO_YEAR)
         findings = check_plans(stored_plans, persons)
 
+    indicator_data = load_demo_data(url, actor=LOCAL_ADMIN)
     liaoning = {r.adcode for r in regions}
     kept = [r for r in records if r["adcode"] in liaoning]
     return {
@@ -110,6 +113,7 @@ def run_demo(db: str | None = None) -> dict[str, Any]:
         "plans": plan_rows,
         "findings": [f.to_json() for f in findings],
         "findings_by_severity": dict(Counter(f.severity for f in findings)),
+        "indicator_data": indicator_data,
     }
 
 

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from healthwatch.cli import access, db, demo, plans, regions, surveil, users
+from healthwatch.cli import access, data, db, demo, plans, regions, surveil, users
 from healthwatch.errors import HealthwatchError
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.add_typer(plans.app, name="plans")
 app.add_typer(surveil.app, name="surveil")
 app.add_typer(access.app, name="access")
 app.add_typer(users.app, name="users")
+app.add_typer(data.app, name="data")
 app.command("demo")(demo.demo)
 
 

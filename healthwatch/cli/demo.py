@@ -45,6 +45,15 @@ def _print(s: dict[str, Any]) -> None:
         f"(county figures are made up; load real ones with `healthwatch regions load`).",
         highlight=False,
     )
+    data = s["indicator_data"]
+    console.print(
+        f"指标数据：规划基线 {data['baselines']['values']} 条（真实，附原文）；[bold]模拟面板[/bold] "
+        f"{data['synthetic']['values']} 条（{data['synthetic']['years']}，含预置问题）。\n"
+        f"Indicator data: {data['baselines']['values']} plan baselines (real, with source "
+        f"sentence); SYNTHETIC panel of {data['synthetic']['values']} values "
+        f"({data['synthetic']['years']}, with planted problems; see docs/data.md).",
+        highlight=False,
+    )
     console.print("\n[bold]规划 / Plans[/bold]")
     for p in s["plans"]:
         new = "，本次新存 / new" if p["new_version"] else ""
