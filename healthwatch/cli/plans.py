@@ -9,23 +9,41 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from healthwatch.cli._common import DbOption, JsonOption, console, friendly_errors, print_json
+from healthwatch.cli._common import (
+    DbOption,
+    JsonOption,
+    ZhHelpCommand,
+    ZhHelpGroup,
+    console,
+    friendly_errors,
+    print_json,
+)
 
 if TYPE_CHECKING:
     from healthwatch.plans.checks import Finding
     from healthwatch.plans.model import Baseline, Plan
 
-app = typer.Typer(help="规划：列表、查看、一致性检查、导入 / plans", no_args_is_help=True)
+app = typer.Typer(
+    cls=ZhHelpGroup,
+    help="五年规划：列表、查看、一致性检查、导入 / five-year plans: list, show, check, load",
+    no_args_is_help=True,
+)
 
 _PlanArg = typer.Argument(..., metavar="PLAN", help="规划编号 / plan id")
-_VersionOption = typer.Option(None, "--version", help="版本号，默认当前版 / version number")
+_VersionOption = typer.Option(
+    None, "--version", help="版本号（默认当前版本）/ version number (default: the current one)"
+)
 _PlanIdsArg = typer.Argument(
     None, metavar="[PLAN]...", help="规划编号，默认全部 / plan ids (default: all)"
 )
 _BuiltinOption = typer.Option(
-    False, "--builtin", help="检查随软件提供的规划文件，不读数据库 / check the packaged files"
+    False,
+    "--builtin",
+    help="检查随软件提供的规划文件，不读数据库 / check the packaged plan files, not the database",
 )
-_FileArg = typer.Argument(..., metavar="FILE", help="YAML 或 JSON 规划文件 / plan file")
+_FileArg = typer.Argument(
+    ..., metavar="FILE", help="YAML 或 JSON 规划文件 / YAML or JSON plan file"
+)
 _ActorOption = typer.Option(
     getpass.getuser(), "--actor", help="操作人（记入审计）/ who is loading (audit trail)"
 )
@@ -33,7 +51,7 @@ _SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-@app.command("list")
+@app.command("list", cls=ZhHelpCommand)
 @friendly_errors
 def list_cmd(json_out: bool = JsonOption, db: str | None = DbOption) -> None:
     """列出数据库中的规划 / List the plans in the database."""
@@ -60,7 +78,7 @@ def list_cmd(json_out: bool = JsonOption, db: str | None = DbOption) -> None:
     console.print(table)
 
 
-@app.command("show")
+@app.command("show", cls=ZhHelpCommand)
 @friendly_errors
 def show_cmd(
     plan_id: str = _PlanArg,
@@ -131,7 +149,7 @@ def _baseline_text(b: Baseline, unit: str) -> str:
     return f"{b.year}: {sign}{b.value:g}{UNITS[b.unit_printed or unit][0]}"
 
 
-@app.command("check")
+@app.command("check", cls=ZhHelpCommand)
 @friendly_errors
 def check_cmd(
     plan_ids: list[str] | None = _PlanIdsArg,
@@ -139,7 +157,9 @@ def check_cmd(
     json_out: bool = JsonOption,
     db: str | None = DbOption,
 ) -> None:
-    """一致性检查 / Consistency checks: looser than parent, regressions, units, gaps."""
+    """一致性检查：低于上级规划、目标倒退、已达标、单位、缺项；有发现也以 0 退出 /
+    Consistency checks: looser than the parent, regressions, already met, units, gaps (exit 0
+    whatever the findings)."""
     if builtin:
         from healthwatch.plans.checks import check_builtin
 
@@ -182,7 +202,7 @@ def _print_findings(findings: list[Finding]) -> None:
     )
 
 
-@app.command("load")
+@app.command("load", cls=ZhHelpCommand)
 @friendly_errors
 def load_cmd(
     file: Path = _FileArg,
@@ -190,7 +210,8 @@ def load_cmd(
     json_out: bool = JsonOption,
     db: str | None = DbOption,
 ) -> None:
-    """校验并导入一个规划文件 / Validate a plan file and store it as a new version."""
+    """校验并导入规划文件，有误则整体拒绝；内容未变不新增版本 / Validate a plan file and
+    store it as a new version (a bad file writes nothing; an unchanged one adds no version)."""
     from healthwatch.store.plans import import_plan_file
 
     plan, version = import_plan_file(file, actor=actor, db=db)
