@@ -41,8 +41,12 @@ _BuiltinOption = typer.Option(
     "--builtin",
     help="检查随软件提供的规划文件，不读数据库 / check the packaged plan files, not the database",
 )
-_FileArg = typer.Argument(
-    ..., metavar="FILE", help="YAML 或 JSON 规划文件 / YAML or JSON plan file"
+_FilesArg = typer.Argument(
+    ...,
+    metavar="FILE",
+    help="YAML 或 JSON 规划文件，可多个，上级规划先存（--json：一个文件输出对象，多个输出列表）"
+    " / YAML or JSON plan files, parents stored first (--json: an object for one file, a list "
+    "for several)",
 )
 _ActorOption = typer.Option(
     getpass.getuser(), "--actor", help="操作人（记入审计）/ who is loading (audit trail)"
@@ -205,21 +209,29 @@ def _print_findings(findings: list[Finding]) -> None:
 @app.command("load", cls=ZhHelpCommand)
 @friendly_errors
 def load_cmd(
-    file: Path = _FileArg,
+    files: list[Path] = _FilesArg,
     actor: str = _ActorOption,
     json_out: bool = JsonOption,
     db: str | None = DbOption,
 ) -> None:
-    """校验并导入规划文件，有误则整体拒绝；内容未变不新增版本 / Validate a plan file and
-    store it as a new version (a bad file writes nothing; an unchanged one adds no version)."""
-    from healthwatch.store.plans import import_plan_file
+    """校验并导入规划文件（可多个，上级规划须已导入或同时导入）；有误则整体拒绝，
+    内容未变不新增版本 / Validate plan files and store each as a new version; a plan's
+    parent must be stored or loaded with it. A bad file writes nothing; an unchanged one adds
+    no version."""
+    from healthwatch.store.plans import import_plan_files
 
-    plan, version = import_plan_file(file, actor=actor, db=db)
-    result = {"id": plan.id, "version": version, "indicators": len(plan.indicators)}
+    loaded = import_plan_files(files, actor=actor, db=db)
+    rows = [
+        {"id": plan.id, "version": version, "indicators": len(plan.indicators)}
+        for plan, version in loaded
+    ]
     if json_out:
-        print_json(result)
+        print_json(rows[0] if len(files) == 1 else rows)
         return
-    console.print(
-        f"已导入 {plan.name_zh}（{plan.id}），第 {version} 版，{len(plan.indicators)} 个指标。\n"
-        f"Loaded {plan.id} as version {version} with {len(plan.indicators)} indicators."
-    )
+    for plan, version in loaded:
+        console.print(
+            f"已导入 {plan.name_zh}（{plan.id}），第 {version} 版，"
+            f"{len(plan.indicators)} 个指标。\n"
+            f"Loaded {plan.id} as version {version} with {len(plan.indicators)} indicators.",
+            highlight=False,
+        )

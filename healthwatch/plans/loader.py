@@ -129,15 +129,18 @@ class _Located:
         self.lines: dict[Path_, int] = {}
         self.problems: list[Problem] = []
         self._constructor = yaml.SafeLoader("")
-        loader = _PlanLoader(text)
+        loader: _PlanLoader | None = None
         try:
+            loader = _PlanLoader(text)  # checks the characters first (a ReaderError)
             node = loader.get_single_node()
         except _Refused as exc:
             raise InputError([Problem(exc.en, exc.zh, file, exc.line)]) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = None if mark is None else mark.line + 1
-            reason = getattr(exc, "problem", None) or str(exc)
+            if isinstance(exc, yaml.reader.ReaderError):
+                line = text.count("\n", 0, max(exc.position, 0)) + 1
+            reason = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
             raise InputError(
                 [
                     Problem(
@@ -149,7 +152,8 @@ class _Located:
                 ]
             ) from None
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
         self.data: Any = None if node is None else self._build(node, ())
 
     def _problem(self, node: yaml.Node, path: Path_, en: str, zh: str) -> None:
