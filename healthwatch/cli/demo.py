@@ -16,7 +16,9 @@ KIND_ZH = {"urban_district": "市辖区", "county_level": "县、县级市、自
 
 @friendly_errors
 def demo(db: str | None = DbOption, json: bool = JsonOption) -> None:
-    """载入辽宁省行政区划、人口与两部规划并检查一致性 / Load regions and both plans, check them."""
+    """演示：载入辽宁省行政区划、人口（县级为模拟数据）与辽宁、鞍山两部规划并检查一致性 /
+    Demo: load Liaoning's regions, populations (county figures made up) and the Liaoning and
+    Anshan plans into the database, then check the plans."""
     from healthwatch.demo import run_demo
 
     summary = run_demo(db)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from healthwatch.errors import InputError, NotFoundError, Problem
 from healthwatch.plans.checks import Finding, check_selected
-from healthwatch.plans.loader import default_known_adcodes, load_plan_file
+from healthwatch.plans.loader import default_known_adcodes, load_plan_files
 from healthwatch.plans.model import Plan as PlanModel
 from healthwatch.store.audit import acting_as, iso_utc
 from healthwatch.store.db import session_scope
@@ -283,9 +283,24 @@ def import_plan_file(
 ) -> tuple[PlanModel, int]:
     """Validate a YAML/JSON plan file, then store it as a new version: (plan, version number).
 
-    The whole file is checked before the database is opened, so a bad file writes nothing.
+    See :func:`import_plan_files`; the plan's parent must already be stored.
     """
-    plan = load_plan_file(path, default_known_adcodes())
-    with session_scope(db, actor=actor) as session:
-        version = save_plan(session, plan.to_json(), actor=actor)
+    ((plan, version),) = import_plan_files([path], actor=actor, db=db)
     return plan, version
+
+
+def import_plan_files(
+    paths: Sequence[str | Path], *, actor: str, db: str | None = None
+) -> list[tuple[PlanModel, int]]:
+    """Validate plan files together and store each as a new version, parents first.
+
+    Every file is checked before the database is opened; then, in the same transaction and
+    before anything is written, each plan's parent must be stored or among ``paths`` (and the
+    parents must not form a cycle). A bad file or a missing parent writes nothing at all.
+    """
+    adcodes = default_known_adcodes()
+    load_plan_files(paths, adcodes)
+    with session_scope(db, actor=actor) as session:
+        stored = {r["id"]: get_plan(session, r["id"]).get("parent") for r in list_plans(session)}
+        plans = load_plan_files(paths, adcodes, stored)
+        return [(plan, save_plan(session, plan.to_json(), actor=actor)) for plan in plans]
