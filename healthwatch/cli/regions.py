@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -58,10 +59,12 @@ def load_command(
     json: bool = JsonOption,
 ) -> None:
     """载入人口表（整表校验，有误则不写入）/ Load a population table; a bad file writes nothing."""
-    from healthwatch.store.regions import load_population_file
+    from healthwatch.services.regions import load_population_file
+    from healthwatch.users import LOCAL_ADMIN
 
+    actor = replace(LOCAL_ADMIN, username=f"cli:{getpass.getuser()}")
     summary = load_population_file(
-        file, actor=f"cli:{getpass.getuser()}", year=year, source=source, synthetic=synthetic, db=db
+        file, actor=actor, year=year, source=source, synthetic=synthetic, db=db
     )
     if json:
         print_json(summary)

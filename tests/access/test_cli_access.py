@@ -141,6 +141,8 @@ def test_bad_demand_rows_are_named(files: dict[str, Path], tmp_path: Path) -> No
             str(bad),
             "--candidates",
             str(files["candidates"]),
+            "--province",
+            "210000",
         ],
     )
     assert result.exit_code == 2
