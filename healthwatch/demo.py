@@ -15,13 +15,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from healthwatch.data.populations import builtin_city_populations
 from healthwatch.plans import Plan, builtin_plans, check_plans
 from healthwatch.regions.hierarchy import liaoning_regions
-from healthwatch.regions.population import (
-    BUILTIN_SOURCE,
-    builtin_city_populations,
-    synthetic_county_split,
-)
+from healthwatch.regions.population import BUILTIN_SOURCE, synthetic_county_split
 from healthwatch.services.data import load_demo_data
 from healthwatch.store.db import resolve_url, session_scope, shown_url
 from healthwatch.store.plans import get_plan, save_plan
@@ -45,7 +42,7 @@ def run_demo(db: str | None = None) -> dict[str, Any]:
     and the stored version) and the consistency findings of ``check_plans``.
     """
     url = resolve_url(db)
-    with session_scope(url, actor=ACTOR, seed=False) as session:
+    with session_scope(url, actor=ACTOR, create=True) as session:
         regions = liaoning_regions()
         regions_written = store_regions(session, regions, actor=ACTOR)
 
@@ -64,7 +61,7 @@ def run_demo(db: str | None = None) -> dict[str, Any]:
         stored_plans: list[Plan] = []
         for plan in builtin_plans():
             before = _current_version(session, plan.id)
-            version = save_plan(session, plan.to_json(), actor=ACTOR)
+            version = save_plan(session, plan, actor=ACTOR)
             document = get_plan(session, plan.id)
             projects = document.get("projects") or []
             stored_plans.append(Plan.from_json(document))  # the plan as read back from storage

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -75,12 +76,13 @@ def load_command(
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
-    """载入人口表：整表校验，有误则整体拒绝、不写入 / Load a population table, checked whole;
-    a bad file is refused and writes nothing."""
-    from healthwatch.store.regions import load_population_file
+    """载入人口表（整表校验，有误则不写入）/ Load a population table; a bad file writes nothing."""
+    from healthwatch.services.regions import load_population_file
+    from healthwatch.users import LOCAL_ADMIN
 
+    actor = replace(LOCAL_ADMIN, username=f"cli:{getpass.getuser()}")
     summary = load_population_file(
-        file, actor=f"cli:{getpass.getuser()}", year=year, source=source, synthetic=synthetic, db=db
+        file, actor=actor, year=year, source=source, synthetic=synthetic, db=db
     )
     if json:
         print_json(summary)
