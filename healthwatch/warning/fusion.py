@@ -583,7 +583,7 @@ def _fused(
     others = sorted(set(e["region"]) - {region})
     where_zh = region + (f" 及邻近地区 {'、'.join(others)}" if others else "")
     where_en = region + (f" and neighbouring {', '.join(others)}" if others else "")
-    dep_zh = "，已按来源间相关性校正" if rules.correlation is not None else "（假定来源相互独立）"
+    dep_zh = "，已按来源间相关性校正" if rules.correlation is not None else "，假定来源相互独立"
     dep_en = (
         ", corrected for the correlation between sources"
         if rules.correlation is not None
