@@ -4,12 +4,14 @@
     python benchmarks/warning_assess.py --quick    # 1 replicate, 40 counties
 
 Design (healthwatch.warning.multisource defaults, five ILI sources: pharmacy sales, fever
-clinic, school absenteeism, case reports, laboratory positives): per replicate an
-outbreak-free simulation (calibration) and one with 200 outbreaks (sizes 30, 60, 120 cases)
-planted in the second year, 100 counties x 730 days; the first year is the history that turns
-EARS C2 scores (baseline 28 days) into empirical p-values and estimates the correlation between
-sources. Every detector's threshold is calibrated to the same number of false alerts per
-county-year on the outbreak-free data, for each of several targets (an AMOC-style sweep).
+clinic, school absenteeism, case reports, laboratory positives), per replicate: an
+outbreak-free simulation (calibration); a "history" with 200 outbreaks of its own (known past
+outbreaks, from which ``fused_weighted`` learns Stouffer weights); and the evaluated simulation
+with 200 outbreaks (sizes 30, 60, 120 cases) planted in the second year; 100 counties x 730
+days each. The first year is the history that turns EARS C2 scores (baseline 28 days) into
+empirical p-values and estimates the correlation between sources. Every detector's threshold
+is calibrated to the same number of false alerts per county-year on the outbreak-free data,
+for each of several targets (an AMOC-style sweep).
 
 Printed per target and detector: POD (mean over replicates, with the binomial standard error
 over all outbreaks), median days to detection, false alerts per county-year measured on the
@@ -30,7 +32,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from healthwatch.warning.assess import assess_multisource
-from healthwatch.warning.multisource import simulate_multisource
+from healthwatch.warning.multisource import DEFAULT_SOURCES, simulate_multisource
+
+SOURCES = [s.name for s in DEFAULT_SOURCES]
 
 
 def main() -> None:
@@ -53,9 +57,16 @@ def main() -> None:
         sim = simulate_multisource(
             args.regions, 730, n_outbreaks=args.outbreaks, seed=1001 + 2 * rep
         )
+        history = simulate_multisource(
+            args.regions, 730, n_outbreaks=args.outbreaks, seed=5000 + rep
+        )
         for target in targets:
             tab = assess_multisource(
-                sim, null, false_alerts_per_county_year=target, control={"baseline": 28}
+                sim,
+                null,
+                false_alerts_per_county_year=target,
+                control={"baseline": 28},
+                history=history,
             )
             frames.append(tab.assign(target=target, replicate=rep))
     per_rep = (time.perf_counter() - t0) / args.replicates
@@ -72,6 +83,7 @@ def main() -> None:
     out["pod"] = out["detected"] / out["outbreaks"]
     out["pod_se"] = np.sqrt(out["pod"] * (1 - out["pod"]) / out["outbreaks"])
     single = ~out["detector"].str.startswith(("fused", "2_of"))
+    weights = allr.dropna(subset=["weights"]).groupby("replicate")["weights"].first()
     best_single = out[single].groupby("target")["pod"].max()
     out["vs_best_single"] = out["pod"] / out["target"].map(best_single)
 
@@ -80,6 +92,11 @@ def main() -> None:
         f"730 days, {args.outbreaks} outbreaks each; {per_rep:.1f} s per replicate "
         f"({len(targets)} targets x {out['detector'].nunique()} detectors)"
     )
+    for rep, w in weights.items():
+        print(
+            f"  fused_weighted Stouffer weights (replicate {rep}): "
+            + ", ".join(f"{n} {x:.2f}" for n, x in zip(SOURCES, w, strict=True))
+        )
     for target in targets:
         part = out[out["target"] == target]
         print(f"\nfalse alerts per county-year calibrated to {target:g}:")

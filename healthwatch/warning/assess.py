@@ -59,9 +59,11 @@ __all__ = [
     "alarm_onsets",
     "assess_multisource",
     "calibrate_threshold",
+    "default_detectors",
     "detector_levels",
     "score_detector",
     "source_pvalues",
+    "stouffer_weights",
 ]
 
 
@@ -128,6 +130,7 @@ class Detector:
     kind: Literal["source", "source_window", "fisher", "stouffer", "k_of_n"]
     source: int = -1
     k: int = 2
+    weights: tuple[float, ...] | None = None  # Stouffer weights per source
 
 
 def detector_levels(
@@ -147,7 +150,10 @@ def detector_levels(
         return np.asarray(np.sort(np.where(np.isnan(wp), 1.0, wp), axis=2)[:, :, detector.k - 1])
     valid = ~np.isnan(wp).any(axis=2)
     level = np.full(wp.shape[:2], np.nan)
-    level[valid] = combine_pvalues_many(wp[valid], detector.kind, correlation=correlation)
+    weights = None if detector.weights is None else np.asarray(detector.weights)
+    level[valid] = combine_pvalues_many(
+        wp[valid], detector.kind, correlation=correlation, weights=weights
+    )
     return level
 
 
@@ -235,6 +241,33 @@ def score_detector(
     }
 
 
+def stouffer_weights(
+    p: np.ndarray,
+    sim: MultiSourceSimulation,
+    correlation: np.ndarray,
+    *,
+    window_days: int = 7,
+    detect_days: int = 14,
+) -> np.ndarray:
+    """Stouffer weights learned from past outbreaks: ``w = R^-1 delta`` (clipped at 0).
+
+    ``delta`` is each source's mean shift of the windowed normal score ``Phi^-1(1 - p)`` on
+    county-days of known outbreaks (start to ``detect_days`` later) against all other days,
+    ``R`` the sources' correlation. For normal scores this is the linear combination that best
+    separates outbreak days from the rest (Fisher's discriminant), so it says how much better
+    fusion gets when the platform knows from its own history which sources carry the signal.
+    """
+    wp = window_pvalues(p, window_days, axis=0)
+    z = stats.norm.isf(np.clip(wp, 1e-300, 1.0 - 1e-16))
+    inside = _outbreak_mask(sim, detect_days)
+    ok = ~np.isnan(z).any(axis=2)
+    delta = z[inside & ok].mean(axis=0) - z[~inside & ok].mean(axis=0)
+    w = np.clip(np.linalg.solve(correlation, delta), 0.0, None)
+    if not np.any(w > 0):
+        return np.ones(p.shape[2]) / p.shape[2]
+    return np.asarray(w / w.sum())
+
+
 def default_detectors(source_names: Sequence[str], k: int = 2) -> list[Detector]:
     """Each source alone (as is and over the fusion window), Fisher, Stouffer and k-of-n."""
     return [
@@ -261,6 +294,7 @@ def assess_multisource(
     training_days: int | None = None,
     pvalues: Literal["empirical", "normal"] = "empirical",
     detectors: Sequence[Detector] | None = None,
+    history: MultiSourceSimulation | None = None,
 ) -> pd.DataFrame:
     """Single sources against fused detection at the same false-alert rate (module docstring).
 
@@ -269,6 +303,10 @@ def assess_multisource(
     Both use the first ``training_days`` (default half the series) as the history that turns
     scores into p-values and estimates the correlation between sources; thresholds are
     calibrated, and detectors scored, on the days after it.
+
+    history: a third simulation with outbreaks (past years whose outbreaks are known): if
+    given, a detector ``fused_weighted`` (Stouffer with :func:`stouffer_weights` learned on it)
+    is added.
 
     Returns one row per detector: detector, threshold, pod, median_days_to_detection,
     mean_days_to_detection, false_alerts_per_county_year (measured on ``sim``),
@@ -293,8 +331,15 @@ def assess_multisource(
     )
     train = p_null[:n_train].reshape(-1, p_null.shape[2])
     corr = estimate_source_correlation(train, sources=sim.source_names).matrix
+    chosen = list(detectors or default_detectors(sim.source_names))
+    if history is not None:
+        p_hist = source_pvalues(
+            history, method=method, control=control, training_days=n_train, pvalues=pvalues
+        )
+        w = stouffer_weights(p_hist, history, corr, window_days=window_days)
+        chosen.append(Detector("fused_weighted", "stouffer", weights=tuple(float(x) for x in w)))
     rows = []
-    for det in detectors or default_detectors(sim.source_names):
+    for det in chosen:
         lv_null = detector_levels(p_null, det, window_days=window_days, correlation=corr)
         lv_sim = detector_levels(p_sim, det, window_days=window_days, correlation=corr)
         thr = calibrate_threshold(lv_null, false_alerts_per_county_year, from_day=n_train)
@@ -311,6 +356,7 @@ def assess_multisource(
                 **{k: v for k, v in score.items() if k != "outbreaks"},
                 "calibrated_false_alerts": float(null_rate),
                 "outbreaks": int(score["outbreaks"]),
+                "weights": None if det.weights is None else list(det.weights),
             }
         )
     return pd.DataFrame(rows)

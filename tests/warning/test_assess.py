@@ -19,6 +19,7 @@ from healthwatch.warning.assess import (
     detector_levels,
     score_detector,
     source_pvalues,
+    stouffer_weights,
 )
 from healthwatch.warning.multisource import simulate_multisource
 
@@ -130,3 +131,25 @@ def test_documentation_examples_run() -> None:
     namespace: dict[str, object] = {}
     for block in blocks:
         exec(compile(block, str(DOC), "exec"), namespace)  # the examples assert their claims
+
+
+def test_learned_weights_follow_the_signal() -> None:
+    from healthwatch.warning.multisource import SourceSpec
+
+    flat = (1, 1, 1, 1, 1, 1, 1)
+    spec = (
+        SourceSpec("strong", "强", share=0.8, background=5.0, phi=1.2, delay=1.0, dow=flat),
+        SourceSpec("blind", "盲", share=0.0, background=5.0, phi=1.2, delay=1.0, dow=flat),
+        SourceSpec("weak", "弱", share=0.15, background=20.0, phi=2.0, delay=1.0, dow=flat),
+    )
+    hist = simulate_multisource(20, 500, sources=spec, n_outbreaks=60, seed=41)
+    p = source_pvalues(hist, control={"baseline": 28})
+    w = stouffer_weights(p, hist, np.eye(3))
+    assert w[0] > 0.6 and w[1] < 0.15, w  # the blind source gets only noise weight
+    assert w.sum() == pytest.approx(1.0)
+    null = simulate_multisource(20, 500, sources=spec, n_outbreaks=0, seed=42)
+    sim = simulate_multisource(20, 500, sources=spec, n_outbreaks=60, seed=43)
+    table = assess_multisource(sim, null, false_alerts_per_county_year=2.0, history=hist)
+    table = table.set_index("detector")
+    # ignoring the blind source beats giving it equal weight
+    assert table.loc["fused_weighted", "pod"] >= table.loc["fused_stouffer", "pod"]
