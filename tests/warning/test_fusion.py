@@ -356,3 +356,38 @@ def test_fuse_signals_equals_the_plain_rules(seed: int, grouped: bool, neighbour
     assert [g[:6] + g[7:] for g in got] == [r[:6] + r[7:] for r in ref]
     for g, r in zip(got, ref, strict=True):
         assert g[6] == pytest.approx(r[6], rel=1e-9, nan_ok=True)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    cells=st.lists(st.one_of(st.none(), st.floats(0.0, 1.0)), min_size=1, max_size=30),
+    w=st.integers(1, 8),
+)
+def test_window_pvalues_equal_a_plain_loop(cells: list[float | None], w: int) -> None:
+    p = np.array([np.nan if c is None else c for c in cells])
+    got = window_pvalues(p[:, None], w)[:, 0]
+    for t in range(len(p)):
+        seen = p[max(0, t - w + 1) : t + 1]
+        seen = seen[~np.isnan(seen)]
+        if seen.size == 0:
+            assert np.isnan(got[t])
+        else:
+            assert got[t] == pytest.approx(1 - (1 - min(seen.min(), 1 - 1e-16)) ** w, abs=1e-12)
+
+
+def test_inconsistent_pairwise_correlations_are_repaired() -> None:
+    # three sources where a~b and b~c strongly but a, c opposite: pairwise estimates that no
+    # joint distribution has; the estimate must still be a valid correlation matrix
+    rng = np.random.default_rng(0)
+    n = 400
+    z = rng.normal(size=(n, 3))
+    x = np.full((3 * n, 3), np.nan)
+    x[:n, 0], x[:n, 1] = z[:, 0], z[:, 0] + 0.1 * z[:, 1]
+    x[n : 2 * n, 1], x[n : 2 * n, 2] = z[:, 1], z[:, 1] + 0.1 * z[:, 2]
+    x[2 * n :, 0], x[2 * n :, 2] = z[:, 2], -z[:, 2] + 0.1 * z[:, 0]
+    est = estimate_source_correlation(x, kind="z")
+    assert np.linalg.eigvalsh(est.matrix).min() >= -1e-9
+    assert np.allclose(np.diag(est.matrix), 1.0)
+    assert est.n_pairs[0, 1] == n and est.n_pairs[0, 0] == 2 * n
+    p = np.array([0.01, 0.02, 0.03])
+    assert 0 < combine_pvalues(p, "stouffer", correlation=est.matrix) <= 1
