@@ -312,7 +312,7 @@ def _reference_fuse(sig: pd.DataFrame, neighbours, rules: FusionRules) -> list[t
     return out
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 100_000), grouped=st.booleans(), neighbours_on=st.booleans())
 def test_fuse_signals_equals_the_plain_rules(seed: int, grouped: bool, neighbours_on: bool) -> None:
     rng = np.random.default_rng(seed)

@@ -146,7 +146,7 @@ def test_exhaustive_agreement_fixed_instances() -> None:
         del trial
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     n=st.integers(1, 7),
     days=st.integers(1, 9),
