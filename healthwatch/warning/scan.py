@@ -541,10 +541,11 @@ def space_time_permutation_scan(
     )
 
     if n_replicates > 0:
-        labels = np.repeat(np.arange(n_regions, dtype=np.int64), counts.sum(axis=0))
+        labels = np.repeat(np.arange(n_regions, dtype=np.int32), counts.sum(axis=0))
         day_sizes = day_cases[::-1][:max_days].astype(np.int64)
         seeds = np.random.SeedSequence(seed).generate_state(int(n_replicates), dtype=np.uint64)
-        n_blocks = max(1, min(int(n_replicates), numba.get_num_threads() * 4))
+        # one copy of the labels per block: as many blocks as threads bounds the memory
+        n_blocks = max(1, min(int(n_replicates), numba.get_num_threads()))
         maxima = _replicate_maxima(
             labels,
             day_sizes,
