@@ -443,7 +443,11 @@ def _check_signals(signals: pd.DataFrame, rules: FusionRules) -> pd.DataFrame:
     out["date"] = pd.to_datetime(out["date"], errors="coerce")
     out["p_value"] = pd.to_numeric(out["p_value"], errors="coerce")
     out["score"] = pd.to_numeric(out["score"], errors="coerce")
-    out["single_case"] = out["single_case"].fillna(False).astype(bool)
+    flag = out["single_case"]
+    if not pd.api.types.is_bool_dtype(flag):  # text or numbers from a CSV or JSON
+        text = flag.astype(str).str.strip().str.lower()
+        flag = text.isin(("true", "1", "1.0", "yes", "y", "t", "是"))
+    out["single_case"] = flag.fillna(False).astype(bool)
     for i in np.flatnonzero(out["date"].isna().to_numpy()):
         problems.append(
             Problem(

@@ -391,3 +391,19 @@ def test_inconsistent_pairwise_correlations_are_repaired() -> None:
     assert est.n_pairs[0, 1] == n and est.n_pairs[0, 0] == 2 * n
     p = np.array([0.01, 0.02, 0.03])
     assert 0 < combine_pvalues(p, "stouffer", correlation=est.matrix) <= 1
+
+
+def test_text_flags_and_empty_input() -> None:
+    cols = ["region", "date", "source", "syndrome", "p_value", "score", "single_case"]
+    assert fuse_signals(pd.DataFrame(columns=cols), {}) == []
+    sig = pd.DataFrame(
+        [
+            ("A", "2025-01-01", "s1", "cholera", "", "", "True"),
+            ("A", "2025-01-01", "s1", "x", "0.01", "", "False"),
+            ("A", "2025-01-02", "s2", "x", "0.01", "", "false"),
+        ],
+        columns=cols,
+    )  # as read from a CSV: every cell text
+    alerts = fuse_signals(sig, {}, FusionRules(adjust_window=False))
+    assert [(a.level, a.syndrome) for a in alerts] == [("red", "cholera"), ("blue", "x")]
+    assert alerts[1].p_combined == pytest.approx(stats.combine_pvalues([0.01, 0.01]).pvalue)
