@@ -441,7 +441,19 @@ def _check_signals(signals: pd.DataFrame, rules: FusionRules) -> pd.DataFrame:
     out["source"] = out["source"].astype(str)
     out["syndrome"] = out["syndrome"].astype(str)
     out["date"] = pd.to_datetime(out["date"], errors="coerce")
-    out["p_value"] = pd.to_numeric(out["p_value"], errors="coerce")
+    raw_p = out["p_value"]
+    out["p_value"] = pd.to_numeric(raw_p, errors="coerce")
+    blank = raw_p.isna() | raw_p.astype(str).str.strip().isin(("", "nan", "NaN", "None"))
+    for i in np.flatnonzero((out["p_value"].isna() & ~blank).to_numpy()):
+        problems.append(
+            Problem(
+                f"row {i + 1}: p_value {raw_p.iloc[i]!r} is not a number (leave it empty if the "
+                "method gives none)",
+                f"第 {i + 1} 行：p_value {raw_p.iloc[i]!r} 不是数值（方法不提供 p 值时请留空）",
+                line=int(i) + 1,
+                field="p_value",
+            )
+        )
     out["score"] = pd.to_numeric(out["score"], errors="coerce")
     flag = out["single_case"]
     if not pd.api.types.is_bool_dtype(flag):  # text or numbers from a CSV or JSON

@@ -249,11 +249,14 @@ def test_bad_signals_are_refused_listing_every_problem() -> None:
         [
             ("A", "not a date", "s1", "x", 0.5, 1.0, False),
             ("A", "2025-03-01", "s2", "x", 1.5, 1.0, False),
+            ("A", "2025-03-01", "s3", "x", "abc", 1.0, False),
         ]
     )
     with pytest.raises(InputError) as err:
         fuse_signals(sig, {}, FusionRules())
-    assert {p.field for p in err.value.problems} == {"date", "p_value"}
+    assert [(p.field, p.line) for p in err.value.problems] == [
+        ("p_value", 3), ("date", 1), ("p_value", 2),
+    ]  # fmt: skip
     with pytest.raises(InputError):
         fuse_signals(sig.drop(columns="source"), {}, FusionRules())
 
