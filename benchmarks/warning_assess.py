@@ -36,8 +36,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from healthwatch.warning.assess import assess_multisource
-from healthwatch.warning.multisource import DEFAULT_SOURCES, simulate_multisource
+from healthwatch.warning.assess import compare_detectors
+from healthwatch.warning.multisource import DEFAULT_SOURCES
 
 SOURCES = [s.name for s in DEFAULT_SOURCES]
 
@@ -90,53 +90,26 @@ def main() -> None:
         args.replicates, args.regions, args.outbreaks = 1, 40, 80
     targets = [float(x) for x in args.targets.split(",")]
 
-    frames = []
     t0 = time.perf_counter()
-    for rep in range(args.replicates):
-        null = simulate_multisource(args.regions, 730, n_outbreaks=0, seed=1000 + 2 * rep)
-        sim = simulate_multisource(
-            args.regions, 730, n_outbreaks=args.outbreaks, seed=1001 + 2 * rep
-        )
-        history = simulate_multisource(
-            args.regions, 730, n_outbreaks=args.outbreaks, seed=5000 + rep
-        )
-        for target in targets:
-            tab = assess_multisource(
-                sim,
-                null,
-                false_alerts_per_county_year=target,
-                control={"baseline": 28},
-                history=history,
-            )
-            frames.append(tab.assign(target=target, replicate=rep))
+    out = compare_detectors(
+        n_regions=args.regions,
+        n_days=730,
+        n_outbreaks=args.outbreaks,
+        targets=targets,
+        replicates=args.replicates,
+        seed=1000,
+    )
     per_rep = (time.perf_counter() - t0) / args.replicates
-    allr = pd.concat(frames, ignore_index=True)
-    allr["detected"] = allr["pod"] * allr["outbreaks"]
-    g = allr.groupby(["target", "detector"], sort=False)
-    out = g.agg(
-        detected=("detected", "sum"),
-        outbreaks=("outbreaks", "sum"),
-        median_days=("median_days_to_detection", "mean"),
-        false_alerts=("false_alerts_per_county_year", "mean"),
-        calibrated=("calibrated_false_alerts", "mean"),
-    ).reset_index()
-    out["pod"] = out["detected"] / out["outbreaks"]
-    out["pod_se"] = np.sqrt(out["pod"] * (1 - out["pod"]) / out["outbreaks"])
-    single = ~out["detector"].str.startswith(("fused", "2_of"))
-    weights = allr.dropna(subset=["weights"]).groupby("replicate")["weights"].first()
-    best_single = out[single].groupby("target")["pod"].max()
-    out["vs_best_single"] = out["pod"] / out["target"].map(best_single)
-
     print(
         f"multi-source assessment: {args.replicates} replicate(s) x {args.regions} counties x "
         f"730 days, {args.outbreaks} outbreaks each; {per_rep:.1f} s per replicate "
         f"({len(targets)} targets x {out['detector'].nunique()} detectors)"
     )
-    for rep, w in weights.items():
-        print(
-            f"  fused_weighted Stouffer weights (replicate {rep}): "
-            + ", ".join(f"{n} {x:.2f}" for n, x in zip(SOURCES, w, strict=True))
-        )
+    w = out.loc[out["detector"] == "fused_weighted", "weights"].iloc[0]
+    print(
+        "  fused_weighted: mean learned Stouffer weights "
+        + ", ".join(f"{n} {x:.2f}" for n, x in zip(SOURCES, w, strict=True))
+    )
     for target in targets:
         part = out[out["target"] == target]
         print(f"\nfalse alerts per county-year calibrated to {target:g}:")
@@ -144,16 +117,18 @@ def main() -> None:
             print("| detector | POD (± se) | median days | false alerts/county-year | vs best |")
             print("|---|---|---|---|---|")
         for row in part.itertuples():
+            days, fa = row.median_days_to_detection, row.false_alerts_per_county_year
             if args.markdown:
                 print(
-                    f"| {row.detector} | {row.pod:.3f} ± {row.pod_se:.3f} | {row.median_days:.1f} "
-                    f"| {row.false_alerts:.2f} | {row.vs_best_single:.2f} |"
+                    f"| {row.detector} | {row.pod:.3f} ± {row.pod_se:.3f} | {days:.1f} "
+                    f"| {fa:.2f} | {row.vs_best_single:.2f} |"
                 )
             else:
                 print(
                     f"  {row.detector:<22} POD {row.pod:.3f} ± {row.pod_se:.3f}  "
-                    f"median days {row.median_days:4.1f}  false alerts {row.false_alerts:5.2f} "
-                    f"(calibration {row.calibrated:4.2f})  vs best single {row.vs_best_single:.2f}"
+                    f"median days {days:4.1f}  false alerts {fa:5.2f} "
+                    f"(calibration {row.calibrated_false_alerts:4.2f})  "
+                    f"vs best single {row.vs_best_single:.2f}"
                 )
     fusion_speed()
 

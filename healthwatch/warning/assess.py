@@ -59,6 +59,7 @@ __all__ = [
     "alarm_onsets",
     "assess_multisource",
     "calibrate_threshold",
+    "compare_detectors",
     "default_detectors",
     "detector_levels",
     "score_detector",
@@ -282,6 +283,95 @@ def default_detectors(source_names: Sequence[str], k: int = 2) -> list[Detector]
     ]
 
 
+@dataclass
+class _Levels:
+    """Every detector's levels on the outbreak-free and the outbreak data (computed once, then
+    thresholded for each false-alert target)."""
+
+    detectors: list[Detector]
+    null: list[np.ndarray]
+    sim: list[np.ndarray]
+    n_train: int
+
+
+def _check_pair(sim: MultiSourceSimulation, other: MultiSourceSimulation, name: str) -> None:
+    if other.counts.shape != sim.counts.shape:
+        raise InputError(
+            [
+                Problem(
+                    f"the {name} simulation must have the same days, counties and sources",
+                    f"{name} 模拟必须与评估数据的天数、县和来源相同",
+                    field=name,
+                )
+            ]
+        )
+
+
+def _levels(
+    sim: MultiSourceSimulation,
+    null: MultiSourceSimulation,
+    history: MultiSourceSimulation | None,
+    detectors: Sequence[Detector] | None,
+    method: str,
+    control: Mapping[str, Any] | None,
+    window_days: int,
+    training_days: int | None,
+    pvalues: Literal["empirical", "normal"],
+) -> _Levels:
+    _check_pair(sim, null, "null")
+    if history is not None:
+        _check_pair(sim, history, "history")
+    n_train = int(training_days or sim.counts.shape[0] // 2)
+    kw: dict[str, Any] = {
+        "method": method,
+        "control": control,
+        "training_days": n_train,
+        "pvalues": pvalues,
+    }
+    p_null = source_pvalues(null, **kw)
+    p_sim = source_pvalues(sim, **kw)
+    train = p_null[:n_train].reshape(-1, p_null.shape[2])
+    corr = estimate_source_correlation(train, sources=sim.source_names).matrix
+    chosen = list(detectors or default_detectors(sim.source_names))
+    if history is not None:
+        w = stouffer_weights(source_pvalues(history, **kw), history, corr, window_days=window_days)
+        chosen.append(Detector("fused_weighted", "stouffer", weights=tuple(float(x) for x in w)))
+    return _Levels(
+        detectors=chosen,
+        null=[
+            detector_levels(p_null, d, window_days=window_days, correlation=corr) for d in chosen
+        ],
+        sim=[detector_levels(p_sim, d, window_days=window_days, correlation=corr) for d in chosen],
+        n_train=n_train,
+    )
+
+
+def _evaluate(
+    levels: _Levels, sim: MultiSourceSimulation, target: float, detect_days: int
+) -> pd.DataFrame:
+    rows = []
+    n_train = levels.n_train
+    for det, lv_null, lv_sim in zip(levels.detectors, levels.null, levels.sim, strict=True):
+        thr = calibrate_threshold(lv_null, target, from_day=n_train)
+        alarm = np.where(np.isnan(lv_sim), False, lv_sim <= thr)
+        alarm_null = np.where(np.isnan(lv_null), False, lv_null <= thr)
+        null_rate = alarm_onsets(alarm_null)[n_train:].sum() / (
+            (alarm.shape[0] - n_train) * alarm.shape[1] / 365.0
+        )
+        score = score_detector(alarm, sim, detect_days=detect_days, from_day=n_train)
+        rows.append(
+            {
+                "detector": det.name,
+                "threshold": thr,
+                **{k: v for k, v in score.items() if k != "outbreaks"},
+                "calibrated_false_alerts": float(null_rate),
+                "outbreaks": int(score["outbreaks"]),
+                "weights": None if det.weights is None else list(det.weights),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def assess_multisource(
     sim: MultiSourceSimulation,
     null: MultiSourceSimulation,
@@ -310,53 +400,93 @@ def assess_multisource(
 
     Returns one row per detector: detector, threshold, pod, median_days_to_detection,
     mean_days_to_detection, false_alerts_per_county_year (measured on ``sim``),
-    calibrated_false_alerts (on ``null``), outbreaks.
+    calibrated_false_alerts (on ``null``), outbreaks, weights (``fused_weighted`` only).
     """
-    if sim.counts.shape[1:] != null.counts.shape[1:] or sim.counts.shape[0] != null.counts.shape[0]:
-        raise InputError(
-            [
-                Problem(
-                    "the null simulation must have the same days, counties and sources",
-                    "无疫情模拟必须与评估数据的天数、县和来源相同",
-                    field="null",
+    levels = _levels(
+        sim, null, history, detectors, method, control, window_days, training_days, pvalues
+    )
+    return _evaluate(levels, sim, false_alerts_per_county_year, detect_days)
+
+
+def compare_detectors(
+    *,
+    n_regions: int = 100,
+    n_days: int = 730,
+    n_outbreaks: int = 200,
+    targets: Sequence[float] = (1.0, 2.0, 4.0, 8.0),
+    replicates: int = 3,
+    seed: int = 1000,
+    learn_weights: bool = True,
+    method: str = "ears_c2",
+    control: Mapping[str, Any] | None = None,
+    window_days: int = 7,
+    detect_days: int = 21,
+    **simulation: Any,
+) -> pd.DataFrame:
+    """The whole comparison (what ``benchmarks/warning_assess.py`` prints): replicated
+    simulations, every detector calibrated to each false-alert target, results pooled.
+
+    Replicate r simulates an outbreak-free calibration set (seed ``seed + 2r``), the evaluated
+    data (``seed + 2r + 1``) and, if ``learn_weights``, a history with known outbreaks
+    (``seed + 4000 + r``) for ``fused_weighted``; ``simulation`` passes further keywords to
+    :func:`simulate_multisource` (e.g. ``sources``, ``outbreak_size``). ``control`` defaults to
+    EARS C2 with a 28-day baseline.
+
+    Returns one row per target and detector: target, detector, pod (outbreaks detected over
+    all replicates / outbreaks), pod_se (binomial standard error), median_days_to_detection
+    and false_alerts_per_county_year and calibrated_false_alerts (means over replicates),
+    outbreaks, vs_best_single (POD over the best single-source detector's at that target) and
+    weights (mean learned weights, ``fused_weighted`` only).
+    """
+    from healthwatch.warning.multisource import simulate_multisource
+
+    control = {"baseline": 28} if control is None else control
+    frames = []
+    for rep in range(int(replicates)):
+        null = simulate_multisource(
+            n_regions, n_days, n_outbreaks=0, seed=seed + 2 * rep, **simulation
+        )
+        sim = simulate_multisource(
+            n_regions, n_days, n_outbreaks=n_outbreaks, seed=seed + 2 * rep + 1, **simulation
+        )
+        history = None
+        if learn_weights:
+            history = simulate_multisource(
+                n_regions, n_days, n_outbreaks=n_outbreaks, seed=seed + 4000 + rep, **simulation
+            )
+        levels = _levels(sim, null, history, None, method, control, window_days, None, "empirical")
+        for target in targets:
+            frames.append(
+                _evaluate(levels, sim, float(target), detect_days).assign(
+                    target=float(target), replicate=rep
                 )
-            ]
+            )
+    allr = pd.concat(frames, ignore_index=True)
+    allr["detected"] = allr["pod"] * allr["outbreaks"]
+    out = (
+        allr.groupby(["target", "detector"], sort=False)
+        .agg(
+            detected=("detected", "sum"),
+            outbreaks=("outbreaks", "sum"),
+            median_days_to_detection=("median_days_to_detection", "mean"),
+            false_alerts_per_county_year=("false_alerts_per_county_year", "mean"),
+            calibrated_false_alerts=("calibrated_false_alerts", "mean"),
         )
-    n_train = int(training_days or sim.counts.shape[0] // 2)
-    p_null = source_pvalues(
-        null, method=method, control=control, training_days=n_train, pvalues=pvalues
+        .reset_index()
     )
-    p_sim = source_pvalues(
-        sim, method=method, control=control, training_days=n_train, pvalues=pvalues
+    out["pod"] = out["detected"] / out["outbreaks"]
+    out["pod_se"] = np.sqrt(out["pod"] * (1 - out["pod"]) / out["outbreaks"])
+    single = ~out["detector"].str.startswith(("fused", "2_of"))
+    best = out[single].groupby("target")["pod"].max()
+    out["vs_best_single"] = out["pod"] / out["target"].map(best)
+    weighted = allr.dropna(subset=["weights"])
+    mean_w = (
+        np.mean(np.array(weighted["weights"].tolist()), axis=0).tolist() if len(weighted) else None
     )
-    train = p_null[:n_train].reshape(-1, p_null.shape[2])
-    corr = estimate_source_correlation(train, sources=sim.source_names).matrix
-    chosen = list(detectors or default_detectors(sim.source_names))
-    if history is not None:
-        p_hist = source_pvalues(
-            history, method=method, control=control, training_days=n_train, pvalues=pvalues
-        )
-        w = stouffer_weights(p_hist, history, corr, window_days=window_days)
-        chosen.append(Detector("fused_weighted", "stouffer", weights=tuple(float(x) for x in w)))
-    rows = []
-    for det in chosen:
-        lv_null = detector_levels(p_null, det, window_days=window_days, correlation=corr)
-        lv_sim = detector_levels(p_sim, det, window_days=window_days, correlation=corr)
-        thr = calibrate_threshold(lv_null, false_alerts_per_county_year, from_day=n_train)
-        alarm = np.where(np.isnan(lv_sim), False, lv_sim <= thr)
-        alarm_null = np.where(np.isnan(lv_null), False, lv_null <= thr)
-        null_rate = alarm_onsets(alarm_null)[n_train:].sum() / (
-            (alarm.shape[0] - n_train) * alarm.shape[1] / 365.0
-        )
-        score = score_detector(alarm, sim, detect_days=detect_days, from_day=n_train)
-        rows.append(
-            {
-                "detector": det.name,
-                "threshold": thr,
-                **{k: v for k, v in score.items() if k != "outbreaks"},
-                "calibrated_false_alerts": float(null_rate),
-                "outbreaks": int(score["outbreaks"]),
-                "weights": None if det.weights is None else list(det.weights),
-            }
-        )
-    return pd.DataFrame(rows)
+    out["weights"] = [mean_w if d == "fused_weighted" else None for d in out["detector"]]
+    columns = [
+        "target", "detector", "pod", "pod_se", "median_days_to_detection",
+        "false_alerts_per_county_year", "calibrated_false_alerts", "outbreaks",
+        "vs_best_single", "weights",
+    ]  # fmt: skip
+    return out[columns]

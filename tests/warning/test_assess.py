@@ -153,3 +153,30 @@ def test_learned_weights_follow_the_signal() -> None:
     table = table.set_index("detector")
     # ignoring the blind source beats giving it equal weight
     assert table.loc["fused_weighted", "pod"] >= table.loc["fused_stouffer", "pod"]
+
+
+def test_compare_detectors_pools_replicates() -> None:
+    from healthwatch.warning.assess import compare_detectors
+
+    out = compare_detectors(
+        n_regions=8, n_days=400, n_outbreaks=12, targets=(2.0, 6.0), replicates=2, seed=7
+    )
+    assert list(out["target"].unique()) == [2.0, 6.0]
+    assert out.groupby("target")["detector"].count().tolist() == [14, 14]
+    assert (out["outbreaks"] > 0).all() and (out["pod_se"] >= 0).all()
+    single = ~out["detector"].str.startswith(("fused", "2_of"))
+    for _, part in out[single].groupby("target"):
+        assert part["vs_best_single"].max() == pytest.approx(1.0)
+    w = out.loc[out["detector"] == "fused_weighted", "weights"].iloc[0]
+    assert len(w) == 5 and sum(w) == pytest.approx(1.0)
+    # one replicate through compare_detectors equals assess_multisource on the same data
+    one = compare_detectors(
+        n_regions=8, n_days=400, n_outbreaks=12, targets=(2.0,), replicates=1, seed=7,
+        learn_weights=False,
+    ).set_index("detector")  # fmt: skip
+    null = simulate_multisource(8, 400, n_outbreaks=0, seed=7)
+    sim = simulate_multisource(8, 400, n_outbreaks=12, seed=8)
+    direct = assess_multisource(
+        sim, null, false_alerts_per_county_year=2.0, control={"baseline": 28}
+    ).set_index("detector")
+    assert np.allclose(one.loc[direct.index, "pod"], direct["pod"])
