@@ -5,6 +5,7 @@ Pure, array-level methods (no database, no I/O): :mod:`.scan` (space-time permut
 outbreaks) and :mod:`.assess` (single sources versus fused detection at equal false-alert rates).
 """
 
+from healthwatch.warning.assess import assess_multisource
 from healthwatch.warning.fusion import (
     FusedAlert,
     FusionRules,
@@ -14,6 +15,7 @@ from healthwatch.warning.fusion import (
     estimate_source_correlation,
     fuse_signals,
 )
+from healthwatch.warning.multisource import MultiSourceSimulation, SourceSpec, simulate_multisource
 from healthwatch.warning.scan import Cluster, ScanResult, space_time_permutation_scan
 
 __all__ = [
@@ -21,10 +23,14 @@ __all__ = [
     "FusedAlert",
     "FusionRules",
     "LevelRule",
+    "MultiSourceSimulation",
     "ScanResult",
     "SourceCorrelation",
+    "SourceSpec",
+    "assess_multisource",
     "combine_pvalues",
     "estimate_source_correlation",
     "fuse_signals",
+    "simulate_multisource",
     "space_time_permutation_scan",
 ]
