@@ -32,6 +32,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,7 +54,7 @@ PANEL_SOURCE = (
     "模拟数据（healthwatch.data.synthetic，种子 2021）：演示用，非真实统计 / synthetic demo panel "
     "(healthwatch.data.synthetic, seed 2021), not real statistics"
 )
-PLANTED = {
+PLANTED: dict[str, dict[str, Any]] = {
     "lagging_binding_indicator": {"indicator": "gps_per_10000", "target": 4.6, "reaches": 3.5},
     "outlier": {"region": "210381", "period": "2022", "element": "infant_deaths", "factor": 4},
     "not_reported": {"region": "211224", "period": "2025"},
@@ -178,11 +179,9 @@ def _proportions(den: np.ndarray, effect: np.ndarray, target: float) -> np.ndarr
 
 class _Panel:
     def __init__(self, defs: Definitions, seed: int) -> None:
+        from healthwatch.data.populations import builtin_city_populations
         from healthwatch.regions.hierarchy import liaoning_regions
-        from healthwatch.regions.population import (
-            builtin_city_populations,
-            synthetic_county_split,
-        )
+        from healthwatch.regions.population import synthetic_county_split
 
         self.defs = defs
         self.rng = np.random.default_rng(seed)
