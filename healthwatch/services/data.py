@@ -228,7 +228,9 @@ def import_values(
     _check_scope(actor, incoming.frame["region"].astype(str).str.strip().unique(), incoming.file)
     for attempt in range(8):
         try:
-            with session_scope(db, actor=actor.username) as session:
+            # An import is an explicit load: it may create (and migrate) the database on a
+            # fresh installation; a dry run writes nothing, so it never creates one.
+            with session_scope(db, actor=actor.username, create=not dry_run) as session:
                 return _import_in_session(
                     session, incoming, actor, defs, dry_run, sha256, synthetic, reason
                 )
@@ -792,7 +794,7 @@ def completeness(
 
 def plan_elements(plan: str | None) -> set[str]:
     defs = load_definitions()
-    codes = set()
+    codes: set[str] = set()
     for code in plan_indicator_codes(plan):
         ind = defs.indicators[code]
         codes.update(ind.elements())
