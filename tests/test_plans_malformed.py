@@ -2,7 +2,8 @@
 and a refused load leaves the database exactly as it was (SQLite and PostgreSQL).
 
 The corpus (``CASES``) is generated here; ``VALID`` is a small plan whose parent is the packaged
-Liaoning plan (stored in every seeded database). ``test_plans_fuzz`` reuses both.
+Liaoning plan (stored by the built-in load, see the ``seeded_db_url`` fixture).
+``test_plans_fuzz`` reuses both.
 """
 
 from __future__ import annotations
@@ -447,18 +448,10 @@ def dump(url: str) -> dict[str, list[tuple[object, ...]]]:
         engine.dispose()
 
 
-def seeded(url: str) -> str:
-    from healthwatch.store.db import session_scope
-
-    with session_scope(url):
-        pass
-    return url
-
-
-def test_refused_loads_leave_the_database_unchanged(db_url: str, tmp_path: Path) -> None:
+def test_refused_loads_leave_the_database_unchanged(seeded_db_url: str, tmp_path: Path) -> None:
     from healthwatch.store.plans import import_plan_files
 
-    url = seeded(db_url)
+    url = seeded_db_url
     before = dump(url)
     assert before["plans"] and before["audit_log"]
     cases = [*CASES, Case("parent-missing", _text("orphan.yaml", PARENT_MISSING), "not stored")]
