@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from healthwatch.errors import HealthwatchError, PermissionDeniedError
+from healthwatch.errors import HealthwatchError, NotFoundError, PermissionDeniedError
 from healthwatch.services import data as svc
 from healthwatch.store.audit import audit_trail
 from healthwatch.store.data_models import DataImport, DataValue
@@ -223,3 +223,12 @@ def test_export_in_every_format_imports_back_unchanged(seeded_db_url, tmp_path):
     # infant mortality for 3 counties, life expectancy and beds per 1000 for 210302; deliveries
     # feed only indicators whose other element is missing, so FHIR has no place for them
     assert fhir["written"] == 3 + 1 + 1
+
+
+def test_a_dry_run_on_a_missing_database_refuses_and_creates_nothing(tmp_path):
+    f = write_csv(tmp_path / "a.csv", births("210302", 2023, 1200, 4))
+    missing = tmp_path / "typo.sqlite"
+    with pytest.raises(NotFoundError) as info:
+        svc.import_file(f, actor=LOCAL_ADMIN, db=str(missing), dry_run=True)
+    assert "There is no database" in info.value.message_en
+    assert not missing.exists()
