@@ -120,7 +120,7 @@ def require_or_skip(condition: bool, reason: str) -> None:
         return
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason}; CI must provide it", pytrace=False)
-    pytest.skip(reason)
+    pytest.skip(reason, allow_module_level=True)
 
 
 def require_shared(*parts: str) -> Path:
