@@ -429,7 +429,7 @@ def test_cycles_and_duplicates_in_one_load_are_refused(tmp_path: Path) -> None:
 # ---- the database is untouched by a refused load, on SQLite and PostgreSQL -----------------
 
 
-def dump(url: str) -> dict[str, list[tuple[object, ...]]]:
+def dump(url: str) -> dict[str, list[tuple[str, ...]]]:
     """Every row of every table (Alembic's included), in primary-key order."""
     engine = create_engine(url)
     try:
