@@ -30,7 +30,12 @@ from typing import Any
 import typer
 
 from healthwatch.cli import access, db, demo, plans, regions, surveil
-from healthwatch.cli._common import HELP_OPTION_NAMES, ZhHelpCommand, ZhHelpGroup
+from healthwatch.cli._common import (
+    HELP_OPTION_NAMES,
+    ZhHelpCommand,
+    ZhHelpGroup,
+    chinese_help_everywhere,
+)
 from healthwatch.errors import HealthwatchError
 
 INTERRUPTED_EXIT = 130
@@ -87,6 +92,7 @@ app.add_typer(plans.app, name="plans")
 app.add_typer(surveil.app, name="surveil")
 app.add_typer(access.app, name="access")
 app.command("demo", cls=ZhHelpCommand)(demo.demo)
+chinese_help_everywhere(app)
 
 
 def main(argv: list[str] | None = None) -> None:
