@@ -139,7 +139,10 @@ CASES = [
     Case("only-comments", _text("comments.yaml", "# nothing here\n\n"), "empty"),
     Case("folder", _folder, "folder"),
     Case("missing", _missing, "does not exist"),
-    Case("too-big", _bytes("big.yaml", b"#" * 5_000_001), "at most 5,000,000"),
+    Case("too-big", _bytes("big.yaml", b"#" * 1_000_001), "at most 1,000,000"),
+    Case(
+        "too-many-values", _text("many.yaml", "a: [" + "1," * 30_000 + "1]\n"), "more than 20,000"
+    ),
     Case("top-level-list", _text("list.yaml", "- a\n- b\n"), "mapping"),
     Case("top-level-scalar", _text("scalar.yaml", "just text\n"), "mapping"),
     Case(
