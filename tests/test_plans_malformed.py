@@ -140,7 +140,10 @@ CASES = [
     Case("only-comments", _text("comments.yaml", "# nothing here\n\n"), "empty"),
     Case("folder", _folder, "folder"),
     Case("missing", _missing, "does not exist"),
-    Case("too-big", _bytes("big.yaml", b"#" * 5_000_001), "at most 5,000,000"),
+    Case("too-big", _bytes("big.yaml", b"#" * 1_000_001), "at most 1,000,000"),
+    Case(
+        "too-many-values", _text("many.yaml", "a: [" + "1," * 30_000 + "1]\n"), "more than 20,000"
+    ),
     Case("top-level-list", _text("list.yaml", "- a\n- b\n"), "mapping"),
     Case("top-level-scalar", _text("scalar.yaml", "just text\n"), "mapping"),
     Case(
@@ -430,7 +433,7 @@ def test_cycles_and_duplicates_in_one_load_are_refused(tmp_path: Path) -> None:
 # ---- the database is untouched by a refused load, on SQLite and PostgreSQL -----------------
 
 
-def dump(url: str) -> dict[str, list[tuple[object, ...]]]:
+def dump(url: str) -> dict[str, list[tuple[str, ...]]]:
     """Every row of every table (Alembic's included), in primary-key order."""
     engine = create_engine(url)
     try:

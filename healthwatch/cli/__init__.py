@@ -30,7 +30,12 @@ from typing import Any
 import typer
 
 from healthwatch.cli import access, data, db, demo, plans, regions, surveil, users
-from healthwatch.cli._common import HELP_OPTION_NAMES, ZhHelpCommand, ZhHelpGroup
+from healthwatch.cli._common import (
+    HELP_OPTION_NAMES,
+    ZhHelpCommand,
+    ZhHelpGroup,
+    chinese_help_everywhere,
+)
 from healthwatch.errors import HealthwatchError
 
 INTERRUPTED_EXIT = 130
@@ -89,6 +94,7 @@ app.add_typer(access.app, name="access")
 app.add_typer(users.app, name="users")
 app.add_typer(data.app, name="data")
 app.command("demo", cls=ZhHelpCommand)(demo.demo)
+chinese_help_everywhere(app)
 
 
 def main(argv: list[str] | None = None) -> None:
