@@ -177,6 +177,7 @@ def bayes(
     return DetectionResult(
         method="bayes",
         t=rng,
+        dates=counts.dates_of(rng),
         names=list(counts.names),
         expected=expected,
         upperbound=upper,

@@ -803,6 +803,7 @@ def _glr(
     return DetectionResult(
         method=method,
         t=rng,
+        dates=counts.dates_of(rng),
         names=list(counts.names),
         expected=mu,
         upperbound=upper,

@@ -40,7 +40,7 @@ def test_from_long_names_file_line_and_field(frame: pd.DataFrame, line: int, fie
 
 def test_from_long_rejects_gaps_per_series() -> None:
     frame = pd.DataFrame({"series": ["a", "a", "b"], "t": [1, 2, 2], "count": [1, 1, 1]})
-    with pytest.raises(InputError, match="series 'b' has 1 time points"):
+    with pytest.raises(InputError, match="series 'b' has 1 of the 2 time points; missing t=1"):
         Counts.from_long(frame, file="x.csv")
 
 
@@ -57,7 +57,7 @@ def test_counts_rejects_negative_and_fractional_arrays() -> None:
 
 
 def test_epoch_must_increase() -> None:
-    with pytest.raises(InputError, match="strictly increasing"):
+    with pytest.raises(InputError, match="dates must increase"):
         Counts.from_array([1, 2], epoch=np.array(["2024-01-08", "2024-01-01"], "datetime64[D]"))
 
 
@@ -128,6 +128,7 @@ def test_to_json_gives_null_for_nan_and_lists_for_tuples() -> None:
     assert res.to_json() == {
         "method": "m",
         "control": {"limit54": [5, 4], "alpha": 0.01, "w": None},
+        "dates": None,
         "t": [3, 4],
         "series": [
             {
