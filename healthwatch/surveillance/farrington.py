@@ -31,7 +31,7 @@ from typing import Any
 
 import numba
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from healthwatch.errors import InputError, Problem
 from healthwatch.surveillance import calendar
@@ -230,6 +230,8 @@ def _nb_quantile(q: float, mu: np.ndarray, phi: np.ndarray) -> np.ndarray:
     The kernel computes nearly all quantiles itself and leaves to this function only those it
     cannot settle exactly (see ``farrington_kernel.nb_quantile_or_flag``).
     """
+    from scipy import stats  # only here: importing scipy.stats takes longer than most runs
+
     out = np.full(mu.shape, np.nan)
     ok = np.isfinite(mu) & np.isfinite(phi)
     pois = ok & (phi <= 1.0)
@@ -368,7 +370,7 @@ def _trend_critical_values(p_threshold: float, n_max: int) -> np.ndarray:
     """
     df = np.arange(n_max + 1, dtype=np.float64)
     with np.errstate(invalid="ignore"):
-        crit = stats.t.isf(p_threshold / 2.0, df)
+        crit = -special.stdtrit(df, p_threshold / 2.0)  # = scipy.stats.t.isf, bit for bit
     crit[0] = np.nan
     return np.ascontiguousarray(crit, dtype=np.float64)
 
@@ -409,7 +411,7 @@ def _run(
             )
         with np.errstate(divide="ignore", invalid="ignore"):
             log_pop = np.log(counts.population)
-    z = stats.norm.ppf(1 - alpha / 2) if classic else stats.norm.ppf(1 - alpha)
+    z = special.ndtri(1 - alpha / 2) if classic else special.ndtri(1 - alpha)  # norm.ppf
     ref_t, ref_lev, n_ref, n_levels = _week_designs(
         counts,
         rng,

@@ -13,7 +13,8 @@ holds thousands of series so methods run on all of them at once. Time points are
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,9 +43,19 @@ def _numbers(column: pd.Series) -> np.ndarray:
 
 
 def _factorize(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(distinct values in order of first appearance, code of each row)."""
+    """(distinct values as text, in order of first appearance; code of each row).
+
+    Works on text, numbers and categoricals alike without turning every cell into a string.
+    """
     codes, uniques = pd.factorize(column, sort=False)
-    return np.asarray(uniques, dtype=object), codes.astype(np.int64)
+    labels = np.asarray([str(u) for u in np.asarray(uniques, dtype=object)], dtype=object)
+    if codes.size and codes.min() < 0:  # missing cells: their own label
+        labels = np.append(labels, "")
+        codes = np.where(codes < 0, labels.size - 1, codes)
+    if len(set(labels.tolist())) != labels.size:  # e.g. 1 and "1": merge by text
+        text_codes, text_labels = pd.factorize(pd.Series(labels[codes], dtype=object))
+        return np.asarray(text_labels, dtype=object), text_codes.astype(np.int64)
+    return labels, codes.astype(np.int64)
 
 
 def _as_2d(values: Any, name: str) -> np.ndarray:
@@ -339,7 +350,7 @@ class Counts:
         row_dates: np.ndarray | None = None
         date_freq = 0
         if has_date:
-            labels, label_idx = _factorize(frame["date"].astype(str))
+            labels, label_idx = _factorize(frame["date"])
             try:
                 uniq, date_freq = calendar.parse_periods(list(labels))
             except ValueError as exc:
@@ -351,7 +362,7 @@ class Counts:
                 row_dates = uniq[label_idx]
         if problems:
             raise InputError(problems[:50])
-        names_arr, col = _factorize(frame["series"].astype(str))
+        names_arr, col = _factorize(frame["series"])
         names = [str(x) for x in names_arr]
         if row_dates is not None:
             days = row_dates.astype(np.int64)
@@ -405,7 +416,10 @@ class Counts:
             raise InputError(problems[:50])
         n_times = int(row.max()) + 1
         key = col.astype(np.int64) * n_times + row
-        dup = pd.Series(key).duplicated(keep="first").to_numpy()
+        if np.bincount(key, minlength=len(names) * n_times).max() > 1:
+            dup = pd.Series(key).duplicated(keep="first").to_numpy()
+        else:
+            dup = np.zeros(0, dtype=bool)
         for i in np.flatnonzero(dup)[:50]:
             label = frame["date"].iloc[i] if epoch is not None else int(row[i]) + 1
             bad(
@@ -671,6 +685,43 @@ class DetectionResult:
             "alarms": int(alarm.sum()),
         }
 
+    def json_chunks(self) -> Iterator[str]:
+        """:meth:`to_json` as strict JSON text, in pieces (one per series), written fast.
+
+        The same document as ``json.dumps(strict(self.to_json()))`` (NaN and infinities as
+        null), but numbers are formatted a row at a time instead of through a tree of Python
+        objects: for thousands of series this is what keeps printing the result from taking
+        longer than computing it. One series per line, so a large output stays readable.
+        """
+        alarm = np.asarray(self.alarm, dtype=bool)
+        head = {
+            "method": self.method,
+            "control": None,
+            "t": self.t.tolist(),
+            "dates": self.date_strings(),
+        }
+        text = json.dumps(head, ensure_ascii=False, allow_nan=False)
+        control = ", ".join(
+            f"{json.dumps(str(k), ensure_ascii=False)}: {_json_text(v)}"
+            for k, v in self.control.items()
+        )
+        yield text.replace('"control": null', '"control": {' + control + "}", 1)[:-1]
+        yield ', "series": [\n'
+        columns = [
+            np.ascontiguousarray(np.asarray(a, dtype=np.float64).T)
+            for a in (self.observed, self.expected, self.upperbound, self.score)
+        ]
+        flags = np.ascontiguousarray(alarm.T)
+        for j, name in enumerate(self.names):
+            obs, exp, upp, sco = (_floats(c[j]) for c in columns)
+            sep = ",\n" if j + 1 < len(self.names) else "\n"
+            yield (
+                f'{{"name": {json.dumps(name, ensure_ascii=False)}, "observed": [{obs}], '
+                f'"expected": [{exp}], "upperbound": [{upp}], '
+                f'"alarm": [{",".join(_BOOL[int(a)] for a in flags[j])}], "score": [{sco}]}}{sep}'
+            )
+        yield f'], "alarms": {int(alarm.sum())}}}\n'
+
     @staticmethod
     def concat(parts: Sequence[DetectionResult]) -> DetectionResult:
         """Join results computed on disjoint groups of series (chunks, Dask partitions)."""
@@ -689,9 +740,33 @@ class DetectionResult:
         )
 
 
+_BOOL = ("false", "true")
+
+
+def _floats(row: np.ndarray) -> str:
+    """Comma-separated JSON numbers of a float row; NaN and infinities as null."""
+    text = ",".join(map(repr, row.tolist()))
+    if "n" in text:  # nan, inf (repr never writes an "n" otherwise)
+        text = ",".join("null" if not np.isfinite(v) else repr(v) for v in row.tolist())
+    return text
+
+
+def _json_text(value: Any) -> str:
+    """A control value as strict JSON text; float arrays through :func:`_floats`."""
+    if isinstance(value, np.ndarray) and value.ndim >= 1 and value.dtype.kind in "fiub":
+        if value.ndim == 1:
+            if value.dtype.kind == "b":
+                return "[" + ",".join(_BOOL[int(v)] for v in value) + "]"
+            if value.dtype.kind in "iu":
+                return "[" + ",".join(map(str, value.tolist())) + "]"
+            return "[" + _floats(value.astype(np.float64)) + "]"
+        return "[" + ", ".join(_json_text(v) for v in value) + "]"
+    return json.dumps(_json_value(value), ensure_ascii=False, allow_nan=False, default=str)
+
+
 def _json_number(x: Any) -> Any:
-    """NaN as None (JSON null); anything else unchanged."""
-    return None if isinstance(x, float) and np.isnan(x) else x
+    """NaN and infinities as None (JSON null); anything else unchanged."""
+    return None if isinstance(x, float) and not np.isfinite(x) else x
 
 
 def _json_value(value: Any) -> Any:
