@@ -93,7 +93,7 @@ def _per_distinct(fn: Any, *columns: np.ndarray) -> np.ndarray:
     key = vals[0].copy()
     for v, span in zip(vals[1:], spans[1:], strict=True):
         key = key * span + v
-    uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    _uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         distinct = fn(*(c[ok][first].astype(np.float64) for c in flat))
     out[ok] = np.asarray(distinct, dtype=np.float64)[inverse.reshape(-1)]
