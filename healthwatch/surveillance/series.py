@@ -711,9 +711,14 @@ class DetectionResult:
             np.ascontiguousarray(np.asarray(a, dtype=np.float64).T)
             for a in (self.observed, self.expected, self.upperbound, self.score)
         ]
+        # counts (and quantile bounds) are whole numbers: written as integers, which is faster
+        whole = [_whole_numbers(c) for c in columns]
         flags = np.ascontiguousarray(alarm.T)
         for j, name in enumerate(self.names):
-            obs, exp, upp, sco = (_floats(c[j]) for c in columns)
+            obs, exp, upp, sco = (
+                _ints(w[j]) if w is not None else _floats(c[j])
+                for c, w in zip(columns, whole, strict=True)
+            )
             sep = ",\n" if j + 1 < len(self.names) else "\n"
             yield (
                 f'{{"name": {json.dumps(name, ensure_ascii=False)}, "observed": [{obs}], '
@@ -749,6 +754,23 @@ def _floats(row: np.ndarray) -> str:
     if "n" in text:  # nan, inf (repr never writes an "n" otherwise)
         text = ",".join("null" if not np.isfinite(v) else repr(v) for v in row.tolist())
     return text
+
+
+def _whole_numbers(a: np.ndarray) -> np.ndarray | None:
+    """``a`` as int64 with -1 for NaN when every finite value is a whole number >= 0, else None."""
+    finite = np.isfinite(a)
+    if not (np.isnan(a) | finite).all():
+        return None  # infinities: written as null by _floats
+    vals = a[finite]
+    if vals.size and (vals.min() < 0 or vals.max() > 2**53 or not np.all(vals == np.floor(vals))):
+        return None
+    return np.where(finite, a, -1).astype(np.int64)
+
+
+def _ints(row: np.ndarray) -> str:
+    """Comma-separated JSON integers of a row of :func:`_whole_numbers`; -1 (NaN) as null."""
+    text = ",".join(map(str, row.tolist()))
+    return text.replace("-1", "null") if "-" in text else text
 
 
 def _json_text(value: Any) -> str:
