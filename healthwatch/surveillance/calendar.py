@@ -154,14 +154,17 @@ def _parse_one(text: str) -> tuple[str, np.datetime64 | None]:
 def infer_freq(epoch: np.ndarray) -> int:
     """52, 12 or 365 from the smallest step between distinct dates.
 
-    A smallest step of 28 days or more is monthly, of 7 to 27 days weekly, else daily (gaps
-    are found afterwards by :func:`irregularities`). A single date counts as weekly.
+    A smallest step of a year or more is yearly (1), of 28 days or more monthly, of 7 to 27
+    days weekly, else daily (gaps are found afterwards by :func:`irregularities`). A single
+    date counts as weekly.
     """
     days = np.unique(np.asarray(epoch, dtype="datetime64[D]"))
     if days.size < 2:
         return 52
     steps = np.diff(days.astype(np.int64))
     smallest = int(steps.min())
+    if smallest >= 365:
+        return 1  # yearly: no calendar rule applies (R has none for freq 1)
     if smallest >= 28:
         return 12
     if smallest >= 7:

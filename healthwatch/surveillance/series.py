@@ -27,8 +27,8 @@ from healthwatch.surveillance import calendar
 __all__ = ["Counts", "DetectionResult", "evaluable_range", "resolve_range"]
 
 
-_FREQ_EN = {52: "weekly", 12: "monthly", 365: "daily"}
-_FREQ_ZH = {52: "周", 12: "月", 365: "日"}
+_FREQ_EN = {52: "weekly", 12: "monthly", 365: "daily", 1: "yearly"}
+_FREQ_ZH = {52: "周", 12: "月", 365: "日", 1: "年"}
 
 
 def _numbers(column: pd.Series) -> np.ndarray:
@@ -179,8 +179,10 @@ class Counts:
         if self.freq == 0:
             self.freq = inferred
         elif self.freq != inferred and self.freq != 1:
-            name = {52: "weekly (52)", 12: "monthly (12)", 365: "daily (365)"}[inferred]
-            name_zh = {52: "周（52）", 12: "月（12）", 365: "日（365）"}[inferred]
+            name = {52: "weekly (52)", 12: "monthly (12)", 365: "daily (365)", 1: "yearly (1)"}[
+                inferred
+            ]
+            name_zh = {52: "周（52）", 12: "月（12）", 365: "日（365）", 1: "年（1）"}[inferred]
             return [
                 Problem(
                     f"freq={self.freq} was given but the dates are {name}; leave freq out "

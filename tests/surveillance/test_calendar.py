@@ -243,3 +243,15 @@ def test_results_carry_dates():
     assert res.dates is not None and res.dates[0] == epoch[289]
     assert res.to_frame()["date"].iloc[0] == pd.Timestamp(epoch[289])
     assert res.to_json()["dates"][0] == str(epoch[289])
+
+
+def test_yearly_dates_are_positional():
+    frame = pd.DataFrame(
+        {
+            "series": ["a"] * 3,
+            "date": ["2019-01-01", "2020-01-01", "2021-01-01"],
+            "count": [1, 2, 3],
+        }
+    )
+    c = Counts.from_long(frame)
+    assert c.freq == 1 and not c.calendar
