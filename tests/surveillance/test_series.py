@@ -154,3 +154,31 @@ def test_read_counts_names_the_file(tmp_path: Path) -> None:
     path.write_text("series,t,count\na,1,3\na,2,\n", encoding="utf-8")
     counts = read_counts(path, 52)
     np.testing.assert_array_equal(counts.observed, [[3.0], [np.nan]])
+
+
+def test_json_chunks_equal_to_json() -> None:
+    """The fast streaming JSON is the document to_json describes (NaN/inf as null)."""
+    import json
+
+    from healthwatch.cli._common import strict_json
+
+    res = DetectionResult(
+        method="m",
+        t=np.array([3, 4, 5]),
+        names=["a", "区县 b"],
+        expected=np.array([[1.5, np.nan], [np.inf, 2.0], [0.1, 1e-300]]),
+        upperbound=np.array([[2.0, 3.0], [np.nan, 4.0], [5.0, 6.0]]),
+        alarm=np.array([[False, True], [True, False], [False, False]]),
+        score=np.array([[np.nan, 0.5], [-np.inf, 1.0], [2.0, 3.0]]),
+        observed=np.array([[1.0, 4.0], [np.nan, 2.0], [0.0, 7.0]]),
+        control={"limit54": (5, 4), "phi": np.array([[1.0, np.nan]] * 3), "kept": np.ones(2, bool)},
+        dates=np.array(["2024-01-01", "2024-01-08", "2024-01-15"], dtype="datetime64[D]"),
+    )
+
+    def refuse(constant: str) -> None:
+        raise ValueError(constant)
+
+    got = json.loads("".join(res.json_chunks()), parse_constant=refuse)
+    assert got == strict_json(res.to_json())
+    assert got["dates"] == ["2024-01-01", "2024-01-08", "2024-01-15"]
+    assert got["series"][0]["observed"] == [1, None, 0]
