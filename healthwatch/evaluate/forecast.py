@@ -31,6 +31,7 @@ and infant mortality of 185 countries, shipped by R's ``dslabs``): the 80 % inte
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,7 +112,8 @@ def forecast(
     m = count - 1
     # The recent pace: median of the last RECENT annual changes (robust to one odd year).
     recent = np.arange(rate.shape[1])[None, :] >= (m - RECENT)[:, None]
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows without two reports: NaN
         drift = (
             np.nanmedian(np.where(recent, rate, np.nan), axis=1) if y > 1 else np.full(n, np.nan)
         )
@@ -121,7 +123,10 @@ def forecast(
     ss = np.nansum(innov**2, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         sigma = np.sqrt(ss / np.maximum(m - 1, 1))
-    floor = np.where(positive, MIN_SIGMA_LOG, MIN_SIGMA_LOG * np.nanmean(np.abs(v), axis=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        scale = np.nanmean(np.abs(v), axis=1)
+    floor = np.where(positive, MIN_SIGMA_LOG, MIN_SIGMA_LOG * scale)
     sigma = np.maximum(sigma, floor)
 
     last_idx = np.maximum(count - 1, 0)

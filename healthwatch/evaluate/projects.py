@@ -90,7 +90,9 @@ def read_progress_reports(path: str | Path, known_ids: set[str] | None = None) -
         line = table.line(pos)
         row: dict[str, object] = {"project_id": rec["project_id"]}
         if not rec["project_id"]:
-            problems.append(Problem("project_id is empty", "项目编号为空", table.file, line, "project_id"))
+            problems.append(
+                Problem("project_id is empty", "项目编号为空", table.file, line, "project_id")
+            )
         elif known_ids is not None and rec["project_id"] not in known_ids:
             problems.append(
                 Problem(
@@ -169,9 +171,7 @@ class EarnedValue:
         return out
 
 
-def earned_value(
-    register: pd.DataFrame, reports: pd.DataFrame | None, as_of: date
-) -> EarnedValue:
+def earned_value(register: pd.DataFrame, reports: pd.DataFrame | None, as_of: date) -> EarnedValue:
     """SPI, CPI and flags per project from its latest report on or before ``as_of``."""
     reg = register.copy()
     if reports is not None and len(reports):
@@ -179,9 +179,11 @@ def earned_value(
         latest = rep.groupby("project_id").tail(1).set_index("project_id")
         for col in ("budget_10k_yuan", "planned_start", "planned_end"):
             if col in latest:
-                better = latest[col].dropna() if latest[col].dtype != object else latest[col][
-                    latest[col].notna()
-                ]
+                better = (
+                    latest[col].dropna()
+                    if latest[col].dtype != object
+                    else latest[col][latest[col].notna()]
+                )
                 reg[col] = reg["project_id"].map(better).combine_first(reg[col])
         reg = reg.join(
             latest[["report_date", "percent_complete", "spent_10k_yuan", "planned_percent"]],

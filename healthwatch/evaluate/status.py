@@ -478,6 +478,9 @@ def evaluate_status(
     schedule[move & (progress < frac - 1e-12)] = LAGGING
     schedule[move & (progress < 0)] = MOVING_AWAY
     schedule[fell_back] = MOVING_AWAY
+    # Past the whole interval (8.6 against "8 左右" from 7.4): off target on the far side.
+    overshot = move & ~np.isnan(goal) & ~np.isnan(goal_from_base) & (goal != goal_from_base)
+    schedule[overshot] = MOVING_AWAY
     # No report after the base year: the pace the plan inherits against the pace it needs.
     pace = ~since_base & bounds_known & ~met & (t - t0 >= 1)
     use_pct = ~np.isnan(observed_pct) & ~np.isnan(required_pct) & (required_pct != 0)

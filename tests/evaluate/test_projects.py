@@ -59,8 +59,7 @@ def test_planned_value_follows_the_schedule_line(register, tmp_path: Path) -> No
 def test_bad_file_lists_every_problem(register, tmp_path: Path) -> None:
     f = tmp_path / "bad.csv"
     f.write_text(
-        "project_id,report_date,percent_complete,spent_10k_yuan\n"
-        "P99-01,2023-13-45,120,abc\n",
+        "project_id,report_date,percent_complete,spent_10k_yuan\nP99-01,2023-13-45,120,abc\n",
         encoding="utf-8",
     )
     with pytest.raises(InputError) as info:
