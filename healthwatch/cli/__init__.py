@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from healthwatch.cli import access, db, demo, plans, regions, surveil
+from healthwatch.cli import access, db, demo, evaluate, plans, regions, surveil
 from healthwatch.errors import HealthwatchError
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.add_typer(plans.app, name="plans")
 app.add_typer(surveil.app, name="surveil")
 app.add_typer(access.app, name="access")
 app.command("demo")(demo.demo)
+evaluate.register(app)  # evaluate, report, plans draft
 
 
 def main() -> None:
