@@ -139,7 +139,7 @@ def report_cmd(
     db: str | None = DbOption,
 ) -> None:
     """生成评估报告（HTML/PDF/Excel）/ Write the evaluation report (HTML, PDF or Excel)."""
-    from healthwatch.reports import write_report
+    from healthwatch.services.evaluate import write_report
     from healthwatch.store.db import session_scope
 
     target = out or Path(f"{plan}-{as_of}-{lang}.{fmt}")

@@ -16,6 +16,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
@@ -192,6 +193,23 @@ def evaluate_plan(
     The document gains ``evaluation_id`` (the stored record) and ``reproduces`` (ids of earlier
     evaluations of the same plan version, as-of year, scope and data version: the same result).
     """
+    return _evaluate(
+        session, plan_id, as_of, region, level, kind, actor=actor, store=store, progress=progress
+    )[0]
+
+
+def _evaluate(
+    session: Session,
+    plan_id: str,
+    as_of: int,
+    region: str | None,
+    level: str | None,
+    kind: str,
+    *,
+    actor: Actor,
+    store: bool,
+    progress: ProgressCallback | None,
+) -> tuple[dict[str, Any], PlanEvaluation, Plan]:
     plan_region = region
     if plan_region is None:
         row = session.get(PlanRow, plan_id)
@@ -202,7 +220,7 @@ def evaluate_plan(
             )
         plan_region = row.region
     require(actor, "read", plan_region)
-    doc, _, _ = run_evaluation(session, plan_id, as_of, region, level, kind, progress)
+    doc, ev, plan = run_evaluation(session, plan_id, as_of, region, level, kind, progress)
     same = session.scalars(
         select(Evaluation.id).where(
             Evaluation.plan_id == plan_id,
@@ -232,7 +250,89 @@ def evaluate_plan(
         session.add(record)
         session.flush()
         doc["evaluation_id"] = record.id
-    return doc
+    return doc, ev, plan
+
+
+def report_kind(plan: Plan, as_of: int) -> str:
+    """final at or after the end year, midterm in the plan's third year, else annual."""
+    if as_of >= plan.end_year:
+        return "final"
+    if as_of == plan.start_year + 2:
+        return "midterm"
+    return "annual"
+
+
+def write_report(
+    session: Session,
+    plan_id: str,
+    as_of: int,
+    fmt: str,
+    lang: str,
+    out: Path,
+    region: str | None = None,
+    level: str | None = "city",
+    *,
+    actor: Actor = LOCAL_ADMIN,
+    progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Evaluate (storing the record) and write the report file; returns what was written.
+
+    The report names the evaluation's data version, so the filed document can be reproduced.
+    """
+    from datetime import UTC, datetime
+
+    from healthwatch.regions.hierarchy import all_regions
+    from healthwatch.reports import FORMATS, LANGS, ReportData, render
+    from healthwatch.store.plans import check_stored_plans
+
+    problems = []
+    if fmt not in FORMATS:
+        problems.append(
+            Problem(
+                f"format must be one of {', '.join(FORMATS)}",
+                "格式须为 html、pdf 或 xlsx",
+                field="--format",
+            )
+        )
+    if lang not in LANGS:
+        problems.append(Problem("lang must be zh or en", "语言须为 zh 或 en", field="--lang"))
+    if problems:
+        raise InputError(problems)
+    step = (lambda i, what: progress(i, 5, what)) if progress else (lambda i, what: None)
+    row = session.get(PlanRow, plan_id)
+    kind = report_kind(stored_plan(session, plan_id), as_of) if row is not None else "final"
+    step(0, "evaluate")
+    doc, ev, plan = _evaluate(
+        session, plan_id, as_of, region, level, kind, actor=actor, store=True, progress=None
+    )
+    step(1, "findings")
+    findings = [f.to_json() for f in check_stored_plans(session, [plan_id])]
+    names = {code: r.name for code, r in all_regions().items()}
+    regions = list(dict.fromkeys(r["region"] for r in doc["results"]))
+    data = ReportData(
+        plan=plan,
+        doc=_jsonable(doc),
+        findings=findings,
+        series=ev.series,
+        region_names=names,
+        sub_regions=regions,
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    step(2, f"render {fmt}")
+    content = render(data, fmt, lang)
+    step(4, "write")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(content)
+    step(5, "done")
+    return {
+        "file": str(out),
+        "format": fmt,
+        "lang": lang,
+        "bytes": len(content),
+        "evaluation_id": doc.get("evaluation_id"),
+        "data_version": doc["data_version"],
+    }
 
 
 def stored_evaluations(session: Session, plan_id: str | None = None) -> list[dict[str, Any]]:
