@@ -386,3 +386,59 @@ __all__ = [
     "run_evaluation",
     "stored_evaluations",
 ]
+
+
+def draft_next_plan(
+    session: Session, from_plan: str, to_year: int = 2030, probability: float = 0.8
+) -> dict[str, Any]:
+    """Draft the next plan from the final evaluation of ``from_plan``; checked, loadable YAML.
+
+    The draft is checked with the existing consistency checks against the parent's plan (its
+    current one, until the parent's next plan is stored) and parsed by the plan loader, so the
+    YAML returned is a file ``plans load`` accepts.
+    """
+    import yaml
+
+    from healthwatch.evaluate.draft import _next_id, draft_plan
+    from healthwatch.plans.checks import check_plans
+    from healthwatch.plans.loader import default_known_adcodes, parse_plan
+
+    problems = []
+    if not 0.05 <= probability <= 0.95:
+        problems.append(
+            Problem(
+                "probability must be between 0.05 and 0.95",
+                "实现概率须在 0.05 到 0.95 之间",
+                field="--probability",
+            )
+        )
+    plan = stored_plan(session, from_plan)
+    if to_year <= plan.end_year:
+        problems.append(
+            Problem(
+                f"--to-year must be after {plan.end_year}",
+                f"目标年须晚于 {plan.end_year}",
+                field="--to-year",
+            )
+        )
+    if problems:
+        raise InputError(problems)
+    doc, ev, _ = run_evaluation(session, from_plan, plan.end_year, kind="final")
+    parent_now = stored_plan(session, plan.parent) if plan.parent else None
+    parent_next = _next_id(plan.parent, plan.end_year + 1, to_year) if plan.parent else None
+    if parent_next and session.get(PlanRow, parent_next) is not None:
+        parent_now = stored_plan(session, parent_next)
+    document, reasoning = draft_plan(
+        plan, ev.results, ev.series, to_year, probability, doc["data_version"], parent_next
+    )
+    text = yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
+    draft = parse_plan(text, f"{document['id']}.yaml", default_known_adcodes())
+    checked = (
+        [parent_now, draft.model_copy(update={"parent": parent_now.id})] if parent_now else [draft]
+    )
+    findings = [f.to_json() for f in check_plans(checked) if f.plan == draft.id]
+    header = (
+        f"# {document['name_zh']}\n# Drafted by `healthwatch plans draft --from {from_plan} "
+        f"--to-year {to_year} --probability {probability}`; data {doc['data_version']}.\n"
+    )
+    return {"plan": document, "yaml": header + text, "reasoning": reasoning, "findings": findings}
