@@ -26,8 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from healthwatch.evaluate.forecast import forecast  # noqa: E402
 
-R_EXPORT = "library(dslabs); data(gapminder); write.csv(gapminder[, c('country','year'," \
+R_EXPORT = (
+    "library(dslabs); data(gapminder); write.csv(gapminder[, c('country','year',"
     "'life_expectancy','infant_mortality')], stdout(), row.names=FALSE)"
+)
 
 
 def load_gapminder() -> pd.DataFrame:
@@ -79,7 +81,9 @@ def main() -> int:
     frame = load_gapminder()
     inside = total = 0.0
     print("80% interval backtest on dslabs::gapminder (185 countries, 1960-2016)")
-    print(f"{'indicator':<18}{'window':>7}{'held out':>10}{'coverage':>10}{'MAPE %':>9}{'median width %':>16}")
+    print(
+        f"{'indicator':<18}{'window':>7}{'held out':>10}{'coverage':>10}{'MAPE %':>9}{'median width %':>16}"
+    )
     for column in ("life_expectancy", "infant_mortality"):
         for window in (6, 10, 15):
             r = backtest(frame, column, window)

@@ -31,9 +31,9 @@ and infant mortality of 185 countries, shipped by R's ``dslabs``): the 80 % inte
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
@@ -80,6 +80,75 @@ class Forecast:
         return np.where(np.isnan(self.centre), np.nan, np.clip(p, 0.0, 1.0))
 
 
+@numba.njit(cache=True)
+def _fit_rows(
+    years: FloatArray, v: FloatArray, recent: int, min_sigma_log: float
+) -> tuple[FloatArray, FloatArray, NDArray[np.int64], FloatArray, FloatArray, NDArray[np.bool_]]:
+    """Per row: robust drift, innovation sd, number of reports, last year and working value.
+
+    One pass per row (numba): the reports are taken in year order, on the log scale when all
+    are positive; rates are changes per year between successive reports; the drift is the
+    median of the last ``recent`` rates; sigma is the root mean square of the one-year-scaled
+    innovations (dw - drift*dy)/sqrt(dy) with m-1 degrees of freedom, floored.
+    """
+    n, y = v.shape
+    drift = np.full(n, np.nan)
+    sigma = np.full(n, np.nan)
+    count = np.zeros(n, dtype=np.int64)
+    t_last = np.full(n, np.nan)
+    w_last = np.full(n, np.nan)
+    positive = np.ones(n, dtype=np.bool_)
+    ty = np.empty(y)
+    wv = np.empty(y)
+    rates = np.empty(y)
+    dys = np.empty(y)
+    dws = np.empty(y)
+    buf = np.empty(recent)
+    for i in range(n):
+        k = 0
+        pos = True
+        total = 0.0
+        for j in range(y):
+            x = v[i, j]
+            if not np.isnan(x):
+                ty[k] = years[j]
+                wv[k] = x
+                total += abs(x)
+                if x <= 0:
+                    pos = False
+                k += 1
+        count[i] = k
+        positive[i] = pos
+        if k == 0:
+            continue
+        if pos:
+            for a in range(k):
+                wv[a] = np.log(wv[a])
+        t_last[i] = ty[k - 1]
+        w_last[i] = wv[k - 1]
+        m = k - 1
+        if m < 1:
+            continue
+        for a in range(m):
+            dys[a] = ty[a + 1] - ty[a]
+            dws[a] = wv[a + 1] - wv[a]
+            rates[a] = dws[a] / dys[a]
+        r = min(recent, m)
+        for a in range(r):
+            buf[a] = rates[m - r + a]
+        part = np.sort(buf[:r])
+        d = 0.5 * (part[(r - 1) // 2] + part[r // 2])
+        drift[i] = d
+        ss = 0.0
+        for a in range(m):
+            e = (dws[a] - d * dys[a]) / np.sqrt(dys[a])
+            ss += e * e
+        sd = np.sqrt(ss / max(m - 1, 1))
+        floor = min_sigma_log if pos else min_sigma_log * total / k
+        sigma[i] = max(sd, floor)
+    return drift, sigma, count, t_last, w_last, positive
+
+
 def forecast(
     years: NDArray[np.int64],
     values: FloatArray,
@@ -93,52 +162,19 @@ def forecast(
     over a k-year gap counts as k years of drift with k times the variance.
     """
     years = np.asarray(years, dtype=float)
-    v = np.asarray(values, dtype=float)
-    n, y = v.shape
-    valid = ~np.isnan(v)
-    positive = np.where(valid, v > 0, True).all(axis=1)
-    w = np.where(positive[:, None], np.log(np.where(valid & (v > 0), v, 1.0)), v)
-    w = np.where(valid, w, np.nan)
-
-    # Compact each row to its reported points, left-aligned, to take successive differences.
-    order = np.argsort(~valid, axis=1, kind="stable")
-    wv = np.take_along_axis(w, order, axis=1)
-    yv = np.where(np.take_along_axis(valid, order, axis=1), years[order], np.nan)
-    count = valid.sum(axis=1)
-    dy = np.diff(yv, axis=1)
-    dw = np.diff(wv, axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = dw / dy  # change per year over each step
+    v = np.ascontiguousarray(values, dtype=float)
+    n = v.shape[0]
+    drift, sigma, count, t_last, w_last, positive = _fit_rows(years, v, RECENT, MIN_SIGMA_LOG)
     m = count - 1
-    # The recent pace: median of the last RECENT annual changes (robust to one odd year).
-    recent = np.arange(rate.shape[1])[None, :] >= (m - RECENT)[:, None]
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # rows without two reports: NaN
-        drift = (
-            np.nanmedian(np.where(recent, rate, np.nan), axis=1) if y > 1 else np.full(n, np.nan)
-        )
-    # Innovations scaled to one year: (dw - drift*dy)/sqrt(dy) ~ N(0, sigma^2).
-    with np.errstate(divide="ignore", invalid="ignore"):
-        innov = (dw - drift[:, None] * dy) / np.sqrt(dy)
-    ss = np.nansum(innov**2, axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sigma = np.sqrt(ss / np.maximum(m - 1, 1))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        scale = np.nanmean(np.abs(v), axis=1)
-    floor = np.where(positive, MIN_SIGMA_LOG, MIN_SIGMA_LOG * scale)
-    sigma = np.maximum(sigma, floor)
-
-    last_idx = np.maximum(count - 1, 0)
-    t_last = np.take_along_axis(yv, last_idx[:, None], axis=1)[:, 0]
-    w_last = np.take_along_axis(wv, last_idx[:, None], axis=1)[:, 0]
     T = np.broadcast_to(np.asarray(target_year, dtype=float), (n,))
     h = np.maximum(T - t_last, 0.0)
     centre = w_last + drift * h
     k = np.clip(m, 1, RECENT)
     sd_h = sigma * np.sqrt(h + h**2 * (1.0 + 1.0 / k))
     df = np.maximum(m - 1, 1).astype(float)
-    q = stats.t.ppf(0.5 + level / 2, df)
+    # t quantiles for the few distinct degrees of freedom only (ppf is slow per element)
+    uniq, inverse = np.unique(df, return_inverse=True)
+    q = stats.t.ppf(0.5 + level / 2, uniq)[inverse]
     lo_w, hi_w = centre - q * sd_h, centre + q * sd_h
     back = np.where(positive, np.exp(centre), centre)
     lo = np.where(positive, np.exp(lo_w), lo_w)

@@ -335,8 +335,9 @@ th, td { border: 1px solid #cfd8dc; padding: 3px 5px; vertical-align: top; }
 th { background: #e3f2fd; text-align: left; } tr { page-break-inside: avoid; }
 .badge { color: #fff; border-radius: 3px; padding: 0 4px; white-space: nowrap; font-size: 8.5pt; }
 .meta td { border: none; padding: 1px 8px 1px 0; } .meta { width: auto; }
-.charts { display: flex; flex-wrap: wrap; gap: 8px; }
-.chart { border: 1px solid #eceff1; padding: 4px; width: 368px; page-break-inside: avoid; }
+.charts { font-size: 0; }
+.chart { display: inline-block; vertical-align: top; margin: 0 8px 8px 0; font-size: 10pt;
+  border: 1px solid #eceff1; padding: 4px; width: 368px; page-break-inside: avoid; }
 .chart .title { font-size: 9pt; font-weight: bold; }
 .warn { border-left: 4px solid #c62828; background: #fff8f8; padding: 4px 8px; margin: 4px 0;
   page-break-inside: avoid; }
