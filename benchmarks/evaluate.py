@@ -20,8 +20,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from healthwatch.evaluate.forecast import forecast  # noqa: E402
-from healthwatch.evaluate.status import Bounds, evaluate_status  # noqa: E402
+from healthwatch.evaluate.forecast import forecast
+from healthwatch.evaluate.status import Bounds, evaluate_status
 
 N_REGIONS, N_INDICATORS, N_YEARS = 3000, 50, 10
 STATUS_TARGET_S, REPORT_TARGET_S = 2.0, 30.0

@@ -24,7 +24,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from healthwatch.evaluate.forecast import forecast  # noqa: E402
+from healthwatch.evaluate.forecast import forecast
 
 R_EXPORT = (
     "library(dslabs); data(gapminder); write.csv(gapminder[, c('country','year',"
@@ -82,7 +82,8 @@ def main() -> int:
     inside = total = 0.0
     print("80% interval backtest on dslabs::gapminder (185 countries, 1960-2016)")
     print(
-        f"{'indicator':<18}{'window':>7}{'held out':>10}{'coverage':>10}{'MAPE %':>9}{'median width %':>16}"
+        f"{'indicator':<18}{'window':>7}{'held out':>10}{'coverage':>10}{'MAPE %':>9}"
+        f"{'median width %':>16}"
     )
     for column in ("life_expectancy", "infant_mortality"):
         for window in (6, 10, 15):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -51,7 +51,7 @@ def _text(kind: str, value: float, unit: str) -> str:
 
 def draft_plan(
     plan: Plan,
-    results: list[Mapping[str, Any]],
+    results: Sequence[Mapping[str, Any]],
     series: Mapping[tuple[str, str], pd.Series],
     to_year: int,
     probability: float,

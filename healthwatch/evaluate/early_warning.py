@@ -109,8 +109,8 @@ def _message_zh(r: Mapping[str, Any], gap: float | None) -> str:
     nature = "约束性" if r["binding"] else "预期性/未注明"
     gap_s = "—" if gap is None else f"{gap:+.3g}"
     return (
-        f"【{nature}】{r['name_zh']}：{r['status_zh']}，距目标（{r['target']['text_zh']}）差 {gap_s}；"
-        f"需年均变化 {need}，实际 {seen}。"
+        f"【{nature}】{r['name_zh']}：{r['status_zh']}，"
+        f"距目标（{r['target']['text_zh']}）差 {gap_s}；需年均变化 {need}，实际 {seen}。"
     )
 
 

@@ -161,10 +161,10 @@ def forecast(
     Series with fewer than ``min_points`` reports get NaN. Gaps are handled: an annual change
     over a k-year gap counts as k years of drift with k times the variance.
     """
-    years = np.asarray(years, dtype=float)
+    year_f: FloatArray = np.asarray(years, dtype=float)
     v = np.ascontiguousarray(values, dtype=float)
     n = v.shape[0]
-    drift, sigma, count, t_last, w_last, positive = _fit_rows(years, v, RECENT, MIN_SIGMA_LOG)
+    drift, sigma, count, t_last, w_last, positive = _fit_rows(year_f, v, RECENT, MIN_SIGMA_LOG)
     m = count - 1
     T = np.broadcast_to(np.asarray(target_year, dtype=float), (n,))
     h = np.maximum(T - t_last, 0.0)

@@ -334,7 +334,7 @@ def _inequality(
                         for j in range(len(names))
                         if ranks[k, j] > 0
                     ),
-                    key=lambda r: r["rank"],
+                    key=lambda r: int(r["rank"]),  # type: ignore[call-overload]
                 ),
             }
         )

@@ -201,7 +201,7 @@ def opensdg_progress(
     values = np.asarray(values, dtype=float)
     n = values.shape[0]
     base_year = np.broadcast_to(np.asarray(base_year, dtype=np.int64), (n,))
-    target_year = np.broadcast_to(np.asarray(target_year, dtype=float), (n,))
+    target_years: FloatArray = np.broadcast_to(np.asarray(target_year, dtype=float), (n,))
     target = np.array(target, dtype=float, copy=True)
     d = np.where(np.asarray(direction) > 0, 1.0, -1.0)
     lim = np.full(n, np.nan) if limit is None else np.asarray(limit, dtype=float)
@@ -243,7 +243,7 @@ def opensdg_progress(
         & (t - b >= 1)
     )
     cagr_o = cagr(x_t, x_b_calc, t, b)
-    cagr_r = cagr(target, x_b_calc, target_year, b)
+    cagr_r = cagr(target, x_b_calc, target_years, b)
     with np.errstate(divide="ignore", invalid="ignore"):
         pv = np.where(method2, sign * d * cagr_o / np.abs(cagr_r), sign * d * cagr_o)
     pv = np.where(ok, pv, np.nan)

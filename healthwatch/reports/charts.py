@@ -96,8 +96,9 @@ def trend_svg(
         )
     if baseline and goal is not None:
         out.append(
-            f'<line x1="{sx(baseline[0]):.1f}" y1="{sy(baseline[1]):.1f}" x2="{sx(target_year):.1f}"'
-            f' y2="{sy(goal):.1f}" stroke="#1565c0" stroke-dasharray="4,3" stroke-width="1.5">'
+            f'<line x1="{sx(baseline[0]):.1f}" y1="{sy(baseline[1]):.1f}" '
+            f'x2="{sx(target_year):.1f}" y2="{sy(goal):.1f}" stroke="#1565c0" '
+            f'stroke-dasharray="4,3" stroke-width="1.5">'
             f"<title>{escape(labels['target_path'])}</title></line>"
         )
     if forecast and forecast.get("value") is not None and years:
@@ -191,7 +192,8 @@ def status_map_svg(
         ly = map_h + 26 + 16 * (i // 3)
         out.append(
             f'<rect x="{lx:.0f}" y="{ly - 9:.0f}" width="10" height="10" '
-            f'fill="{STATUS_COLOUR[key]}"/><text x="{lx + 14:.0f}" y="{ly:.0f}">{escape(text)}</text>'
+            f'fill="{STATUS_COLOUR[key]}"/>'
+            f'<text x="{lx + 14:.0f}" y="{ly:.0f}">{escape(text)}</text>'
         )
     out.append("</svg>")
     return "".join(out)

@@ -14,247 +14,31 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
+from importlib import resources
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from healthwatch.plans.model import UNITS, Plan
 from healthwatch.reports.charts import STATUS_COLOUR, dominant_status, status_map_svg, trend_svg
 
 STATUS_KEYS = ("achieved", "on_schedule", "lagging", "moving_away", "insufficient_data")
 
-TEXT: dict[str, dict[str, str]] = {
-    "zh": {
-        "report": "规划实施评估报告",
-        "kind_annual": "年度监测报告",
-        "kind_midterm": "中期评估报告",
-        "kind_final": "总结评估报告",
-        "as_of": "评估年份",
-        "region": "评估地区",
-        "data_version": "数据版本",
-        "data_source": "数据来源",
-        "source_plan_baselines": "规划文本所载基期数据（尚无上报数据）",
-        "source_store": "数据库中已审核的上报数据",
-        "generated": "生成日期",
-        "summary": "一、总体情况",
-        "binding": "约束性指标",
-        "expected": "预期性及未注明属性指标",
-        "count": "个数",
-        "warnings": "二、预警",
-        "no_warnings": "无预警。",
-        "table": "三、指标评估明细",
-        "category": "类别",
-        "indicator": "指标",
-        "nature": "属性",
-        "baseline": "基期值",
-        "latest": "最新值",
-        "target": "目标",
-        "status": "状态（序时进度）",
-        "open_sdg": "增长率比法",
-        "unsd": "UNSD 预测法",
-        "forecast": "目标年预测（80%区间）",
-        "p_meet": "实现概率",
-        "required": "需年均变化",
-        "observed": "实际年均变化",
-        "charts": "四、趋势与目标路径",
-        "chart_note": "黑线：实际值；蓝色虚线：从基期到目标的路径；绿色带：目标区间；橙色扇形：预测区间（80%）。",
-        "map": "各地区评估状态",
-        "map_title": "下级地区状态（多数指标所处状态）",
-        "inequality": "五、地区间差异（WHO HEAT 指标）",
-        "no_inequality": "尚无下级地区数据，无法计算地区差异。",
-        "findings": "六、规划一致性检查",
-        "no_findings": "未发现问题。",
-        "projects": "七、重大项目进展（挣值法）",
-        "no_projects": "本规划未列重大项目。",
-        "project": "项目",
-        "budget": "预算（万元）",
-        "spi": "进度绩效指数 SPI",
-        "cpi": "成本绩效指数 CPI",
-        "flag": "提示",
-        "delayed": "进度滞后",
-        "over_budget": "超支",
-        "not_reported": "未报进度",
-        "methods": "附录：评估方法",
-        "target_band": "目标区间",
-        "target_path": "目标路径",
-        "forecast_fan": "预测区间",
-        "no_data": "暂无数据",
-        "gap": "差距",
-        "regions_dragging": "拖后地区",
-        "binding_yes": "约束性",
-        "expected_yes": "预期性",
-        "not_stated": "未注明",
-        "measure": "指标",
-        "year": "年份",
-        "value": "值",
-    },
-    "en": {
-        "report": "Plan Implementation Evaluation Report",
-        "kind_annual": "Annual monitoring report",
-        "kind_midterm": "Mid-term evaluation report",
-        "kind_final": "Final evaluation report",
-        "as_of": "As of",
-        "region": "Region",
-        "data_version": "Data version",
-        "data_source": "Data source",
-        "source_plan_baselines": "baselines stated in the plan text (no reported values yet)",
-        "source_store": "approved reported values in the database",
-        "generated": "Generated",
-        "summary": "1. Summary",
-        "binding": "Binding indicators",
-        "expected": "Expected and unstated indicators",
-        "count": "Count",
-        "warnings": "2. Early warnings",
-        "no_warnings": "No warnings.",
-        "table": "3. Every indicator",
-        "category": "Category",
-        "indicator": "Indicator",
-        "nature": "Nature",
-        "baseline": "Baseline",
-        "latest": "Latest",
-        "target": "Target",
-        "status": "Status (time-proportional)",
-        "open_sdg": "Growth ratio",
-        "unsd": "UNSD projection",
-        "forecast": "Forecast for the target year (80% interval)",
-        "p_meet": "P(meet)",
-        "required": "Needed per year",
-        "observed": "Observed per year",
-        "charts": "4. Trends against the target path",
-        "chart_note": "Black: reported values; blue dashed: path from the base value to the target; green band: acceptable range; orange fan: 80% forecast interval.",
-        "map": "Status by region",
-        "map_title": "Sub-regions by status (the status most of their targets have)",
-        "inequality": "5. Inequality across regions (WHO HEAT measures)",
-        "no_inequality": "No values for sub-regions yet: inequality cannot be measured.",
-        "findings": "6. Plan consistency findings",
-        "no_findings": "No findings.",
-        "projects": "7. Major projects (earned value)",
-        "no_projects": "The plan lists no projects.",
-        "project": "Project",
-        "budget": "Budget (10k yuan)",
-        "spi": "SPI",
-        "cpi": "CPI",
-        "flag": "Flag",
-        "delayed": "delayed",
-        "over_budget": "over budget",
-        "not_reported": "no progress report",
-        "methods": "Annex: methods",
-        "target_band": "acceptable range",
-        "target_path": "target path",
-        "forecast_fan": "forecast interval",
-        "no_data": "no data",
-        "gap": "Gap",
-        "regions_dragging": "Regions dragging",
-        "binding_yes": "binding",
-        "expected_yes": "expected",
-        "not_stated": "not stated",
-        "measure": "Measure",
-        "year": "Year",
-        "value": "Value",
-    },
-}
 
-STATUS_TEXT = {
-    "zh": {
-        "achieved": "已达标",
-        "on_schedule": "达到序时进度",
-        "lagging": "滞后",
-        "moving_away": "逆向变化",
-        "insufficient_data": "数据不足",
-    },
-    "en": {
-        "achieved": "achieved",
-        "on_schedule": "on schedule",
-        "lagging": "lagging",
-        "moving_away": "moving away",
-        "insufficient_data": "insufficient data",
-    },
-}
+def _load_text() -> dict[str, Any]:
+    raw = resources.files("healthwatch.reports").joinpath("text.yaml").read_text(encoding="utf-8")
+    return dict(yaml.safe_load(raw))
 
-METHODS_ANNEX = {
-    "zh": [
-        (
-            "序时进度",
-            "规划期 b..T 的第 t 年，应完成从基期值到目标值距离的 (t−b)/(T−b)。实际完成比例不低于此比例为"
-            "“达到序时进度”，为正但不足为“滞后”，为负为“逆向变化”，已满足目标为“已达标”。基期后尚无数据时，"
-            "比较基期前实际年均增速与实现目标所需年均增速（例：每千人口执业医师需年均 6.2%，实际 4.5%，滞后）。",
-        ),
-        (
-            "增长率比法（Eurostat / Open SDG）",
-            "R = d × CAGR实际 / |CAGR所需|；R ≥ 0.95 实质进展，0.6–0.95 中等，0–0.6 有限，R < 0 恶化。"
-            "状态和得分与 Open SDG 官方实现（sdg-build ProgressMeasure）逐一一致。",
-        ),
-        (
-            "联合国统计司预测法（UNSD）",
-            "按实际年均增速外推到目标年 x̂T = xt(1+CAGR)^(T−t)，Q = (x̂T − xb)/(x*T − xb)；Q ≥ 0.95 可实现，"
-            "0.10–0.95 需加速，0–0.10 停滞，< 0 倒退。",
-        ),
-        (
-            "预测模型",
-            "对数尺度上带稳健漂移的随机游走：漂移取最近四个年变化的中位数；80% 区间考虑年际波动、漂移估计误差和"
-            "增速变化，用 t 分布。回测（185 国预期寿命与婴儿死亡率）：80% 区间覆盖 85.6% 的留出值。实现概率为预测"
-            "分布落在目标区间内的概率。",
-        ),
-        (
-            "趋势与同比例目标",
-            "“上升趋势减缓”比较基期前后两段的最小二乘斜率；“同比例提高”比较本指标与参照指标自基期以来的相对变化。",
-        ),
-        (
-            "地区差异",
-            "WHO HEAT 非有序分组指标，按人口加权：差值、比值、与最佳地区的加权平均差、差异指数、泰尔指数、平均对数偏差、"
-            "人群归因危险度及分值。",
-        ),
-        (
-            "项目挣值",
-            "计划价值 PV、挣值 EV = 预算 × 完成百分比、实际成本 AC；SPI = EV/PV，CPI = EV/AC，低于 0.9 提示。",
-        ),
-    ],
-    "en": [
-        (
-            "Time-proportional progress (序时进度)",
-            "By year t of a plan b..T, the share (t−b)/(T−b) of the distance from the base value to the "
-            "target should be covered. At least that share: on schedule; less but positive: lagging; "
-            "negative: moving away; target met: achieved. With no value after the base year, the "
-            "annual growth observed before it is compared with the growth the target needs (e.g. "
-            "physicians: 6.2 %/year needed, 4.5 % observed: lagging).",
-        ),
-        (
-            "Growth ratio (Eurostat / Open SDG)",
-            "R = d × CAGR_observed / |CAGR_required|; R ≥ 0.95 substantial, 0.6–0.95 moderate, 0–0.6 "
-            "limited, R < 0 deterioration. Status and score equal those of Open SDG's own "
-            "implementation (sdg-build ProgressMeasure) case by case.",
-        ),
-        (
-            "UNSD projection",
-            "x̂_T = x_t (1+CAGR)^(T−t), Q = (x̂_T − x_b)/(x*_T − x_b); Q ≥ 0.95 on track, 0.10–0.95 "
-            "acceleration needed, 0–0.10 stagnation, < 0 regression.",
-        ),
-        (
-            "Forecast model",
-            "Random walk with a robust drift on the log scale: the drift is the median of the last four "
-            "annual changes; the 80 % interval allows for year-to-year noise, drift error and shifts of "
-            "pace, with a t quantile. Backtest on life expectancy and infant mortality of 185 countries: "
-            "the 80 % interval covered 85.6 % of held-out values. P(meet) is the predictive "
-            "probability of lying in the target range.",
-        ),
-        (
-            "Trend and proportional targets",
-            "'The rise slows' compares least-squares slopes before and after the base year; 'rises in "
-            "the same proportion' compares relative changes since the base year with the reference "
-            "indicator's.",
-        ),
-        (
-            "Inequality",
-            "WHO HEAT measures for non-ordered groups, population weighted: difference, ratio, weighted "
-            "mean difference from the best region, index of disparity, Theil index, mean log deviation, "
-            "population attributable risk and fraction.",
-        ),
-        (
-            "Projects (earned value)",
-            "PV planned value, EV = budget × percent complete, AC actual cost; SPI = EV/PV, CPI = EV/AC; "
-            "flagged below 0.9.",
-        ),
-    ],
+
+_WORDING = _load_text()
+#: Labels by language (``TEXT["zh"]["summary"]``), from ``text.yaml``.
+TEXT: dict[str, dict[str, str]] = _WORDING["text"]
+#: Status names by language.
+STATUS_TEXT: dict[str, dict[str, str]] = _WORDING["status"]
+#: The methods annex by language: (title, text) pairs.
+METHODS_ANNEX: dict[str, list[tuple[str, str]]] = {
+    lang: [(m["title"], m["text"]) for m in items] for lang, items in _WORDING["methods"].items()
 }
 
 
@@ -354,6 +138,8 @@ def render_html(data: ReportData, lang: str = "zh") -> str:
     name = plan.name_zh if lang == "zh" else plan.name_en
     kind = t[f"kind_{doc['kind']}"]
     head = data.head_results()
+    region_name = data.region_names.get(doc["region"], doc["region"])
+    source = t.get("source_" + doc["data_source"], doc["data_source"])
     parts: list[str] = [
         f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head>'
         f'<meta charset="utf-8"><title>{escape(name)} {escape(kind)}</title>'
@@ -361,9 +147,8 @@ def render_html(data: ReportData, lang: str = "zh") -> str:
         f"<h1>{escape(name)}</h1><div style='font-size:14pt'>{escape(kind)}</div>",
         "<table class='meta'>",
         f"<tr><td>{t['as_of']}</td><td>{doc['as_of']}</td></tr>",
-        f"<tr><td>{t['region']}</td><td>{escape(data.region_names.get(doc['region'], doc['region']))}"
-        f" ({doc['region']})</td></tr>",
-        f"<tr><td>{t['data_source']}</td><td>{escape(t.get('source_' + doc['data_source'], doc['data_source']))}</td></tr>",
+        f"<tr><td>{t['region']}</td><td>{escape(region_name)} ({doc['region']})</td></tr>",
+        f"<tr><td>{t['data_source']}</td><td>{escape(source)}</td></tr>",
         f"<tr><td>{t['data_version']}</td><td><code>{escape(doc['data_version'])}</code></td></tr>",
         f"<tr><td>{t['generated']}</td><td>{escape(data.generated)}</td></tr></table>",
     ]
@@ -565,7 +350,8 @@ def _projects(projects: list[dict[str, Any]], lang: str) -> str:
         out += (
             f"<tr><td>{escape(p['project_id'])}</td><td>{escape(cat)}</td>"
             f"<td>{escape(p['name'])}</td><td class='num'>{fmt(p['budget_10k_yuan'], 6)}</td>"
-            f"<td class='num'>{fmt(p.get('spi'), 3)}</td><td class='num'>{fmt(p.get('cpi'), 3)}</td>"
+            f"<td class='num'>{fmt(p.get('spi'), 3)}</td>"
+            f"<td class='num'>{fmt(p.get('cpi'), 3)}</td>"
             f"<td>{escape(', '.join(flags))}</td></tr>"
         )
     return out + "</table>"

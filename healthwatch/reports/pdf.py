@@ -31,7 +31,7 @@ def render_pdf(data: ReportData, lang: str = "zh") -> bytes:
         from weasyprint import HTML
     except (ImportError, OSError) as exc:  # OSError: pango missing
         raise HealthwatchError(
-            f"PDF output needs WeasyPrint and Pango ({exc}); install with `pip install weasyprint`.",
+            f"PDF output needs WeasyPrint and Pango ({exc}); `pip install weasyprint`.",
             f"生成 PDF 需要 WeasyPrint 和 Pango（{exc}），请执行 `pip install weasyprint`。",
         ) from exc
     if lang == "zh" and not cjk_font_available():

@@ -19,7 +19,7 @@ def liaoning():
 
 
 def _values(plan) -> pd.DataFrame:
-    """Seven years of physicians per 1,000 rising 4.5 %/year with noise, infant mortality falling."""
+    """Seven years: physicians per 1,000 rising 4.5 %/year, infant mortality falling."""
     rng = np.random.default_rng(1)
     years = np.arange(2019, 2026)
     rows = []

@@ -66,7 +66,7 @@ def test_same_status_and_score_as_open_sdg() -> None:
             if want is None:
                 if not np.isnan(got):
                     mismatches.append((i, key, got, None))
-            elif not got == pytest.approx(want, rel=1e-9, abs=1e-12):
+            elif got != pytest.approx(want, rel=1e-09, abs=1e-12):
                 mismatches.append((i, key, got, want))
         if ref["base_year_used"] is not None and res.base_year[i] != ref["base_year_used"]:
             mismatches.append((i, "base_year", res.base_year[i], ref["base_year_used"]))

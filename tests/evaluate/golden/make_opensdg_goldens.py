@@ -23,6 +23,7 @@ import json
 import sys
 import types
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -50,7 +51,13 @@ class _Options:
     series_column = "Series"
     unit_column = "Units"
     progress_column = "Progress"
-    non_disaggregation_columns = ["Year", "Series", "Units", "Value", "Progress"]
+    non_disaggregation_columns: ClassVar[list[str]] = [
+        "Year",
+        "Series",
+        "Units",
+        "Value",
+        "Progress",
+    ]
 
     def get_observation_attributes(self) -> list[str]:
         return []
@@ -223,7 +230,7 @@ def cases(rng: np.random.Generator) -> list[dict]:
         case = dict(
             years=years,
             values=values,
-            base_year=int(rng.choice(years[:-1] + [years[0] - 1])),
+            base_year=int(rng.choice([*years[:-1], years[0] - 1])),
             target=target,
             target_year=target_year,
             direction=direction,
