@@ -203,10 +203,37 @@ def draft_cmd(
     console.print(f"已写入 / written: {target}（可用 `healthwatch plans load` 导入）")
 
 
+_PlanArg = typer.Argument(..., metavar="PLAN", help="规划编号 / plan id")
+_ProgressFileArg = typer.Argument(..., metavar="FILE", help="项目进度 CSV/Excel / progress file")
+
+
+@friendly_errors
+def progress_cmd(
+    plan: str = _PlanArg,
+    file: Path = _ProgressFileArg,
+    json_out: bool = JsonOption,
+    db: str | None = DbOption,
+    actor: str = _ActorOption,
+) -> None:
+    """导入重大项目进度（完成百分比、已用资金、里程碑）/ Import project progress reports."""
+    from healthwatch.services.evaluate import import_project_progress
+    from healthwatch.store.db import session_scope
+
+    with session_scope(db, actor=actor) as session:
+        counts = import_project_progress(session, plan, file, actor=_actor(actor))
+    if json_out:
+        print_json(counts)
+        return
+    console.print(
+        f"已导入 / imported: 新增 inserted {counts['inserted']}，更新 updated {counts['updated']}"
+    )
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``evaluate`` and ``report`` to the main app and ``draft`` to its ``plans`` group."""
+    """Add ``evaluate`` and ``report`` to the main app, ``draft`` and ``progress`` to ``plans``."""
     from healthwatch.cli import plans
 
     app.command("evaluate")(evaluate_cmd)
     app.command("report")(report_cmd)
     plans.app.command("draft")(draft_cmd)
+    plans.app.command("progress")(progress_cmd)

@@ -26,10 +26,14 @@ from sqlalchemy.orm import Session
 from healthwatch.errors import HealthwatchError, InputError, NotFoundError, Problem
 from healthwatch.evaluate.early_warning import early_warnings
 from healthwatch.evaluate.plan import PlanEvaluation, evaluate_values
-from healthwatch.evaluate.projects import earned_value, project_register
+from healthwatch.evaluate.projects import (
+    earned_value,
+    project_register,
+    read_progress_reports,
+)
 from healthwatch.evaluate.seed import seed_values
 from healthwatch.plans.model import Plan
-from healthwatch.store.evaluation_models import Evaluation
+from healthwatch.store.evaluation_models import Evaluation, ProjectProgress
 from healthwatch.store.models import Plan as PlanRow
 from healthwatch.store.plans import stored_plan
 from healthwatch.users import LOCAL_ADMIN, Actor, require
@@ -151,7 +155,8 @@ def run_evaluation(
     warnings = early_warnings(ev.results, regions[0], pops)
     projects: list[dict[str, Any]] = []
     if plan.projects:
-        projects = earned_value(project_register(plan), None, date(as_of, 12, 31)).to_json()
+        reports = stored_progress(session, plan.id)
+        projects = earned_value(project_register(plan), reports, date(as_of, 12, 31)).to_json()
     if progress:
         progress(2, 3, "warnings")
     version = session.scalar(select(PlanRow.current_version).where(PlanRow.id == plan_id))
@@ -442,3 +447,82 @@ def draft_next_plan(
         f"--to-year {to_year} --probability {probability}`; data {doc['data_version']}.\n"
     )
     return {"plan": document, "yaml": header + text, "reasoning": reasoning, "findings": findings}
+
+
+PROGRESS_FIELDS = (
+    "percent_complete",
+    "spent_10k_yuan",
+    "budget_10k_yuan",
+    "planned_start",
+    "planned_end",
+    "planned_percent",
+    "milestone",
+)
+
+
+def import_project_progress(
+    session: Session, plan_id: str, path: str | Path, *, actor: Actor = LOCAL_ADMIN
+) -> dict[str, int]:
+    """Import a progress file for the plan's projects (insert, or update by project and date).
+
+    The whole file is checked first (unknown project ids, dates, numbers, ranges: every problem
+    with its line); nothing is written unless all rows are valid.
+    """
+    plan = stored_plan(session, plan_id)
+    require(actor, "write", plan.region)
+    if not plan.projects:
+        raise InputError(
+            [Problem(f"plan {plan_id} lists no projects", f"规划 {plan_id} 未列项目", str(path))]
+        )
+    known = set(project_register(plan)["project_id"])
+    frame = read_progress_reports(path, known)
+    counts = {"inserted": 0, "updated": 0}
+    existing = {
+        (p.project_id, p.report_date): p
+        for p in session.scalars(select(ProjectProgress).where(ProjectProgress.plan_id == plan_id))
+    }
+    for rec in frame.to_dict("records"):
+        values = {k: _none_if_nan(rec.get(k)) for k in PROGRESS_FIELDS}
+        values["milestone"] = values["milestone"] or ""
+        row = existing.get((rec["project_id"], rec["report_date"]))
+        if row is None:
+            session.add(
+                ProjectProgress(
+                    plan_id=plan_id,
+                    project_id=rec["project_id"],
+                    report_date=rec["report_date"],
+                    source=str(path),
+                    **values,
+                )
+            )
+            counts["inserted"] += 1
+        else:
+            for k, v in values.items():
+                setattr(row, k, v)
+            row.source = str(path)
+            counts["updated"] += 1
+    session.flush()
+    return counts
+
+
+def _none_if_nan(x: Any) -> Any:
+    import math
+
+    return None if isinstance(x, float) and math.isnan(x) else x
+
+
+def stored_progress(session: Session, plan_id: str) -> pd.DataFrame | None:
+    """The plan's stored progress reports as the frame :func:`earned_value` reads, or None."""
+    rows = session.scalars(select(ProjectProgress).where(ProjectProgress.plan_id == plan_id)).all()
+    if not rows:
+        return None
+    return pd.DataFrame(
+        [
+            {
+                "project_id": r.project_id,
+                "report_date": r.report_date,
+                **{k: getattr(r, k) for k in PROGRESS_FIELDS},
+            }
+            for r in rows
+        ]
+    ).astype({"budget_10k_yuan": float, "planned_percent": float})

@@ -8,10 +8,10 @@ its actor and time, is the audit record (the whole document is not copied into `
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from healthwatch.store.models import Base, JsonType, utcnow
@@ -38,3 +38,34 @@ class Evaluation(Base):
 
     def audit_key(self) -> str:
         return str(self.id)
+
+
+class ProjectProgress(Base):
+    """One progress report of one planned project (imported from CSV/Excel like indicator data).
+
+    Keyed by plan, project and report date: re-importing a corrected file updates the row in
+    place, and the audit trail keeps the earlier figures.
+    """
+
+    __tablename__ = "project_progress"
+    __table_args__ = (
+        UniqueConstraint(
+            "plan_id", "project_id", "report_date", name="uq_project_progress_plan_project_date"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(String(100), ForeignKey("plans.id"), index=True)
+    project_id: Mapped[str] = mapped_column(String(100))
+    report_date: Mapped[date] = mapped_column(Date)
+    percent_complete: Mapped[float] = mapped_column(Float)
+    spent_10k_yuan: Mapped[float] = mapped_column(Float)
+    budget_10k_yuan: Mapped[float | None] = mapped_column(Float, nullable=True)
+    planned_start: Mapped[date | None] = mapped_column(Date, nullable=True)
+    planned_end: Mapped[date | None] = mapped_column(Date, nullable=True)
+    planned_percent: Mapped[float | None] = mapped_column(Float, nullable=True)
+    milestone: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(Text, default="")
+
+    def audit_key(self) -> str:
+        return f"{self.plan_id}/{self.project_id}@{self.report_date.isoformat()}"

@@ -33,7 +33,9 @@ def evaluation():
         for k, v in enumerate(vals)
     ]
     pops = {cities[0]: 8e6, cities[1]: 1e6, cities[2]: 3e6, cities[3]: 2e6}
-    ev = evaluate_values(plan, pd.DataFrame(rows), 2023, regions=[PROVINCE, *cities], populations=pops)
+    ev = evaluate_values(
+        plan, pd.DataFrame(rows), 2023, regions=[PROVINCE, *cities], populations=pops
+    )
     return plan, cities, pops, ev
 
 
@@ -47,7 +49,7 @@ def test_status_per_region(evaluation) -> None:
 
 
 def test_warning_names_the_cities_dragging(evaluation) -> None:
-    plan, cities, pops, ev = evaluation
+    _plan, cities, pops, ev = evaluation
     warns = early_warnings(ev.results, PROVINCE, pops)
     w = next(w for w in warns if w["indicator"] == "gps_per_10000")
     assert warns[0]["binding"] is True

@@ -94,3 +94,32 @@ def test_cli_table_and_error(run_cli, tmp_path) -> None:
     bad = run_cli("evaluate", "--plan", "nope", "--as-of", "2025", "--db", db)
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr and "nope" in bad.stderr
+
+
+def test_project_progress_import_and_flags(run_cli, tmp_path) -> None:
+    db = str(tmp_path / "hw.sqlite")
+    f = tmp_path / "progress.csv"
+    f.write_text(
+        "project_id,report_date,percent_complete,spent_10k_yuan,budget_10k_yuan,planned_percent\n"
+        "P01-01,2023-06-30,30,1200,2000,50\n"
+        "P02-01,2023-06-30,80,500,1000,60\n",
+        encoding="utf-8",
+    )
+    r = run_cli("plans", "progress", "anshan-2021-2025", str(f), "--json", "--db", db)
+    assert r.returncode == 0, r.stderr
+    assert strict_json_loads(r.stdout) == {"inserted": 2, "updated": 0}
+    again = run_cli("plans", "progress", "anshan-2021-2025", str(f), "--json", "--db", db)
+    assert strict_json_loads(again.stdout) == {"inserted": 0, "updated": 2}
+    out = run_cli("evaluate", "--plan", "anshan-2021-2025", "--as-of", "2023", "--json", "--db", db)
+    projects = {p["project_id"]: p for p in strict_json_loads(out.stdout)["projects"]}
+    assert len(projects) == 43
+    assert projects["P01-01"]["spi"] == pytest.approx(0.6) and projects["P01-01"]["delayed"]
+    assert projects["P01-01"]["cpi"] == pytest.approx(0.5) and projects["P01-01"]["over_budget"]
+    assert projects["P02-01"]["spi"] == pytest.approx(80 / 60) and not projects["P02-01"]["delayed"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "project_id,report_date,percent_complete,spent_10k_yuan\nX9,2023-01-01,5,1\n",
+        encoding="utf-8",
+    )
+    refused = run_cli("plans", "progress", "anshan-2021-2025", str(bad), "--db", db)
+    assert refused.returncode == 2 and "X9" in refused.stderr and "bad.csv:2" in refused.stderr

@@ -1,4 +1,5 @@
-"""Stored evaluations (plan, as-of year, kind, data version, result document).
+"""Stored evaluations (plan, as-of year, kind, data version, result document) and project
+progress reports.
 
 Revision ID: 0007
 Revises: 0003
@@ -40,7 +41,27 @@ def upgrade() -> None:
     )
     op.create_index("ix_evaluations_plan_id", "evaluations", ["plan_id"])
     op.create_index("ix_evaluations_data_version", "evaluations", ["data_version"])
+    op.create_table(
+        "project_progress",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("plan_id", sa.String(100), sa.ForeignKey("plans.id"), nullable=False),
+        sa.Column("project_id", sa.String(100), nullable=False),
+        sa.Column("report_date", sa.Date, nullable=False),
+        sa.Column("percent_complete", sa.Float, nullable=False),
+        sa.Column("spent_10k_yuan", sa.Float, nullable=False),
+        sa.Column("budget_10k_yuan", sa.Float, nullable=True),
+        sa.Column("planned_start", sa.Date, nullable=True),
+        sa.Column("planned_end", sa.Date, nullable=True),
+        sa.Column("planned_percent", sa.Float, nullable=True),
+        sa.Column("milestone", sa.Text, nullable=False),
+        sa.Column("source", sa.Text, nullable=False),
+        sa.UniqueConstraint(
+            "plan_id", "project_id", "report_date", name="uq_project_progress_plan_project_date"
+        ),
+    )
+    op.create_index("ix_project_progress_plan_id", "project_progress", ["plan_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("project_progress")
     op.drop_table("evaluations")
