@@ -127,8 +127,11 @@ def evaluate_values(
             if ok.any():
                 series[(item.code, region)] = pd.Series(row[ok], index=years[ok])
         results += _evaluate_item(plan, item, regions, years, v, as_of, level, by_code)
-        if populations and len(regions) > 2:
-            inequality += _inequality(item, regions, years, v, as_of, populations)
+        subs = [k for k, r in enumerate(regions) if r != plan.region]  # not the aggregate
+        if populations and len(subs) >= 2:
+            inequality += _inequality(
+                item, [regions[k] for k in subs], years, v[subs], as_of, populations
+            )
     return PlanEvaluation(plan.id, as_of, results, inequality, series)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from healthwatch.evaluate.inequality import MEASURE_ZH
 from healthwatch.plans.model import UNITS, Plan
 from healthwatch.reports.charts import STATUS_COLOUR, dominant_status, status_map_svg, trend_svg
 
@@ -303,7 +304,9 @@ def _inequality(rows: list[dict[str, Any]], data: ReportData, lang: str) -> str:
         "paf",
     )
     out += f"<table><tr><th>{t['indicator']}</th><th>{t['year']}</th>"
-    out += "".join(f"<th>{c}</th>" for c in cols) + "<th>1st</th></tr>"
+    heads = [MEASURE_ZH[c] if lang == "zh" else c.replace("_", " ") for c in cols]
+    best_label = "最佳地区" if lang == "zh" else "best region"
+    out += "".join(f"<th>{escape(h)}</th>" for h in heads) + f"<th>{best_label}</th></tr>"
     for code, r in latest.items():
         first = r["ranking"][0]["region"] if r["ranking"] else "—"
         out += (
