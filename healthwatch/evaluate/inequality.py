@@ -6,7 +6,7 @@ region j, y_j its value, mu = sum p_j y_j the population-weighted mean, y_ref th
 value (highest for a favourable indicator, lowest for an adverse one):
 
 =========  ==============================  ===========================================
-D          difference                      y_best - y_worst (signed: > 0 means best above)
+D          difference                      y_max - y_min (highest minus lowest region)
 R          ratio                           y_max / y_min
 MDB        mean difference from the best   sum p_j |y_j - y_ref|
 MDM        mean difference from the mean   sum p_j |y_j - mu|
@@ -44,7 +44,7 @@ MEASURES: tuple[str, ...] = (
     "mean_log_deviation",
 )
 MEASURE_ZH = {
-    "difference": "差值（最好−最差）",
+    "difference": "差值（最高−最低）",
     "ratio": "比值（最大/最小）",
     "mean_difference_from_best": "与最佳地区的加权平均差",
     "mean_difference_from_mean": "与均值的加权平均差",
@@ -128,7 +128,7 @@ def heat_measures(
         mean=f(mu),
         best=f(best),
         worst=f(worst),
-        difference=f(best - worst),
+        difference=f(ymax - ymin),
         ratio=f(ratio),
         mean_difference_from_best=f(mdb),
         mean_difference_from_mean=f(mdm),

@@ -18,7 +18,7 @@ def test_worked_example_favourable() -> None:
     m = heat_measures(Y, POP, 1)
     # mu = 0.5*10 + 0.3*20 + 0.2*30 = 17
     assert m.mean[0] == pytest.approx(17.0)
-    assert m.difference[0] == pytest.approx(20.0)  # best 30 - worst 10
+    assert m.difference[0] == pytest.approx(20.0)  # highest 30 - lowest 10
     assert m.ratio[0] == pytest.approx(3.0)
     # MDB = 0.5*|10-30| + 0.3*|20-30| + 0 = 13
     assert m.mean_difference_from_best[0] == pytest.approx(13.0)
@@ -41,7 +41,7 @@ def test_worked_example_favourable() -> None:
 def test_adverse_indicator_best_is_lowest() -> None:
     m = heat_measures(Y, POP, -1)
     assert m.best[0] == 10.0 and m.worst[0] == 30.0
-    assert m.difference[0] == pytest.approx(-20.0)
+    assert m.difference[0] == pytest.approx(20.0)  # HEAT: highest minus lowest, always
     assert m.par[0] == pytest.approx(10 - 17)  # negative for adverse indicators, as HEAT
     assert m.mean_difference_from_best[0] == pytest.approx(0.3 * 10 + 0.2 * 20)
 
