@@ -218,6 +218,7 @@ def _evaluate_item(
             }
             for i in range(n)
         ]
+    history = _status_by_year(plan, item, years, v, as_of, bounds, direction, T, by_code, regions)
     cat_zh, cat_en = item_category(item)
     out = []
     for i, region in enumerate(regions):
@@ -256,10 +257,50 @@ def _evaluate_item(
                     "p_meet": _num(p_meet[i]),
                 },
                 "binding": item_nature(item) == "binding",
+                "status_by_year": history[i],
                 "nature": item_nature(item),
                 **({"detail": extra[i]} if extra[i] else {}),
             }
         )
+    return out
+
+
+def _status_by_year(
+    plan: Plan,
+    item: Item,
+    years: np.ndarray,
+    v: np.ndarray,
+    as_of: int,
+    bounds: Any,
+    direction: int,
+    T: int,
+    by_code: Mapping[str, pd.DataFrame],
+    regions: list[str],
+) -> list[dict[str, str]]:
+    """The headline status as it stood in each plan year with a report (data up to that year)."""
+    n = v.shape[0]
+    out: list[dict[str, str]] = [{} for _ in range(n)]
+    ref_v = None
+    if bounds is None and item.target.kind == "proportional":
+        ref = _reference_item(plan, item)
+        empty = pd.DataFrame(columns=list(VALUE_COLUMNS))
+        ref_v = _pivot(by_code.get(ref.code, empty) if ref else empty, regions, years)
+    for year in range(plan.start_year, as_of + 1):
+        col = np.nonzero(years == year)[0]
+        if not len(col):
+            continue
+        reported = ~np.isnan(v[:, col[0]])
+        if not reported.any():
+            continue
+        if bounds is not None:
+            codes = evaluate_status(years, v, bounds, direction, plan.base_year, T, year).schedule
+        elif item.target.kind == "trend":
+            codes = trend_status(years, v, direction, plan.base_year, T, year).status
+        else:
+            assert ref_v is not None
+            codes = proportional_status(years, v, ref_v, plan.base_year, T, year).status
+        for i in np.nonzero(reported)[0]:
+            out[i][str(year)] = STATUSES[int(codes[i])]
     return out
 
 

@@ -46,6 +46,14 @@ def test_status_per_region(evaluation) -> None:
     assert gps[cities[2]]["status"] == "moving_away"
     assert gps[cities[3]]["status"] == "on_schedule"
     assert gps[PROVINCE]["forecast"]["value"] is not None  # four reports: a forecast
+    # the status in every year with a report, judged on the data up to that year
+    assert gps[cities[3]]["status_by_year"] == {
+        "2021": "on_schedule",  # 0.4 of 1.4 covered at 20 % of the time
+        "2022": "on_schedule",
+        "2023": "on_schedule",
+    }
+    assert gps[cities[2]]["status_by_year"]["2021"] == "moving_away"
+    assert gps[PROVINCE]["status_by_year"]["2021"] == "lagging"  # 0.2/1.6 = 12.5 % < 20 %
 
 
 def test_warning_names_the_cities_dragging(evaluation) -> None:
