@@ -103,9 +103,16 @@ def _pace(change: Mapping[str, Any]) -> tuple[str, str]:
     return "—", "—"
 
 
+def _target_year_reached(r: Mapping[str, Any]) -> bool:
+    year = r["latest"]["year"]
+    return year is not None and year >= r["target"]["year"]
+
+
 def _message_zh(r: Mapping[str, Any], gap: float | None) -> str:
     need, _ = _pace(r["required_annual_change"])
     seen, _ = _pace(r["observed_annual_change"])
+    if need == "—" and _target_year_reached(r):
+        need = "—（已到目标年）"
     nature = "约束性" if r["binding"] else "预期性/未注明"
     gap_s = "—" if gap is None else f"{gap:+.3g}"
     return (
@@ -117,6 +124,8 @@ def _message_zh(r: Mapping[str, Any], gap: float | None) -> str:
 def _message_en(r: Mapping[str, Any], gap: float | None) -> str:
     _, need = _pace(r["required_annual_change"])
     _, seen = _pace(r["observed_annual_change"])
+    if need == "—" and _target_year_reached(r):
+        need = "n/a (target year reached)"
     nature = "binding" if r["binding"] else "expected/not stated"
     gap_s = "n/a" if gap is None else f"{gap:+.3g}"
     return (

@@ -137,6 +137,22 @@ def _rings(geometry: Mapping[str, Any]) -> list[np.ndarray]:
     return [np.asarray(ring, dtype=float) for poly in polys for ring in poly]
 
 
+def _ring_area(ring: np.ndarray) -> float:
+    x, y = ring[:, 0], ring[:, 1]
+    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
+
+
+def _label_point(ring: np.ndarray) -> tuple[float, float]:
+    """Area centroid of a ring (shoelace formula); the vertex mean where the area is zero."""
+    x, y = ring[:, 0], ring[:, 1]
+    x1, y1 = np.roll(x, -1), np.roll(y, -1)
+    cross = x * y1 - x1 * y
+    a = cross.sum() / 2
+    if abs(a) < 1e-12:
+        return float(x.mean()), float(y.mean())
+    return float(((x + x1) * cross).sum() / (6 * a)), float(((y + y1) * cross).sum() / (6 * a))
+
+
 def status_map_svg(
     statuses: Mapping[str, str],
     names: Mapping[str, str],
@@ -174,9 +190,10 @@ def status_map_svg(
         for ring in rings:
             x = (ring[:, 0] - xmin) * kx * scale + margin
             y = (ymax - ring[:, 1]) * scale + margin
-            pts = np.round(np.column_stack([x, y]), 1)
+            # snap to a half-pixel grid and drop repeats: dense boundaries shrink to what shows
+            pts = np.round(np.column_stack([x, y]) * 2) / 2
             keep = np.ones(len(pts), dtype=bool)
-            keep[1:] = np.any(np.abs(np.diff(pts, axis=0)) >= 0.6, axis=1)
+            keep[1:] = np.any(np.diff(pts, axis=0) != 0, axis=1)
             pts = pts[keep]
             if len(pts) >= 3:
                 d.append("M" + " L".join(f"{a:g},{b:g}" for a, b in pts) + "Z")
@@ -185,6 +202,15 @@ def status_map_svg(
             f'<path d="{" ".join(d)}" fill="{STATUS_COLOUR.get(status, "#eee")}" '
             f'stroke="#fff" stroke-width="0.8"><title>{escape(names.get(code, code))}: '
             f"{escape(legend.get(status, status))}</title></path>"
+        )
+    for code, rings in shapes:  # names on top of every shape, at the largest ring's centroid
+        cx, cy = _label_point(max(rings, key=_ring_area))
+        cx = (cx - xmin) * kx * scale + margin
+        cy = (ymax - cy) * scale + margin
+        out.append(
+            f'<text x="{cx:.0f}" y="{cy:.0f}" text-anchor="middle" font-size="8" '
+            f'fill="#212121" stroke="#fff" stroke-width="2" paint-order="stroke">'
+            f"{escape(names.get(code, code))}</text>"
         )
     out.append("</g>")
     for i, (key, text) in enumerate(legend.items()):

@@ -154,7 +154,7 @@ def render_html(data: ReportData, lang: str = "zh") -> str:
         f"<tr><td>{t['generated']}</td><td>{escape(data.generated)}</td></tr></table>",
     ]
     parts.append(_summary(head, lang))
-    parts.append(_warnings(doc["warnings"], lang))
+    parts.append(_warnings(doc["warnings"], lang, data.region_names))
     parts.append(_table(data, lang))
     parts.append(_charts(data, lang))
     parts.append(_inequality(doc["inequality"], data, lang))
@@ -194,7 +194,7 @@ def _summary(head: list[dict[str, Any]], lang: str) -> str:
     return out
 
 
-def _warnings(warnings: list[dict[str, Any]], lang: str) -> str:
+def _warnings(warnings: list[dict[str, Any]], lang: str, names: Mapping[str, str]) -> str:
     t = TEXT[lang]
     out = f"<h2>{t['warnings']}</h2>"
     if not warnings:
@@ -202,7 +202,7 @@ def _warnings(warnings: list[dict[str, Any]], lang: str) -> str:
     for w in warnings:
         cls = "warn" if w["status"] == "moving_away" else "warn lag"
         msg = w["message_zh"] if lang == "zh" else w["message_en"]
-        drag = ", ".join(d["region"] for d in w["regions_dragging"][:5])
+        drag = "、".join(names.get(d["region"], d["region"]) for d in w["regions_dragging"][:5])
         extra = f"<div class='note'>{t['regions_dragging']}: {escape(drag)}</div>" if drag else ""
         out += f"<div class='{cls}'>{escape(msg)}{extra}</div>"
     return out
