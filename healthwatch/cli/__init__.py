@@ -29,7 +29,7 @@ from typing import Any
 
 import typer
 
-from healthwatch.cli import access, data, db, demo, plans, regions, surveil, users
+from healthwatch.cli import access, data, db, demo, evaluate, plans, regions, surveil, users
 from healthwatch.cli._common import (
     HELP_OPTION_NAMES,
     ZhHelpCommand,
@@ -94,6 +94,7 @@ app.add_typer(access.app, name="access")
 app.add_typer(users.app, name="users")
 app.add_typer(data.app, name="data")
 app.command("demo", cls=ZhHelpCommand)(demo.demo)
+evaluate.register(app)  # evaluate, report, plans draft
 chinese_help_everywhere(app)
 
 
