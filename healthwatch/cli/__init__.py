@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from healthwatch.cli import access, db, demo, plans, regions, surveil, users
+from healthwatch.cli import access, db, demo, plans, regions, serve, surveil, users
 from healthwatch.errors import HealthwatchError
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.add_typer(surveil.app, name="surveil")
 app.add_typer(access.app, name="access")
 app.add_typer(users.app, name="users")
 app.command("demo")(demo.demo)
+app.command("serve")(serve.serve)
 
 
 def main() -> None:
