@@ -116,7 +116,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "col_gap": ("缺口", "Gap"),
     "col_status": ("状态", "Status"),
     "status_below": ("未达标", "below target"),
-    "status_ok": ("达标", "meets target"),
+    "status_met": ("达标", "meets target"),
     "status_above": ("超出", "above"),
     "coverage_title": ("急救站服务半径覆盖", "EMS station coverage"),
     "covered_share": ("覆盖人口比例", "Population covered"),
@@ -133,6 +133,9 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Note: the figures below are synthetic demo data, not real statistics.",
     ),
     "col_ambulances": ("救护车", "Ambulances"),
+    "comparator_about": ("约", "about"),
+    "comparator_>=": ("≥", "≥"),
+    "comparator_<=": ("≤", "≤"),
     "col_share": ("比例", "Share"),
     "col_points": ("需求点", "Demand points"),
     # surveillance
