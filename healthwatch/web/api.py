@@ -52,6 +52,7 @@ class ErrorModel(BaseModel):
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorModel, "description": text}
     for status, text in (
+        (400, "请求格式错误 / malformed request (e.g. unparsable JSON)"),
         (401, "未登录或会话已结束 / not authenticated"),
         (403, "无权限或 CSRF 令牌错误 / permission denied or CSRF token wrong"),
         (404, "不存在 / not found"),
@@ -339,7 +340,9 @@ def get_siting(
     require(auth.actor, "read")
     settings = settings_of(request)
     run = settings.cached(f"siting:{model}:{p}", lambda: site_stations(model, p=p, time_limit=60.0))
-    return {**run.stable, "synthetic": run.synthetic, "geojson": run.geojson}
+    new = [{k: row[k] for k in ("id", "lon", "lat", "ambulances")}
+           for row in run.full["selected"] if not row.get("existing")]  # fmt: skip
+    return {**run.stable, "new_sites": new, "synthetic": run.synthetic, "geojson": run.geojson}
 
 
 # --- surveillance --------------------------------------------------------------------------

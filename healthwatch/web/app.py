@@ -13,8 +13,10 @@ import json
 import logging
 import math
 import os
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -129,6 +131,11 @@ def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
 
 
 _HTTP_MESSAGES = {
+    400: (
+        "bad_request",
+        "请求格式错误（例如 JSON 无法解析），未作任何修改。",
+        "Malformed request (for example the JSON body cannot be parsed); nothing was changed.",
+    ),
     404: ("not_found", "没有这个地址。", "No such address."),
     405: ("method_not_allowed", "该地址不支持此请求方法。", "Method not allowed here."),
 }
@@ -221,15 +228,36 @@ def _mount_static(app: FastAPI) -> None:
             app.mount(f"/vendor/{package}", StaticFiles(directory=path), name=package)
 
 
+def _warm(settings: Settings) -> None:
+    """Compute the slow, cacheable answers once at start-up (boundaries, access models)."""
+    from healthwatch.access.service import ems_coverage, ratios
+    from healthwatch.regions.hierarchy import LIAONING, descendants
+    from healthwatch.web.maps import simplified_boundary
+
+    try:
+        levels = ("province", "city")
+        settings.cached(f"ratios:None:{levels}", lambda: ratios(levels=levels, db=settings.db))
+        settings.cached("coverage", lambda: ems_coverage(with_geojson=True, db=settings.db))
+        for region in descendants(LIAONING):
+            simplified_boundary(region.adcode)
+    except Exception:  # a failed warm-up only means the first request computes it
+        log.exception("warm-up failed")
+
+
 def create_app(
     db: str | None = None,
     *,
+    warm: bool = False,
     secure_cookies: bool | None = None,
     idle_timeout: timedelta = timedelta(minutes=30),
     login_limit: int = 10,
     login_window: float = 60.0,
 ) -> FastAPI:
-    """The web application for database ``db`` (default ``$HEALTHWATCH_DB`` / the SQLite file)."""
+    """The web application for database ``db`` (default ``$HEALTHWATCH_DB`` / the SQLite file).
+
+    ``warm`` computes the region boundaries and access models in a background thread at
+    start-up, so the first visitor of the map and access pages does not wait for them.
+    """
     from healthwatch import __version__
     from healthwatch.store.db import resolve_url
     from healthwatch.web import api, pages
@@ -241,7 +269,15 @@ def create_app(
         login_limit=login_limit,
         login_window=login_window,
     )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if warm:
+            threading.Thread(target=_warm, args=(settings,), daemon=True).start()
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="healthwatch API",
         version=__version__,
         description=(

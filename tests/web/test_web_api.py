@@ -415,7 +415,9 @@ def test_access_endpoints_answer_as_the_service(
     assert len(cov["geojson"]["features"]) == ref["points"] + ref["stations"]
     site = client.get("/api/v1/access/siting?model=mclp&p=2", headers=h).json()
     assert site["objective"] == site_stations("mclp", p=2).stable["objective"]
-    assert len(site["selected"]) >= 2 and site["synthetic"] is True
+    assert len(site["new_sites"]) == 2 and site["synthetic"] is True
+    chosen = {s["id"] for s in site["selected"]}
+    assert {s["id"] for s in site["new_sites"]} <= chosen
     assert_error(client.get("/api/v1/access/siting?model=x", headers=h), 422, "invalid_request")
     assert_error(client.get("/api/v1/access/ratios?level=street", headers=h), 422, "invalid_input")
 

@@ -129,16 +129,16 @@
       summary.textContent = "…";
       try {
         const res = await api(`/api/v1/access/siting?model=mclp&p=${encodeURIComponent(p)}`);
-        summary.textContent = `${L.objective}: ${fmt(res.objective)} · ${res.status}`;
+        summary.textContent = `${L.objective}: ${fmt(res.covered_population)} / ${fmt(res.total_population)} · ${res.status}`;
         const tbody = document.querySelector("#siting-table tbody");
         tbody.replaceChildren();
-        for (const s of res.selected) {
+        for (const s of res.new_sites) {
           const tr = document.createElement("tr");
           cell(tr, s.id); cell(tr, s.lon.toFixed(4)); cell(tr, s.lat.toFixed(4)); cell(tr, s.ambulances);
           tbody.appendChild(tr);
         }
         drawCoverage([{ name: L.selected_sites, type: "effectScatter", coordinateSystem: "geo", symbolSize: 10,
-          itemStyle: { color: "#8e44ad" }, data: res.selected.map(s => ({ value: [s.lon, s.lat], id: s.id })) }]);
+          itemStyle: { color: "#8e44ad" }, data: res.new_sites.map(s => ({ value: [s.lon, s.lat], id: s.id })) }]);
       } catch (err) { summary.textContent = err.message; }
     });
   }
