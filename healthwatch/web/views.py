@@ -128,13 +128,14 @@ def findings(session: Session, plan_ids: list[str] | None) -> list[dict[str, Any
     return sorted(found, key=lambda f: order.get(str(f["severity"]), 9))
 
 
-def region_map(session: Session, adcode: str) -> dict[str, Any]:
-    """Boundaries of the region's children (itself for a county) with their latest population."""
+def region_map(session: Session, adcode: str) -> str:
+    """Boundaries of the region's children (itself for a county) with their latest population,
+    as GeoJSON text (see :func:`healthwatch.web.maps.feature_collection_json`)."""
     from sqlalchemy import func, select
 
     from healthwatch.store.models import Population, Region
     from healthwatch.store.regions import list_regions
-    from healthwatch.web.maps import region_feature_collection
+    from healthwatch.web.maps import feature_collection_json
 
     region = session.get(Region, adcode)
     if region is None:
@@ -153,16 +154,15 @@ def region_map(session: Session, adcode: str) -> dict[str, Any]:
             )
         )
         values = {a: float(v) for a, v in rows}
-    collection = region_feature_collection(shown, values)
-    collection["region"] = {
+    about = {
         "adcode": region.adcode,
         "name": region.name,
         "level": region.level,
         "parent": region.parent,
     }
-    collection["value_name"] = "population"
-    collection["year"] = year
-    return collection
+    return feature_collection_json(
+        shown, values, {"region": about, "value_name": "population", "year": year}
+    )
 
 
 # --- surveillance --------------------------------------------------------------------------
