@@ -127,6 +127,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "siting_sites": ("新增站点数", "New sites"),
     "siting_run": ("计算", "Solve"),
     "selected_sites": ("选中站点", "Selected sites"),
+    "solver_optimal": ("最优解", "optimal"),
+    "solver_feasible": ("可行解（未证明最优）", "feasible (not proven optimal)"),
     "objective": ("覆盖人口", "Covered population"),
     "synthetic_note": (
         "注意：以下数据为模拟演示数据，并非真实统计。",

@@ -26,7 +26,7 @@ TOLERANCE_DEG = 0.002
 def _simplified(adcode: str) -> str:
     geometry = shape(boundary_geojson(adcode)).simplify(TOLERANCE_DEG, preserve_topology=True)
     rounded = json.loads(json.dumps(mapping(geometry)), parse_float=lambda s: round(float(s), 5))
-    return json.dumps(rounded)
+    return json.dumps(rounded, separators=(",", ":"))
 
 
 def simplified_boundary(adcode: str) -> dict[str, Any]:

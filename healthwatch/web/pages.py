@@ -283,7 +283,15 @@ def access_page(request: Request) -> HTMLResponse:
     data = {
         "labels": {
             k: translate(lang, k)
-            for k in ("covered", "uncovered", "stations", "selected_sites", "objective")
+            for k in (
+                "covered",
+                "uncovered",
+                "stations",
+                "selected_sites",
+                "objective",
+                "solver_optimal",
+                "solver_feasible",
+            )
         },
     }
     return render(

@@ -129,7 +129,7 @@
       summary.textContent = "…";
       try {
         const res = await api(`/api/v1/access/siting?model=mclp&p=${encodeURIComponent(p)}`);
-        summary.textContent = `${L.objective}: ${fmt(res.covered_population)} / ${fmt(res.total_population)} · ${res.status}`;
+        summary.textContent = `${L.objective}: ${fmt(res.covered_population)} / ${fmt(res.total_population)} · ${L["solver_" + res.status] || res.status}`;
         const tbody = document.querySelector("#siting-table tbody");
         tbody.replaceChildren();
         for (const s of res.new_sites) {
