@@ -29,7 +29,7 @@ from typing import Any
 
 import typer
 
-from healthwatch.cli import access, data, db, demo, evaluate, plans, regions, surveil, users
+from healthwatch.cli import access, data, db, demo, evaluate, plans, regions, serve, surveil, users
 from healthwatch.cli._common import (
     HELP_OPTION_NAMES,
     ZhHelpCommand,
@@ -96,6 +96,7 @@ app.add_typer(data.app, name="data")
 app.command("demo", cls=ZhHelpCommand)(demo.demo)
 evaluate.register(app)  # evaluate, report, plans draft
 chinese_help_everywhere(app)
+app.command("serve", cls=ZhHelpCommand)(serve.serve)
 
 
 def main(argv: list[str] | None = None) -> None:

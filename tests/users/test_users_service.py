@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from healthwatch.errors import InputError, NotFoundError, PermissionDeniedError
 from healthwatch.services import users as svc
 from healthwatch.store.db import get_engine, session_scope
-from healthwatch.store.user_models import ApiToken, SecurityEvent, User
+from healthwatch.store.user_models import ApiToken, SecurityEvent, User, WebSession
 from healthwatch.users import LOCAL_ADMIN, Actor, Role
 from healthwatch.users.passwords import AuthenticationError, password_problems
 
@@ -277,3 +277,37 @@ def test_upgrade_from_revision_3_keeps_data_and_adds_the_user_tables(db_url: str
         svc.add_user(s, LOCAL_ADMIN, "wang", GOOD, "viewer", region="210000")
         assert [u["username"] for u in svc.list_users(s, LOCAL_ADMIN)] == ["wang"]
         assert s.scalar(text("SELECT name FROM regions WHERE adcode = '210000'")) == "辽宁省"
+
+
+def test_sessions_end_on_logout_idle_age_and_disabling(db_url: str) -> None:
+    _add(db_url, "anshan")
+    actor = Actor("anshan", Role.REPORTER, "210300")
+    with session_scope(db_url) as s:
+        tokens = [svc.start_session(s, actor, source="t") for _ in range(4)]
+        stored = list(s.scalars(select(WebSession.token_hash)))
+        assert not set(tokens) & set(stored)  # only hashes are kept
+        assert svc.resolve_session(s, tokens[0]) == actor
+        assert svc.end_session(s, tokens[0]) is True
+        assert svc.end_session(s, tokens[0]) is False
+    with session_scope(db_url) as s:
+        with pytest.raises(AuthenticationError):
+            svc.resolve_session(s, tokens[0])
+        rows = {r.token_hash: r for r in s.scalars(select(WebSession))}
+        from healthwatch.users.passwords import hash_token
+
+        idle, old = rows[hash_token(tokens[1])], rows[hash_token(tokens[2])]
+        idle.last_seen_at = idle.last_seen_at - svc.IDLE_TIMEOUT - timedelta(seconds=1)
+        old.created_at = old.created_at - svc.SESSION_MAX_AGE - timedelta(seconds=1)
+    for token in tokens[1:3]:
+        with session_scope(db_url) as s, pytest.raises(AuthenticationError):
+            svc.resolve_session(s, token)
+    with session_scope(db_url) as s:
+        assert svc.resolve_session(s, tokens[3]) == actor
+        svc.set_disabled(s, LOCAL_ADMIN, "anshan")
+    with session_scope(db_url) as s, pytest.raises(AuthenticationError):
+        svc.resolve_session(s, tokens[3])
+    with session_scope(db_url) as s:
+        ended = svc.security_log(s, LOCAL_ADMIN, event="session_ended")
+        reasons = sorted(e["detail"]["reason"] for e in ended)
+    assert reasons == ["disabled", "idle", "max_age"]
+    assert "logout" in _events(db_url, "anshan")
