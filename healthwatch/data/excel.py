@@ -206,6 +206,7 @@ def read_template(path: Path | str, defs: Definitions | None = None) -> Incoming
         "xlsx",
         fields={"region": "地区", "period": "期间", "element": "编码", "value": "本年值",
                 "comment": "备注"},
+        stripped=True,
     )
 
 

@@ -437,12 +437,17 @@ def bulk_frame(target_values: int, seed: int = 1) -> pd.DataFrame:
         per = np.tile(np.array(periods), len(regions))
         scale = np.where(pd.Series(per).str.len().to_numpy() == 4, 12.0,
                          np.where(pd.Series(per).str.contains("Q").to_numpy(), 3.0, 1.0))
+        made: dict[str, np.ndarray] = {}
         for code in codes:
             base = safe[code]
             noise = rng.normal(1, 0.02, n)
             kind = defs.elements[code].kind
             value = base * noise * (scale if code in monthly else 1.0)
-            value = np.round(value) if kind == "count" else np.round(value, 2)
+            made[code] = np.round(value) if kind == "count" else np.round(value, 2)
+        if "live_births" in made:  # boys and girls add up to the births (a validation rule)
+            made["live_births_male"] = np.round(made["live_births"] * 0.515)
+            made["live_births_female"] = made["live_births"] - made["live_births_male"]
+        for code, value in made.items():
             frames.append(pd.DataFrame({"region": reg, "period": per, "element": code,
                                         "value": value}))
     out = pd.concat(frames, ignore_index=True)

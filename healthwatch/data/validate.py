@@ -57,6 +57,7 @@ class Incoming:
     format: str
     fields: dict[str, str] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    stripped: bool = False  # cells already stripped (read_table does it)
 
     def __post_init__(self) -> None:
         for col in ("comment", "source"):
@@ -130,7 +131,7 @@ class _Problems:
 
 def _parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Floats, and masks of blank cells and of cells that are not finite numbers."""
-    text = raw.astype(str).str.strip()
+    text = raw
     blank = text.eq("")
     number = pd.to_numeric(text.where(~blank, None), errors="coerce").astype(float)
     not_number = ~blank & ~np.isfinite(number)
@@ -159,7 +160,8 @@ def _row_checks(incoming: Incoming, defs: Definitions, ctx: Context, p: _Problem
     """Per-row checks; returns the parsed values (NaN where invalid)."""
     f = incoming.frame
     for col in FIELDS:
-        p.add(f[col].astype(str).str.strip().eq("") & (col != "value"), col, "empty cell", "空单元格")
+        if col != "value":
+            p.add(f[col].eq(""), col, "empty cell", "空单元格")
     region_ok = f["region"].isin(ctx.regions.keys())
     p.add(
         ~region_ok & f["region"].ne(""),
@@ -378,15 +380,11 @@ def _cross_checks(
     warnings: list[dict[str, Any]] = []
     if wide.empty:
         return errors, warnings, wide, touched
-    line_of = checked.set_index(["region", "period", "element"])["line"]
-
-    def line(region: str, period: str, codes: list[str]) -> int | None:
-        for c in codes:
-            key = (region, period, c)
-            if key in line_of.index:
-                found = int(line_of.loc[key])
-                return found if found > 0 else None
-        return None
+    def first_lines(codes: list[str], keys: pd.MultiIndex) -> list[int | None]:
+        """The first file line of each (region, period) among rows of ``codes``."""
+        sub = checked[checked["element"].isin(codes)]
+        first = sub.groupby(["region", "period"])["line"].min().reindex(keys)
+        return [int(x) if pd.notna(x) and x > 0 else None for x in first.tolist()]
 
     for ind in defs.indicators.values():
         if not ind.proportion or ind.numerator is None or ind.denominator is None:
@@ -395,7 +393,9 @@ def _cross_checks(
             continue
         num, den = wide[ind.numerator], wide[ind.denominator]
         hit = (num > den) & (touched[ind.numerator] | touched[ind.denominator])
-        for region, period in hit[hit].index:
+        keys = hit[hit].index
+        lines = first_lines([ind.numerator, ind.denominator], keys)
+        for (region, period), ln in zip(keys, lines, strict=True):
             n, d = num.loc[(region, period)], den.loc[(region, period)]
             errors.append(
                 Problem(
@@ -404,7 +404,7 @@ def _cross_checks(
                     f"{region} {period}：指标 {ind.code} 的分子 {ind.numerator}（{n:g}）大于分母 "
                     f"{ind.denominator}（{d:g}）",
                     incoming.file,
-                    line(region, period, [ind.numerator, ind.denominator]),
+                    ln,
                     incoming.column("value"),
                 )
             )
@@ -416,11 +416,12 @@ def _cross_checks(
         mine = touched[cols].any(axis=1).to_numpy()
         bad = _rule_violations(rule, wide) & mine
         symbol = OPERATOR_SYMBOL[rule.operator]
-        for region, period in wide.index[bad]:
+        keys = wide.index[bad]
+        lines = first_lines(codes, keys)
+        for (region, period), ln in zip(keys, lines, strict=True):
             text = f"{rule.left} {symbol} {rule.right}"
             en = f"{region} {period}: validation rule {rule.id} violated ({rule.name_en}: {text})"
             zh = f"{region} {period}：违反校验规则 {rule.id}（{rule.name_zh}：{text}）"
-            ln = line(region, period, codes)
             if rule.importance == "high":
                 errors.append(Problem(en, zh, incoming.file, ln, incoming.column("value")))
             else:
@@ -574,7 +575,9 @@ def validate(incoming: Incoming, defs: Definitions, ctx: Context) -> Checked:
             [Problem("the file has no data rows", "文件中没有数据行", incoming.file)]
         )
     for col in FIELDS:
-        f[col] = f[col].astype(str).str.strip()
+        f[col] = f[col].astype(str)
+        if not incoming.stripped:
+            f[col] = f[col].str.strip()
     p = _Problems(incoming)
     number = _row_checks(incoming, defs, ctx, p)
     keep, identical = _duplicates(incoming, number, p)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -371,6 +371,8 @@ def bulk_insert(session: Session, frame: pd.DataFrame) -> None:
     """Append rows to data_values: COPY on PostgreSQL, executemany on SQLite (same transaction)."""
     if frame.empty:
         return
+    # in the order of the table's one index, so that the index is appended to, not scattered
+    frame = frame.sort_values(["element", "period", "region"], kind="stable")
     conn = session.connection()
     cols = ", ".join(_COLUMNS)
     if conn.dialect.name == "postgresql":
@@ -393,7 +395,7 @@ def bulk_insert(session: Session, frame: pd.DataFrame) -> None:
     out["synthetic"] = out["synthetic"].astype(int)
     out["current"] = out["current"].astype(int)
     placeholders = ", ".join("?" for _ in _COLUMNS)
-    records = list(out.itertuples(index=False, name=None))
+    records = list(zip(*(out[c].tolist() for c in _COLUMNS), strict=True))
     conn.exec_driver_sql(f"INSERT INTO data_values ({cols}) VALUES ({placeholders})", records)
 
 
@@ -480,8 +482,8 @@ def history(
             .where(DataValue.region == region, DataValue.period == period)
             .order_by(DataValue.element, DataValue.version)
         )
-        if element:
-            query = query.where(DataValue.element == element)
+        codes = [element] if element else sorted(load_definitions().storable_codes())
+        query = query.where(DataValue.element.in_(codes))  # uses the (element, ...) index
         versions = []
         previous: dict[str, float | None] = {}
         for row, file in session.execute(query).all():
@@ -620,8 +622,14 @@ def submit(region: str, period: str, *, actor: Actor, db: str | None = None,
     with session_scope(db, actor=actor.username) as session:
         _region_row(session, region)
         n = session.scalar(
-            text("SELECT COUNT(*) FROM data_values WHERE region = :r AND period = :p AND current = :t"),
-            {"r": region, "p": period, "t": True},
+            select(func.count())
+            .select_from(DataValue)
+            .where(
+                DataValue.element.in_(sorted(load_definitions().storable_codes())),
+                DataValue.period == period,
+                DataValue.region == region,
+                DataValue.current.is_(True),
+            )
         )
         if not n:
             raise HealthwatchError(

@@ -25,7 +25,6 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
-    Index,
     Integer,
     String,
     Text,
@@ -65,9 +64,11 @@ class DataValue(Base):
 
     __tablename__ = "data_values"
     __audited__ = False  # the versions are the audit trail of values; imports are audited
+    # One index only, element first: it serves the aggregation (one indicator's elements over
+    # all regions), the lookups of an import and the history, and a bulk import sorted by it
+    # appends to it instead of updating a second index at random places.
     __table_args__ = (
-        UniqueConstraint("region", "period", "element", "version", name="uq_data_values_version"),
-        Index("ix_data_values_element_period", "element", "period"),
+        UniqueConstraint("element", "period", "region", "version", name="uq_data_values_version"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -174,4 +174,5 @@ def read_dhis2_csv(path: Path | str, mapping_file: Path | str | None = None) -> 
         table.file,
         "dhis2-csv",
         fields={"region": "orgunit", "element": "dataelement", "period": "period"},
+        stripped=True,
     )

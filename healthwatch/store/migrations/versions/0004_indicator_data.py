@@ -53,10 +53,9 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text, nullable=False),
         sa.Column("current", sa.Boolean, nullable=False),
         sa.UniqueConstraint(
-            "region", "period", "element", "version", name="uq_data_values_version"
+            "element", "period", "region", "version", name="uq_data_values_version"
         ),
     )
-    op.create_index("ix_data_values_element_period", "data_values", ["element", "period"])
     op.create_table(
         "data_approvals",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
