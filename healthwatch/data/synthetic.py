@@ -431,6 +431,12 @@ def bulk_frame(target_values: int, seed: int = 1) -> pd.DataFrame:
     periods_y = [str(y) for y in range(2026 - years, 2026)]
     frames = []
     safe = _safe_values(defs)
+    safe_ratio = {
+        i.numerator: safe[i.numerator] / safe[i.denominator]
+        for i in defs.indicators.values()
+        if i.numerator and i.denominator and i.bounds
+        and i.numerator not in ("infant_deaths", "under5_deaths", "maternal_deaths")
+    }
     for codes, periods in ((monthly, periods_m + periods_q + periods_y), (yearly, periods_y)):
         n = len(regions) * len(periods)
         reg = np.repeat(regions, len(periods))
@@ -444,6 +450,11 @@ def bulk_frame(target_values: int, seed: int = 1) -> pd.DataFrame:
             kind = defs.elements[code].kind
             value = base * noise * (scale if code in monthly else 1.0)
             made[code] = np.round(value) if kind == "count" else np.round(value, 2)
+        for ind in defs.indicators.values():  # numerators follow their denominators
+            num, den = ind.numerator, ind.denominator
+            if num in made and den in made and num in safe_ratio:
+                value = made[den] * safe_ratio[num] * rng.normal(1, 0.01, n)
+                made[num] = np.round(np.minimum(value, made[den]) if ind.proportion else value)
         if "live_births" in made:  # boys and girls add up to the births (a validation rule)
             made["live_births_male"] = np.round(made["live_births"] * 0.515)
             made["live_births_female"] = made["live_births"] - made["live_births_male"]
@@ -464,10 +475,17 @@ def _safe_values(defs: Definitions) -> dict[str, float]:
                  "elderly_65_population": 90000.0, "children_0_6": 20000.0,
                  "children_u3": 9000.0, "life_expectancy": 79.0,
                  "healthy_life_expectancy": 70.0, "premature_ncd_mortality": 16.0})
+    fixed = {"infant_deaths", "under5_deaths", "maternal_deaths", "live_births_male"}
     for ind in defs.indicators.values():
-        if ind.proportion and ind.numerator and ind.numerator not in (
-            "infant_deaths", "under5_deaths", "maternal_deaths", "hiv_living_cases"
+        if ind.numerator in fixed or ind.denominator is None or ind.bounds is None:
+            continue
+        # the middle of the plausible range, so that the data are clean, as most files are
+        middle = (ind.bounds[0] + ind.bounds[1]) / 2
+        den = base[ind.denominator]
+        if "month" in defs.elements[ind.denominator].periods and "month" not in (
+            defs.elements[ind.numerator].periods
         ):
-            base[ind.numerator] = 0.8 * base[ind.denominator or ""]
+            den *= 12  # a yearly numerator over the year's figure of a monthly denominator
+        base[ind.numerator] = den * middle / ind.factor
     base["hiv_living_cases"] = 150.0
     return base

@@ -225,7 +225,7 @@ def import_values(
 ) -> ImportResult:
     """Validate ``incoming`` against the store and write it in one transaction."""
     defs = defs or load_definitions()
-    _check_scope(actor, incoming.frame["region"].astype(str).str.strip().unique(), incoming.file)
+    _check_scope(actor, _distinct(incoming.frame["region"]), incoming.file)
     for attempt in range(8):
         try:
             with session_scope(db, actor=actor.username) as session:
@@ -240,6 +240,11 @@ def import_values(
                 ) from None
             time.sleep(0.5 * (attempt + 1))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _distinct(column: pd.Series) -> set[str]:
+    """Distinct stripped values of a column (stripping the few distinct values, not every row)."""
+    return {str(v).strip() for v in pd.unique(column)}
 
 
 def _take_write_lock(session: Session) -> None:
@@ -263,7 +268,7 @@ def _import_in_session(
     if not dry_run:
         _take_write_lock(session)
     regions = _regions(session)
-    codes = set(incoming.frame["element"].astype(str).str.strip().unique())
+    codes = _distinct(incoming.frame["element"])
     stored = _stored(session, _relevant_elements(codes, defs))
     ctx = Context(
         dict(zip(regions["adcode"], regions["parent"], strict=True)),
@@ -367,27 +372,50 @@ def _write(
     bulk_insert(session, frame)
 
 
+def _csv_quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _csv_text(frame: pd.DataFrame) -> str:
+    """``frame`` as CSV for COPY, built column-wise: codes are validated (no quoting needed),
+    free text is quoted once per distinct value, constant columns once per call."""
+    columns: dict[str, Any] = {}
+    for c in ("region", "period", "element"):
+        columns[c] = frame[c].tolist()
+    columns["version"] = frame["version"].astype(int).astype(str).tolist()
+    columns["value"] = [repr(float(v)) for v in frame["value"].tolist()]
+    for c in ("source", "comment", "reason", "stored_by"):
+        codes, uniques = pd.factorize(frame[c].astype(str))
+        quoted = np.array([_csv_quote(u) for u in uniques], dtype=object)
+        columns[c] = quoted[codes].tolist()
+    stamp = pd.Timestamp(frame["stored_at"].iloc[0]).isoformat()
+    columns["synthetic"] = ["t" if b else "f" for b in frame["synthetic"].tolist()]
+    columns["stored_at"] = [stamp] * len(frame)
+    imports = frame["import_id"].tolist()
+    columns["import_id"] = ["" if i is None else str(int(i)) for i in imports]
+    columns["current"] = ["t" if b else "f" for b in frame["current"].tolist()]
+    rows = zip(*(columns[c] for c in _COLUMNS), strict=True)
+    return "".join(",".join(r) + "\n" for r in rows)
+
+
 def bulk_insert(session: Session, frame: pd.DataFrame) -> None:
     """Append rows to data_values: COPY on PostgreSQL, executemany on SQLite (same transaction)."""
     if frame.empty:
         return
     # in the order of the table's one index, so that the index is appended to, not scattered
-    frame = frame.sort_values(["element", "period", "region"], kind="stable")
+    order = np.lexsort(
+        [pd.factorize(frame[c], sort=True)[0] for c in ("region", "period", "element")]
+    )
+    frame = frame.iloc[order]
     conn = session.connection()
     cols = ", ".join(_COLUMNS)
     if conn.dialect.name == "postgresql":
-        out = frame[list(_COLUMNS)].copy()
-        out["stored_at"] = out["stored_at"].map(lambda d: d.isoformat())
-        buf = io.StringIO()
-        out.to_csv(buf, index=False, header=False)
         raw = conn.connection.driver_connection
         with raw.cursor() as cur:  # type: ignore[union-attr]
-            sql = (
-                f"COPY data_values ({cols}) FROM STDIN WITH (FORMAT csv, "
-                "FORCE_NOT_NULL (source, comment, reason))"
-            )
+            sql = f"COPY data_values ({cols}) FROM STDIN WITH (FORMAT csv)"
             with cur.copy(sql) as copy:
-                copy.write(buf.getvalue())
+                for start in range(0, len(frame), 200_000):
+                    copy.write(_csv_text(frame.iloc[start : start + 200_000]))
         return
     stamp = frame["stored_at"].iloc[0].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     out = frame[list(_COLUMNS)].copy()
