@@ -655,14 +655,15 @@ def submit(region: str, period: str, *, actor: Actor, db: str | None = None,
             .where(
                 DataValue.element.in_(sorted(load_definitions().storable_codes())),
                 DataValue.period == period,
-                DataValue.region == region,
+                DataValue.region.like(_prefix(region) + "%"),  # its own or its counties'
                 DataValue.current.is_(True),
             )
         )
         if not n:
             raise HealthwatchError(
-                f"{region} has no values for {period}; import them before submitting.",
-                f"{region} 在 {period} 期没有数据，请先导入再上报。",
+                f"Neither {region} nor any region under it has values for {period}; import them "
+                "before submitting.",
+                f"{region} 及其下级地区在 {period} 期都没有数据，请先导入再上报。",
             )
         row = _approval(session, region, period, actor.username)
         if row.status != "draft":
