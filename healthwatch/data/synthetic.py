@@ -271,6 +271,19 @@ class _Panel:
                 raw = d * share
             else:
                 raw = d * target / ind.factor * np.exp(effect)
+            if spec.indicator == "under5_mortality":
+                # under-five deaths = infant deaths + deaths at ages 1-4, the latter calibrated to
+                # the difference of the two rates, so both aggregate to their stated figures
+                im = next(r for r in RATES if r.indicator == "infant_mortality")
+                diff = _Rate(
+                    "under5_mortality",
+                    {y: v - _curve(im.province)(y) for y, v in spec.province.items()},
+                    {y: v - (im.anshan or {}).get(y, 0.0) for y, v in (spec.anshan or {}).items()},
+                )
+                gap = _curve(diff.province)(year)
+                extra = self._calibrate(raw * gap / target, d, ind.factor, gap, diff, year)
+                out[ind.numerator] = out["infant_deaths"] + extra
+                continue
             num = self._calibrate(raw, d, ind.factor, target, spec, year)
             if ind.proportion:
                 num = np.minimum(num, d)
