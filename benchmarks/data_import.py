@@ -49,8 +49,17 @@ def _one_import(db: str, path: str) -> None:
     seconds = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime - cpu_before
-    print(json.dumps({"seconds": seconds, "cpu_s": cpu, "inserted": result.inserted,
-                      "warnings": len(result.warnings), "peak_mb": usage.ru_maxrss / 1024}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "cpu_s": cpu,
+                "inserted": result.inserted,
+                "warnings": len(result.warnings),
+                "peak_mb": usage.ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def _aggregate(db: str, repeats: int = 7) -> dict[str, float]:
@@ -66,14 +75,20 @@ def _aggregate(db: str, repeats: int = 7) -> dict[str, float]:
         rows = aggregate("infant_mortality", db=db)
         times.append(time.perf_counter() - start)
     times.sort()
-    return {"median_ms": times[len(times) // 2] * 1000, "best_ms": times[0] * 1000,
-            "rows": len(rows)}
+    return {
+        "median_ms": times[len(times) // 2] * 1000,
+        "best_ms": times[0] * 1000,
+        "rows": len(rows),
+    }
 
 
 def _run_child(db: str, path: Path) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--child", db, str(path)],
-        capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     if out.returncode != 0:
         raise SystemExit(f"import failed on {db}:\n{out.stderr[-3000:]}")
@@ -87,7 +102,7 @@ def _postgres_db() -> tuple[str, str] | None:
         with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as conn:
             name = f"hw_bench_{secrets.token_hex(4)}"
             conn.execute(f'CREATE DATABASE "{name}"')
-    except Exception as exc:  # noqa: BLE001 - report and carry on with SQLite
+    except Exception as exc:
         print(f"PostgreSQL unreachable ({type(exc).__name__}); skipped")
         return None
     base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
@@ -134,14 +149,18 @@ def main() -> None:
         frame.to_csv(path, index=False)
         n = len(frame)
         del frame
-        print(f"file: {path.stat().st_size / 1e6:.0f} MB, {n:,} values "
-              "(115 regions; monthly, quarterly and yearly periods)")
+        print(
+            f"file: {path.stat().st_size / 1e6:.0f} MB, {n:,} values "
+            "(115 regions; monthly, quarterly and yearly periods)"
+        )
         sqlite = f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
         _report("SQLite", _run_child(sqlite, path), n)
         agg = _aggregate(f"sqlite:///{Path(tmp) / 'panel.sqlite'}")
-        print(f"SQLite     aggregate infant_mortality, 115 regions x 11 years ({agg['rows']} rows): "
-              f"median {agg['median_ms']:.1f} ms, best {agg['best_ms']:.1f} ms (target <= "
-              f"{AGGREGATE_TARGET_MS:.0f} ms: ratio {agg['median_ms'] / AGGREGATE_TARGET_MS:.2f})")
+        print(
+            f"SQLite     aggregate infant_mortality, 115 regions x 11 years ({agg['rows']} rows): "
+            f"median {agg['median_ms']:.1f} ms, best {agg['best_ms']:.1f} ms (target <= "
+            f"{AGGREGATE_TARGET_MS:.0f} ms: ratio {agg['median_ms'] / AGGREGATE_TARGET_MS:.2f})"
+        )
         if args.skip_postgres:
             return
         pg = _postgres_db()
@@ -158,9 +177,11 @@ def main() -> None:
         url, name = pg
         try:
             agg = _aggregate(url)
-            print(f"PostgreSQL aggregate infant_mortality ({agg['rows']} rows): median "
-                  f"{agg['median_ms']:.1f} ms, best {agg['best_ms']:.1f} ms (ratio "
-                  f"{agg['median_ms'] / AGGREGATE_TARGET_MS:.2f})")
+            print(
+                f"PostgreSQL aggregate infant_mortality ({agg['rows']} rows): median "
+                f"{agg['median_ms']:.1f} ms, best {agg['best_ms']:.1f} ms (ratio "
+                f"{agg['median_ms'] / AGGREGATE_TARGET_MS:.2f})"
+            )
         finally:
             _drop_postgres(name)
 

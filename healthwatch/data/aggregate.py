@@ -118,9 +118,7 @@ def aggregate_indicator(
         parts.append(agg)
     agg = pd.concat(parts)
     agg = agg[~agg.index.duplicated(keep="first")]
-    all_regions = pd.MultiIndex.from_product(
-        [level.index, periods], names=["region", "period"]
-    )
+    all_regions = pd.MultiIndex.from_product([level.index, periods], names=["region", "period"])
     out = agg.reindex(all_regions)
     out["counties_reported"] = out["counties_reported"].fillna(0).astype(int)
     out["counties_total"] = out["counties_total"].fillna(0).astype(int)
@@ -150,11 +148,13 @@ def aggregate_indicator(
     reported_own = own_wide[ind.code] if ind.code not in ind.elements() else computed * np.nan
     out["own"] = computed.where(computed.notna(), reported_own)
     out["own_source"] = np.where(
-        computed.notna(), "counts" if not ind.direct else "value",
-        np.where(reported_own.notna(), "reported", None),
+        computed.notna(),
+        "counts" if not ind.direct else "value",
+        np.where(reported_own.notna(), "reported", None),  # type: ignore[call-overload]
     )
     out["completeness"] = np.where(
-        out["counties_total"] > 0, out["counties_reported"] / out["counties_total"].clip(lower=1),
+        out["counties_total"] > 0,
+        out["counties_reported"] / out["counties_total"].clip(lower=1),
         np.nan,
     )
     out["gap"] = out["own"] - out["aggregate"]

@@ -1,4 +1,4 @@
-"""Reporting periods as DHIS2 writes them: ``2024`` (year), ``2024Q1`` (quarter), ``202403`` (month).
+"""Reporting periods as DHIS2 writes them: ``2024``, ``2024Q1`` (quarter), ``202403`` (month).
 
 Periods are kept as these strings everywhere (database, files, exports) so that a DHIS2 export
 imports without conversion; :func:`period_types` classifies a whole column at once.

@@ -329,13 +329,16 @@ def _wide(merged: pd.DataFrame, columns: set[str]) -> tuple[pd.DataFrame, pd.Dat
     touched = np.zeros((len(rp_uni), len(e_uni)), dtype=bool)
     touched[rp_codes, e_codes] = sub["from_file"].to_numpy(dtype=bool)
     index = pd.MultiIndex.from_arrays(
-        [np.asarray(r_uni, dtype=object)[rp_uni // len(p_uni)],
-         np.asarray(p_uni, dtype=object)[rp_uni % len(p_uni)]],
+        [
+            np.asarray(r_uni, dtype=object)[rp_uni // len(p_uni)],
+            np.asarray(p_uni, dtype=object)[rp_uni % len(p_uni)],
+        ],
         names=["region", "period"],
     )
     cols = pd.Index([str(e) for e in e_uni], name="element")
-    return pd.DataFrame(vals, index=index, columns=cols), pd.DataFrame(touched, index=index,
-                                                                         columns=cols)
+    return pd.DataFrame(vals, index=index, columns=cols), pd.DataFrame(
+        touched, index=index, columns=cols
+    )
 
 
 def compute_indicators(
@@ -362,9 +365,7 @@ def compute_indicators(
             value = wide[ind.numerator].astype(float) / den.where(den > 0) * ind.factor
         arr = value.to_numpy(dtype=float)
         rows = np.flatnonzero(~np.isnan(arr))
-        frames.append(
-            pd.DataFrame({"row": rows, "indicator": ind.code, "value": arr[rows]})
-        )
+        frames.append(pd.DataFrame({"row": rows, "indicator": ind.code, "value": arr[rows]}))
     if not frames:
         return pd.DataFrame(columns=["region", "period", "indicator", "value", "row"])
     out = pd.concat(frames, ignore_index=True)
@@ -434,6 +435,7 @@ def _cross_checks(
     warnings: list[dict[str, Any]] = []
     if wide.empty:
         return errors, warnings, wide, touched
+
     def first_lines(codes: list[str], keys: pd.MultiIndex) -> list[int | None]:
         """The first file line of each (region, period) among rows of ``codes``."""
         sub = checked[checked["element"].isin(codes)]
@@ -527,7 +529,9 @@ def _levels(adcodes: pd.Series) -> pd.Series:
     """province / city / county from the GB/T 2260 pattern (xx0000, xxxx00, other)."""
     a = adcodes.astype(str)
     return pd.Series(
-        np.where(a.str.endswith("0000"), "province", np.where(a.str.endswith("00"), "city", "county")),
+        np.where(
+            a.str.endswith("0000"), "province", np.where(a.str.endswith("00"), "city", "county")
+        ),
         index=adcodes.index,
     )
 
@@ -552,7 +556,9 @@ def _outliers(
     ind = ind.drop(columns="row")
     ind["computed"] = True
     direct = direct.assign(touched=True, computed=False)
-    direct = direct[~direct["indicator"].isin({i.code for i in defs.indicators.values() if i.direct})]
+    direct = direct[
+        ~direct["indicator"].isin({i.code for i in defs.indicators.values() if i.direct})
+    ]
     frame = pd.concat([ind, direct], ignore_index=True)
     frame["value"] = frame["value"].astype(float)
     out: list[dict[str, Any]] = []
@@ -585,7 +591,9 @@ def _outliers(
     indicator = pd.factorize(computed["indicator"])[0].astype(np.int64)
     kinds = period_types(pd.Series(period.uniques, dtype=object))
     ptype = pd.factorize(np.asarray(kinds.fillna("").tolist(), dtype=object)[period.codes])[0]
-    level = pd.factorize(_levels(pd.Series(region.uniques, dtype=object)).to_numpy()[region.codes])[0]
+    level = pd.factorize(_levels(pd.Series(region.uniques, dtype=object)).to_numpy()[region.codes])[
+        0
+    ]
     n_i = int(indicator.max()) + 1
     # one integer key per group: faster than grouping by several string columns
     own_key = (region.codes.astype(np.int64) * n_i + indicator) * 4 + ptype
@@ -632,9 +640,7 @@ def validate(incoming: Incoming, defs: Definitions, ctx: Context) -> Checked:
     """
     f = incoming.frame
     if f.empty:
-        raise InputError(
-            [Problem("the file has no data rows", "文件中没有数据行", incoming.file)]
-        )
+        raise InputError([Problem("the file has no data rows", "文件中没有数据行", incoming.file)])
     for col in FIELDS:
         f[col] = f[col].astype(str)
         if not incoming.stripped:

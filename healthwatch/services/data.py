@@ -15,7 +15,6 @@ after the other, and no value is lost.
 from __future__ import annotations
 
 import hashlib
-import io
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -113,7 +112,9 @@ def _regions(session: Session) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["adcode", "level", "parent"])
 
 
-def _read_frame(session: Session, sql: str, params: dict[str, Any], columns: list[str]) -> pd.DataFrame:
+def _read_frame(
+    session: Session, sql: str, params: dict[str, Any], columns: list[str]
+) -> pd.DataFrame:
     rows = session.execute(text(sql), params).all()
     return pd.DataFrame(rows, columns=columns)
 
@@ -124,7 +125,7 @@ def _in_list(prefix: str, items: Iterable[str]) -> tuple[str, dict[str, Any]]:
 
 
 def _stored(session: Session, elements: Iterable[str]) -> pd.DataFrame:
-    """Current (non-deleted) values of ``elements``: id, region, period, element, version, value, comment."""
+    """Current (non-deleted) values of ``elements`` (id, key, version, value, comment)."""
     clause, params = _in_list("e", elements)
     return _read_frame(
         session,
@@ -313,16 +314,24 @@ def _plan_writes(checked: Checked, stored: pd.DataFrame) -> pd.DataFrame:
     values = checked.values
     key = ["region", "period", "element"]
     cur = stored.rename(
-        columns={"id": "old_id", "version": "old_version", "value": "old_value", "comment": "old_comment"}
+        columns={
+            "id": "old_id",
+            "version": "old_version",
+            "value": "old_value",
+            "comment": "old_comment",
+        }
     )
     merged = values.merge(cur, on=key, how="left")
     new = merged["old_id"].isna()
-    same_value = np.isclose(
-        merged["value"].to_numpy(float),
-        merged["old_value"].to_numpy(float),
-        rtol=1e-12,
-        atol=0.0,
-    ) & merged["old_value"].notna().to_numpy()
+    same_value = (
+        np.isclose(
+            merged["value"].to_numpy(float),
+            merged["old_value"].to_numpy(float),
+            rtol=1e-12,
+            atol=0.0,
+        )
+        & merged["old_value"].notna().to_numpy()
+    )
     same_comment = merged["comment"].fillna("").eq(merged["old_comment"].fillna(""))
     merged["new"] = new
     merged["changed"] = ~new & ~(same_value & same_comment)
@@ -534,8 +543,13 @@ def history(
             )
             previous[row.element] = row.value
         events = audit_trail(session, entity="data_approvals", entity_key=f"{region}/{period}")
-    return {"region": region, "period": period, "element": element, "versions": versions,
-            "approvals": events}
+    return {
+        "region": region,
+        "period": period,
+        "element": element,
+        "versions": versions,
+        "approvals": events,
+    }
 
 
 def revert(
@@ -603,8 +617,14 @@ def revert(
         )
         session.add(new)
         session.flush()
-        return {"region": region, "period": period, "element": element,
-                "restored_version": version, "new_version": new.version, "value": new.value}
+        return {
+            "region": region,
+            "period": period,
+            "element": element,
+            "restored_version": version,
+            "new_version": new.version,
+            "value": new.value,
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -624,8 +644,9 @@ def _approval(session: Session, region: str, period: str, actor: str) -> DataApp
         select(DataApproval).where(DataApproval.region == region, DataApproval.period == period)
     )
     if row is None:
-        row = DataApproval(region=region, period=period, status="draft", locked=False,
-                           updated_by=actor, comment="")
+        row = DataApproval(
+            region=region, period=period, status="draft", locked=False, updated_by=actor, comment=""
+        )
         session.add(row)
     return row
 
@@ -638,13 +659,20 @@ def _region_row(session: Session, region: str) -> Region:
 
 
 def _state(row: DataApproval) -> dict[str, Any]:
-    return {"region": row.region, "period": row.period, "status": row.status,
-            "status_zh": STATUS_ZH.get(row.status, row.status), "locked": bool(row.locked),
-            "updated_by": row.updated_by, "comment": row.comment}
+    return {
+        "region": row.region,
+        "period": row.period,
+        "status": row.status,
+        "status_zh": STATUS_ZH.get(row.status, row.status),
+        "locked": bool(row.locked),
+        "updated_by": row.updated_by,
+        "comment": row.comment,
+    }
 
 
-def submit(region: str, period: str, *, actor: Actor, db: str | None = None,
-           comment: str = "") -> dict[str, Any]:
+def submit(
+    region: str, period: str, *, actor: Actor, db: str | None = None, comment: str = ""
+) -> dict[str, Any]:
     """draft -> submitted: the region's figures for the period are complete and sent up."""
     require(actor, "submit", region)
     with session_scope(db, actor=actor.username) as session:
@@ -677,8 +705,9 @@ def submit(region: str, period: str, *, actor: Actor, db: str | None = None,
         return _state(row)
 
 
-def approve(region: str, period: str, *, actor: Actor, db: str | None = None,
-            comment: str = "") -> dict[str, Any]:
+def approve(
+    region: str, period: str, *, actor: Actor, db: str | None = None, comment: str = ""
+) -> dict[str, Any]:
     """submitted -> approved and locked; a parent only when all its children are approved."""
     require(actor, "approve", region)
     with session_scope(db, actor=actor.username) as session:
@@ -687,7 +716,8 @@ def approve(region: str, period: str, *, actor: Actor, db: str | None = None,
         if row.status != "submitted":
             raise HealthwatchError(
                 f"{region} {period} is {row.status}; only submitted figures can be approved.",
-                f"{region} {period} 当前为{STATUS_ZH.get(row.status, row.status)}，只有已上报的数据才能审核。",
+                f"{region} {period} 当前为{STATUS_ZH.get(row.status, row.status)}，"
+                "只有已上报的数据才能审核。",
             )
         children = session.scalars(select(Region.adcode).where(Region.parent == reg.adcode)).all()
         if children:
@@ -708,14 +738,20 @@ def approve(region: str, period: str, *, actor: Actor, db: str | None = None,
                     f"{region} {period} 的下级地区尚未全部审核，不能审核：{'、'.join(waiting)}。",
                     [Problem(f"{c} not approved", f"{c} 未审核", field="region") for c in waiting],
                 )
-        row.status, row.locked, row.updated_by, row.comment = "approved", True, actor.username, comment
+        row.status, row.locked, row.updated_by, row.comment = (
+            "approved",
+            True,
+            actor.username,
+            comment,
+        )
         row.updated_at = datetime.now(UTC)
         session.flush()
         return _state(row)
 
 
-def unlock(region: str, period: str, *, actor: Actor, reason: str,
-           db: str | None = None) -> dict[str, Any]:
+def unlock(
+    region: str, period: str, *, actor: Actor, reason: str, db: str | None = None
+) -> dict[str, Any]:
     """Administrator only: approved -> draft, unlocked; the reason is kept in the audit log."""
     require(actor, "unlock", region)
     if not reason.strip():
@@ -723,7 +759,9 @@ def unlock(region: str, period: str, *, actor: Actor, reason: str,
     with session_scope(db, actor=actor.username) as session:
         row = _approval(session, region, period, actor.username)
         if not row.locked:
-            raise HealthwatchError(f"{region} {period} is not locked.", f"{region} {period} 未锁定。")
+            raise HealthwatchError(
+                f"{region} {period} is not locked.", f"{region} {period} 未锁定。"
+            )
         row.status, row.locked, row.updated_by = "draft", False, actor.username
         row.comment = f"解锁 / unlocked: {reason}"
         row.updated_at = datetime.now(UTC)
@@ -731,13 +769,16 @@ def unlock(region: str, period: str, *, actor: Actor, reason: str,
         return _state(row)
 
 
-def status(period: str, *, region: str | None = None, db: str | None = None,
-           actor: Actor) -> list[dict[str, Any]]:
+def status(
+    period: str, *, region: str | None = None, db: str | None = None, actor: Actor
+) -> list[dict[str, Any]]:
     """The workflow state of every region (in scope) for a period."""
     require(actor, "read", region)
     with session_scope(db) as session:
-        rows = {r.region: r for r in session.scalars(
-            select(DataApproval).where(DataApproval.period == period))}
+        rows = {
+            r.region: r
+            for r in session.scalars(select(DataApproval).where(DataApproval.period == period))
+        }
         regions = _regions(session)
         out = []
         for adcode, level in zip(regions["adcode"], regions["level"], strict=True):
@@ -746,9 +787,15 @@ def status(period: str, *, region: str | None = None, db: str | None = None,
             if not in_region_scope(actor, adcode):
                 continue
             row = rows.get(adcode)
-            out.append({"region": adcode, "level": level, "period": period,
-                        "status": row.status if row else "draft",
-                        "locked": bool(row.locked) if row else False})
+            out.append(
+                {
+                    "region": adcode,
+                    "level": level,
+                    "period": period,
+                    "status": row.status if row else "draft",
+                    "locked": bool(row.locked) if row else False,
+                }
+            )
         return out
 
 
@@ -769,8 +816,9 @@ def aggregate(
     defs = load_definitions()
     ind = defs.indicator(indicator)
     if ind is None:
-        raise NotFoundError(f"No definition for indicator {indicator}.",
-                            f"没有指标 {indicator} 的定义。")
+        raise NotFoundError(
+            f"No definition for indicator {indicator}.", f"没有指标 {indicator} 的定义。"
+        )
     if session is None:
         with session_scope(db) as s:
             return aggregate(indicator, periods=periods, region=region, session=s)
@@ -821,22 +869,32 @@ def completeness(
             for row in aggregate(code, periods=[period], region=region, session=session):
                 if row["level"] == "county":
                     continue
-                out.append({k: row[k] for k in ("indicator", "region", "level", "period",
-                                                "counties_reported", "counties_total",
-                                                "completeness", "missing_counties")})
+                out.append(
+                    {
+                        k: row[k]
+                        for k in (
+                            "indicator",
+                            "region",
+                            "level",
+                            "period",
+                            "counties_reported",
+                            "counties_total",
+                            "completeness",
+                            "missing_counties",
+                        )
+                    }
+                )
     return out
 
 
 def plan_elements(plan: str | None) -> set[str]:
     defs = load_definitions()
-    codes = set()
+    codes: set[str] = set()
     for code in plan_indicator_codes(plan):
         ind = defs.indicators[code]
         codes.update(ind.elements())
         codes.add(code)
     return codes
-
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -859,17 +917,30 @@ def export(
 
     if format not in EXPORT_FORMATS:
         raise InputError(
-            [Problem(f"unknown export format {format!r} (use {', '.join(EXPORT_FORMATS)})",
-                     f"未知的导出格式 {format!r}（可用：{'、'.join(EXPORT_FORMATS)}）",
-                     field="format")]
+            [
+                Problem(
+                    f"unknown export format {format!r} (use {', '.join(EXPORT_FORMATS)})",
+                    f"未知的导出格式 {format!r}（可用：{'、'.join(EXPORT_FORMATS)}）",
+                    field="format",
+                )
+            ]
         )
     require(actor, "read", region)
     elements = plan_elements(plan) if plan else None
     values = current_values(db, elements=elements, region=region, period=period)
-    values = values[[in_region_scope(actor, r) for r in values["region"]]] if len(values) else values
+    values = (
+        values[[in_region_scope(actor, r) for r in values["region"]]] if len(values) else values
+    )
     n = write_export(values, path, format, load_definitions(), data_set=plan or "")
-    return {"file": str(path), "format": format, "values": int(len(values)), "written": n,
-            "plan": plan, "region": region, "period": period}
+    return {
+        "file": str(path),
+        "format": format,
+        "values": len(values),
+        "written": n,
+        "plan": plan,
+        "region": region,
+        "period": period,
+    }
 
 
 def template(
@@ -894,8 +965,15 @@ def template(
         prev = current_values(region=region, period=str(year - 1), session=session)
     prev = prev[(prev["region"] == region) & (prev["period"] == str(year - 1))]
     last = dict(zip(prev["element"], prev["value"].astype(float), strict=True))
-    return write_template(path, plan=found[0], region=region, region_name=region_name, year=year,
-                          defs=load_definitions(), last_year=last)
+    return write_template(
+        path,
+        plan=found[0],
+        region=region,
+        region_name=region_name,
+        year=year,
+        defs=load_definitions(),
+        last_year=last,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -915,9 +993,13 @@ def load_demo_data(db: str | None = None, *, actor: Actor) -> dict[str, Any]:
     defs = load_definitions()
     baselines = baseline_values()
     base = import_values(
-        Incoming(baselines.assign(value=baselines["value"].map(repr), line=0), "plans:baselines",
-                 "plan"),
-        actor=actor, db=db, defs=defs, reason="规划文本中的基线值 / baselines stated in the plans",
+        Incoming(
+            baselines.assign(value=baselines["value"].map(repr), line=0), "plans:baselines", "plan"
+        ),
+        actor=actor,
+        db=db,
+        defs=defs,
+        reason="规划文本中的基线值 / baselines stated in the plans",
     )
     panel = demo_panel(defs=defs)
     keys = set(zip(baselines["region"], baselines["period"], baselines["element"], strict=True))
@@ -929,7 +1011,10 @@ def load_demo_data(db: str | None = None, *, actor: Actor) -> dict[str, Any]:
     frame = panel.assign(value=panel["value"].map(repr), comment="", source=PANEL_SOURCE, line=0)
     synthetic = import_values(
         Incoming(frame.reset_index(drop=True), "synthetic:demo-panel", "synthetic"),
-        actor=actor, db=db, defs=defs, synthetic=True,
+        actor=actor,
+        db=db,
+        defs=defs,
+        synthetic=True,
         reason="演示用模拟数据 / synthetic demo panel",
     )
     kinds: dict[str, int] = {}

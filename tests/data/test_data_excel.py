@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import pytest
 from openpyxl import load_workbook
+from test_data_store import write_csv
 
 from healthwatch.data.excel import ENTRY_HEADERS, fill_template
 from healthwatch.plans import builtin_plans
 from healthwatch.services import data as svc
 from healthwatch.users import LOCAL_ADMIN
 
-from test_data_store import write_csv
-
 
 def test_template_has_chinese_headers_last_year_targets_validation_and_protection(db_url, tmp_path):
-    write = [("210302", 2023, "live_births", 1200), ("210302", 2023, "deliveries", 1190),
-             ("210302", 2023, "infant_deaths", 4)]
+    write = [
+        ("210302", 2023, "live_births", 1200),
+        ("210302", 2023, "deliveries", 1190),
+        ("210302", 2023, "infant_deaths", 4),
+    ]
     svc.import_file(write_csv(tmp_path / "a.csv", write), actor=LOCAL_ADMIN, db=db_url)
     path = tmp_path / "t.xlsx"
-    info = svc.template(path, plan="liaoning-2021-2025", region="210302", year=2024,
-                        actor=LOCAL_ADMIN, db=db_url)
+    info = svc.template(
+        path, plan="liaoning-2021-2025", region="210302", year=2024, actor=LOCAL_ADMIN, db=db_url
+    )
     assert info["indicators"] == 30
     wb = load_workbook(path)
     entry = wb["填报"]
@@ -46,8 +49,9 @@ def test_template_has_chinese_headers_last_year_targets_validation_and_protectio
 
 def test_filled_template_imports_back_unchanged_in_meaning(db_url, tmp_path):
     path = tmp_path / "t.xlsx"
-    svc.template(path, plan="anshan-2021-2025", region="210303", year=2024, actor=LOCAL_ADMIN,
-                 db=db_url)
+    svc.template(
+        path, plan="anshan-2021-2025", region="210303", year=2024, actor=LOCAL_ADMIN, db=db_url
+    )
     filled = tmp_path / "filled.xlsx"
     values = {"live_births": 800, "deliveries": 795, "infant_deaths": 2, "life_expectancy": 79.8}
     fill_template(path, values, filled)
@@ -63,13 +67,14 @@ def test_filled_template_imports_back_unchanged_in_meaning(db_url, tmp_path):
 
 def test_template_cells_with_text_are_refused_naming_the_sheet_row(db_url, tmp_path):
     path = tmp_path / "t.xlsx"
-    svc.template(path, plan="anshan-2021-2025", region="210303", year=2024, actor=LOCAL_ADMIN,
-                 db=db_url)
+    svc.template(
+        path, plan="anshan-2021-2025", region="210303", year=2024, actor=LOCAL_ADMIN, db=db_url
+    )
     bad = tmp_path / "bad.xlsx"
     fill_template(path, {"live_births": "八百"}, bad)
     try:
         svc.import_file(bad, actor=LOCAL_ADMIN, db=db_url)
-    except Exception as exc:  # noqa: BLE001 - the assertion below says what is expected
+    except Exception as exc:
         problems = exc.problems  # type: ignore[attr-defined]
     else:
         raise AssertionError("a text value was accepted")

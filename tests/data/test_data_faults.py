@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from test_data_store import counts
 
 from healthwatch.data.synthetic import bulk_frame
 from healthwatch.services import data as svc
 from healthwatch.store.db import get_engine, session_scope
 from healthwatch.users import LOCAL_ADMIN
-
-from test_data_store import counts
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -41,8 +40,10 @@ def _writing(db: str) -> bool:
         return wal.exists() and wal.stat().st_size > 4_000_000
     with get_engine(db).connect() as conn:
         n = conn.execute(
-            text("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY data_values%' "
-                 "AND pid <> pg_backend_pid()")
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY data_values%' "
+                "AND pid <> pg_backend_pid()"
+            )
         ).scalar()
     return bool(n)
 
@@ -81,7 +82,7 @@ def test_two_imports_at_once_both_complete_and_no_value_is_lost(db_url, tmp_path
     svc.current_values(db_url)  # migrate and seed once, before the race
     procs = [_spawn(db_url, fa), _spawn(db_url, fb)]
     outs = [p.communicate(timeout=300) for p in procs]
-    for p, (out, err) in zip(procs, outs, strict=True):
+    for p, (_, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err
     values, imports = counts(db_url)
     assert imports == 2

@@ -1,4 +1,4 @@
-"""The demo panel: built from counts, it reproduces every figure the plans state; problems planted."""
+"""The demo panel: built from counts, it gives every figure the plans state; problems planted."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from healthwatch.regions.hierarchy import liaoning_regions
 
 DEFS = load_definitions()
 REGIONS = pd.DataFrame(
-    [(r.adcode, r.level, r.parent) for r in liaoning_regions()], columns=["adcode", "level", "parent"]
+    [(r.adcode, r.level, r.parent) for r in liaoning_regions()],
+    columns=["adcode", "level", "parent"],
 )
 
 
@@ -27,7 +28,9 @@ def _agg(panel: pd.DataFrame, code: str) -> pd.DataFrame:
 
 
 def test_every_county_year_and_element_is_there_except_the_planted_gap(panel):
-    counties = panel[panel["region"].map(dict(zip(REGIONS.adcode, REGIONS.level, strict=True))).eq("county")]
+    counties = panel[
+        panel["region"].map(dict(zip(REGIONS.adcode, REGIONS.level, strict=True))).eq("county")
+    ]
     per_key = counties.groupby(["region", "period"]).size()
     assert len(per_key) == 100 * len(PANEL_YEARS) - 1  # 211224 has not reported 2025
     assert ("211224", "2025") not in per_key.index
@@ -54,8 +57,10 @@ def test_aggregates_of_the_counts_give_every_stated_figure_to_the_printed_precis
 
 def test_rates_are_sums_of_counts_not_means_of_rates(panel):
     im = _agg(panel, "infant_mortality").loc[("210300", "2020")]
-    counties = panel[(panel["period"] == "2020") & panel["region"].isin(
-        REGIONS.loc[REGIONS.parent == "210300", "adcode"])]
+    counties = panel[
+        (panel["period"] == "2020")
+        & panel["region"].isin(REGIONS.loc[REGIONS.parent == "210300", "adcode"])
+    ]
     wide = counties.pivot_table(index="region", columns="element", values="value")
     assert im["aggregate"] == pytest.approx(
         wide["infant_deaths"].sum() / wide["live_births"].sum() * 1000

@@ -57,8 +57,9 @@ def test_reimport_changes_nothing_and_a_changed_value_is_a_new_version(db_url, t
     assert hist["versions"][1]["stored_by"] == "local-admin"
     assert hist["versions"][1]["file"].endswith("b.csv")
     # revert restores version 1 as version 3 with the reason kept
-    out = svc.revert("210302", "2023", "infant_deaths", 1, reason="typo in b.csv",
-                     actor=LOCAL_ADMIN, db=db_url)
+    out = svc.revert(
+        "210302", "2023", "infant_deaths", 1, reason="typo in b.csv", actor=LOCAL_ADMIN, db=db_url
+    )
     assert (out["new_version"], out["value"]) == (3, 4.0)
     hist = svc.history("210302", "2023", "infant_deaths", actor=LOCAL_ADMIN, db=db_url)
     assert [v["new"] for v in hist["versions"]] == [4.0, 5.0, 4.0]
@@ -80,7 +81,9 @@ def test_dry_run_validates_and_writes_nothing(db_url, tmp_path):
 
 def test_scope_refuses_writes_outside_the_region_and_writes_nothing(db_url, tmp_path):
     anshan = Actor("anshan-stats", Role.REPORTER, "210300")
-    f = write_csv(tmp_path / "a.csv", births("210302", 2023, 1200, 4) + births("210202", 2023, 900, 2))
+    f = write_csv(
+        tmp_path / "a.csv", births("210302", 2023, 1200, 4) + births("210202", 2023, 900, 2)
+    )
     with pytest.raises(PermissionDeniedError) as info:
         svc.import_file(f, actor=anshan, db=db_url)
     assert [p.field for p in info.value.problems] == ["region"]
@@ -88,10 +91,12 @@ def test_scope_refuses_writes_outside_the_region_and_writes_nothing(db_url, tmp_
     assert counts(db_url) == (0, 0)
     viewer = Actor("v", Role.VIEWER, None)
     with pytest.raises(PermissionDeniedError):
-        svc.import_file(write_csv(tmp_path / "b.csv", births("210302", 2023, 1, 0)), actor=viewer,
-                        db=db_url)
-    ok = svc.import_file(write_csv(tmp_path / "c.csv", births("210302", 2023, 1200, 4)),
-                         actor=anshan, db=db_url)
+        svc.import_file(
+            write_csv(tmp_path / "b.csv", births("210302", 2023, 1, 0)), actor=viewer, db=db_url
+        )
+    ok = svc.import_file(
+        write_csv(tmp_path / "c.csv", births("210302", 2023, 1200, 4)), actor=anshan, db=db_url
+    )
     assert ok.inserted == 3
     assert svc.current_values(db_url)["stored_by"].unique().tolist() == ["anshan-stats"]
 
@@ -116,24 +121,39 @@ def test_approval_goes_up_level_by_level_locks_and_unlock_is_audited(db_url, tmp
     assert svc.approve("210300", "2023", actor=LOCAL_ADMIN, db=db_url)["status"] == "approved"
     # a locked period refuses imports and reverts, naming the lock
     with pytest.raises(HealthwatchError) as info:
-        svc.import_file(write_csv(tmp_path / "b.csv", births("210302", 2023, 1000, 4)),
-                        actor=LOCAL_ADMIN, db=db_url)
+        svc.import_file(
+            write_csv(tmp_path / "b.csv", births("210302", 2023, 1000, 4)),
+            actor=LOCAL_ADMIN,
+            db=db_url,
+        )
     assert "locked" in info.value.render()
     # only an administrator unlocks, with a reason
     with pytest.raises(PermissionDeniedError):
         svc.unlock("210302", "2023", actor=Actor("a", Role.ANALYST, None), reason="x", db=db_url)
     svc.unlock("210302", "2023", actor=LOCAL_ADMIN, reason="county corrected deaths", db=db_url)
-    assert svc.import_file(write_csv(tmp_path / "c.csv", births("210302", 2023, 1000, 4)),
-                           actor=LOCAL_ADMIN, db=db_url).updated == 1
+    assert (
+        svc.import_file(
+            write_csv(tmp_path / "c.csv", births("210302", 2023, 1000, 4)),
+            actor=LOCAL_ADMIN,
+            db=db_url,
+        ).updated
+        == 1
+    )
     hist = svc.history("210302", "2023", actor=LOCAL_ADMIN, db=db_url)
-    states = [(e["action"], (e["after"] or {}).get("status"), (e["after"] or {}).get("locked"))
-              for e in hist["approvals"]]
-    assert states == [("insert", "submitted", False), ("update", "approved", True),
-                      ("update", "draft", False)]
+    states = [
+        (e["action"], (e["after"] or {}).get("status"), (e["after"] or {}).get("locked"))
+        for e in hist["approvals"]
+    ]
+    assert states == [
+        ("insert", "submitted", False),
+        ("update", "approved", True),
+        ("update", "draft", False),
+    ]
     assert "county corrected deaths" in hist["approvals"][-1]["after"]["comment"]
     assert hist["approvals"][-1]["before"]["locked"] is True
-    status = {r["region"]: r for r in svc.status("2023", region="210300", actor=LOCAL_ADMIN,
-                                                 db=db_url)}
+    status = {
+        r["region"]: r for r in svc.status("2023", region="210300", actor=LOCAL_ADMIN, db=db_url)
+    }
     assert status["210302"]["status"] == "draft" and status["210300"]["locked"] is True
 
 
@@ -143,7 +163,9 @@ def test_aggregation_sums_counts_recomputes_rates_and_reports_completeness(db_ur
     rows.append(("210300", 2023, "infant_mortality", 4.0))  # the city's own published rate
     rows.append(("210000", 2023, "infant_mortality", 4.2))
     svc.import_file(write_csv(tmp_path / "a.csv", rows), actor=LOCAL_ADMIN, db=db_url)
-    result = {r["region"]: r for r in svc.aggregate("infant_mortality", db=db_url, periods=["2023"])}
+    result = {
+        r["region"]: r for r in svc.aggregate("infant_mortality", db=db_url, periods=["2023"])
+    }
     city = result["210300"]
     expected = (10 + 2 + 4) / (2000 + 1000 + 500) * 1000
     mean_of_rates = (5 + 2 + 8) / 3
@@ -165,8 +187,11 @@ def test_aggregation_sums_counts_recomputes_rates_and_reports_completeness(db_ur
 
 def test_export_in_every_format_imports_back_unchanged(db_url, tmp_path):
     rows = [r for c in ANSHAN[:3] for r in births(c, 2023, 1000, 3)]
-    rows += [("210302", 2023, "life_expectancy", 79.45), ("210302", 2023, "beds", 4100),
-             ("210302", 2023, "resident_population", 510000)]
+    rows += [
+        ("210302", 2023, "life_expectancy", 79.45),
+        ("210302", 2023, "beds", 4100),
+        ("210302", 2023, "resident_population", 510000),
+    ]
     svc.import_file(write_csv(tmp_path / "a.csv", rows), actor=LOCAL_ADMIN, db=db_url)
     for fmt in ("csv", "xlsx", "dhis2-json", "fhir"):
         out = tmp_path / f"export.{fmt.replace('-', '.')}"
