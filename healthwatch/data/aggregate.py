@@ -112,11 +112,12 @@ def aggregate_indicator(
     computed = _rate(num, den, ind)
     reported_own = grid[codes.index(ind.code)] if ind.code not in ind.elements() else None
     own = computed.copy()
-    source = np.where(~np.isnan(computed), "value" if ind.direct else "counts", None)
+    source = np.full(computed.shape, None, dtype=object)
+    source[~np.isnan(computed)] = "value" if ind.direct else "counts"
     if reported_own is not None:
         use = np.isnan(computed) & ~np.isnan(reported_own)
         own[use] = reported_own[use]
-        source = np.where(use, "reported", source)
+        source[use] = "reported"
     with np.errstate(divide="ignore", invalid="ignore"):
         completeness = np.where(counties_total > 0, counties_reported / counties_total, np.nan)
         gap = own - aggregate
