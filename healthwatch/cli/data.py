@@ -26,6 +26,21 @@ app = typer.Typer(
 _REGION = typer.Option(..., "--region", help="GB/T 2260 adcode / 行政区划代码")
 _PERIOD = typer.Option(..., "--period", help="2024, 2024Q1 or 202401 / 期间")
 _DRY = typer.Option(False, "--dry-run", help="Validate only, write nothing / 只校验不写入")
+_FILE = typer.Argument(..., help="CSV, xlsx, DHIS2 JSON/CSV or FHIR file / 数据文件")
+_IMPORT_FORMAT = typer.Option(
+    None, "--format", help="csv | xlsx | dhis2-json | dhis2-csv | fhir (default: guessed)"
+)
+_MAPPING = typer.Option(
+    None, "--mapping", help="DHIS2 UID mapping CSV type,uid,code / DHIS2 编码映射"
+)
+_DEFINITIONS = typer.Option(
+    [], "--definitions", help="Extra definitions YAML (repeatable) / 额外的指标定义"
+)
+_TEMPLATE_OUT = typer.Option(None, "--out", help="Workbook to write / 输出文件")
+_EXPORT_OUT = typer.Argument(..., help="File to write / 输出文件")
+_ELEMENTS = typer.Option([], "--element", help="Element code (repeatable) / 数据项")
+_PERIODS = typer.Option([], "--period", help="Period(s) / 期间（可重复）")
+_LEVELS = typer.Option(["province", "city"], "--level", help="Levels shown / 层级")
 
 
 def _actor() -> Actor:
@@ -36,7 +51,8 @@ def _actor() -> Actor:
 def _print_warnings(warnings: list[dict[str, Any]], limit: int = 30) -> None:
     for w in warnings[:limit]:
         console.print(
-            f"  [yellow]警告 warning[/yellow] {escape(w['message_zh'])}\n    {escape(w['message_en'])}",
+            f"  [yellow]警告 warning[/yellow] {escape(w['message_zh'])}\n"
+            f"    {escape(w['message_en'])}",
             highlight=False,
         )
     if len(warnings) > limit:
@@ -46,31 +62,32 @@ def _print_warnings(warnings: list[dict[str, Any]], limit: int = 30) -> None:
 @app.command("import")
 @friendly_errors
 def import_(
-    file: Path = typer.Argument(..., help="CSV, xlsx, DHIS2 JSON/CSV or FHIR file / 数据文件"),
-    format: str | None = typer.Option(
-        None, "--format", help="csv | xlsx | dhis2-json | dhis2-csv | fhir (default: guessed)"
-    ),
-    mapping: Path | None = typer.Option(
-        None, "--mapping", help="DHIS2 UID mapping CSV type,uid,code / DHIS2 编码映射"
-    ),
-    definitions: list[Path] = typer.Option(
-        [], "--definitions", help="Extra definitions YAML (repeatable) / 额外的指标定义"
-    ),
+    file: Path = _FILE,
+    format: str | None = _IMPORT_FORMAT,
+    mapping: Path | None = _MAPPING,
+    definitions: list[Path] = _DEFINITIONS,
     dry_run: bool = _DRY,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
-    """导入指标数据（整体校验，全部成功或全部拒绝）/ Import values (validated whole, all or nothing)."""
+    """导入指标数据（整体校验，全部成功或全部拒绝）/ Import values, validated whole."""
     from healthwatch.services.data import import_file
 
     result = import_file(
-        file, actor=_actor(), db=db, format=format, mapping=mapping, dry_run=dry_run,
+        file,
+        actor=_actor(),
+        db=db,
+        format=format,
+        mapping=mapping,
+        dry_run=dry_run,
         definitions=definitions,
     )
     if json:
         print_json(result.to_json())
         return
-    what = "校验通过（未写入）/ valid, nothing written (dry run)" if dry_run else "已导入 / imported"
+    what = (
+        "校验通过（未写入）/ valid, nothing written (dry run)" if dry_run else "已导入 / imported"
+    )
     console.print(
         f"{what}: {escape(result.file)} [{result.format}] — {result.rows} 行 rows，新增 "
         f"{result.inserted} inserted，更新 {result.updated} updated（新版本 new versions），未变 "
@@ -87,7 +104,7 @@ def template(
     plan: str = typer.Option(..., "--plan", help="Plan id / 规划"),
     region: str = _REGION,
     year: int = typer.Option(..., "--year", help="Year to report / 填报年份"),
-    out: Path | None = typer.Option(None, "--out", help="Workbook to write / 输出文件"),
+    out: Path | None = _TEMPLATE_OUT,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
@@ -109,12 +126,13 @@ def template(
 @app.command("export")
 @friendly_errors
 def export(
-    out: Path = typer.Argument(..., help="File to write / 输出文件"),
+    out: Path = _EXPORT_OUT,
     format: str = typer.Option("csv", "--format", help="csv | xlsx | dhis2-json | fhir"),
     plan: str | None = typer.Option(None, "--plan", help="Only this plan's indicators / 规划"),
     region: str | None = typer.Option(None, "--region", help="Region subtree / 地区"),
-    period: str | None = typer.Option(None, "--period", help="Period (a year includes its quarters "
-                                      "and months) / 期间"),
+    period: str | None = typer.Option(
+        None, "--period", help="Period (a year includes its quarters and months) / 期间"
+    ),
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
@@ -136,7 +154,7 @@ def export(
 def values(
     region: str | None = typer.Option(None, "--region", help="Region subtree / 地区"),
     period: str | None = typer.Option(None, "--period", help="Period / 期间"),
-    element: list[str] = typer.Option([], "--element", help="Element code (repeatable) / 数据项"),
+    element: list[str] = _ELEMENTS,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
@@ -149,11 +167,25 @@ def values(
     if json:
         print_json(rows)
         return
-    table = Table("地区 region", "期间 period", "数据项 element", "值 value", "版本 v", "状态 status",
-                  "模拟 synthetic")
+    table = Table(
+        "地区 region",
+        "期间 period",
+        "数据项 element",
+        "值 value",
+        "版本 v",
+        "状态 status",
+        "模拟 synthetic",
+    )
     for r in rows[:500]:
-        table.add_row(r["region"], r["period"], r["element"], f"{r['value']:g}", str(r["version"]),
-                      r["status"] + (" 🔒" if r["locked"] else ""), "是" if r["synthetic"] else "")
+        table.add_row(
+            r["region"],
+            r["period"],
+            r["element"],
+            f"{r['value']:g}",
+            str(r["version"]),
+            r["status"] + (" 🔒" if r["locked"] else ""),
+            "是" if r["synthetic"] else "",
+        )
     console.print(table)
     if len(rows) > 500:
         console.print(f"… 共 {len(rows)} 行 / {len(rows)} rows (use --json for all)")
@@ -175,20 +207,34 @@ def history(
     if json:
         print_json(result)
         return
-    table = Table("数据项 element", "版本 v", "旧值 old", "新值 new", "填报人 by", "时间 at",
-                  "来源/原因 source/why")
+    table = Table(
+        "数据项 element",
+        "版本 v",
+        "旧值 old",
+        "新值 new",
+        "填报人 by",
+        "时间 at",
+        "来源/原因 source/why",
+    )
     for v in result["versions"]:
         why = v["reason"] or v["comment"] or v["source"]
-        table.add_row(v["element"], str(v["version"]) + (" *" if v["current"] else ""),
-                      "" if v["old"] is None else f"{v['old']:g}",
-                      "删除" if v["new"] is None else f"{v['new']:g}", v["stored_by"],
-                      v["stored_at"][:19], escape(why or ""))
+        table.add_row(
+            v["element"],
+            str(v["version"]) + (" *" if v["current"] else ""),
+            "" if v["old"] is None else f"{v['old']:g}",
+            "删除" if v["new"] is None else f"{v['new']:g}",
+            v["stored_by"],
+            v["stored_at"][:19],
+            escape(why or ""),
+        )
     console.print(table)
     for e in result["approvals"]:
         after = e["after"] or {}
-        console.print(f"  审核 approval {e['at'][:19]} {e['actor']}: {after.get('status')} "
-                      f"locked={after.get('locked')} {escape(after.get('comment') or '')}",
-                      highlight=False)
+        console.print(
+            f"  审核 approval {e['at'][:19]} {e['actor']}: {after.get('status')} "
+            f"locked={after.get('locked')} {escape(after.get('comment') or '')}",
+            highlight=False,
+        )
 
 
 @app.command("revert")
@@ -209,8 +255,11 @@ def revert(
     if json:
         print_json(result)
         return
-    console.print(f"已恢复 / restored {element} {region} {period}: 第 {version} 版 -> 第 "
-                  f"{result['new_version']} 版 (value {result['value']:g})", highlight=False)
+    console.print(
+        f"已恢复 / restored {element} {region} {period}: 第 {version} 版 -> 第 "
+        f"{result['new_version']} 版 (value {result['value']:g})",
+        highlight=False,
+    )
 
 
 def _workflow(action: str, region: str, period: str, text: str, db: str | None, json: bool) -> None:
@@ -225,42 +274,58 @@ def _workflow(action: str, region: str, period: str, text: str, db: str | None, 
         print_json(result)
         return
     lock = "，已锁定 locked" if result["locked"] else ""
-    console.print(f"{region} {period}: {result['status_zh']} {result['status']}{lock}",
-                  highlight=False)
+    console.print(
+        f"{region} {period}: {result['status_zh']} {result['status']}{lock}", highlight=False
+    )
 
 
 @app.command("submit")
 @friendly_errors
-def submit(region: str = _REGION, period: str = _PERIOD,
-           comment: str = typer.Option("", "--comment", help="Comment / 说明"),
-           db: str | None = DbOption, json: bool = JsonOption) -> None:
+def submit(
+    region: str = _REGION,
+    period: str = _PERIOD,
+    comment: str = typer.Option("", "--comment", help="Comment / 说明"),
+    db: str | None = DbOption,
+    json: bool = JsonOption,
+) -> None:
     """上报（草稿 -> 已上报）/ Submit (draft -> submitted)."""
     _workflow("submit", region, period, comment, db, json)
 
 
 @app.command("approve")
 @friendly_errors
-def approve(region: str = _REGION, period: str = _PERIOD,
-            comment: str = typer.Option("", "--comment", help="Comment / 说明"),
-            db: str | None = DbOption, json: bool = JsonOption) -> None:
+def approve(
+    region: str = _REGION,
+    period: str = _PERIOD,
+    comment: str = typer.Option("", "--comment", help="Comment / 说明"),
+    db: str | None = DbOption,
+    json: bool = JsonOption,
+) -> None:
     """审核并锁定（下级须全部审核）/ Approve and lock (all regions below first)."""
     _workflow("approve", region, period, comment, db, json)
 
 
 @app.command("unlock")
 @friendly_errors
-def unlock(region: str = _REGION, period: str = _PERIOD,
-           reason: str = typer.Option(..., "--reason", help="Why / 原因"),
-           db: str | None = DbOption, json: bool = JsonOption) -> None:
+def unlock(
+    region: str = _REGION,
+    period: str = _PERIOD,
+    reason: str = typer.Option(..., "--reason", help="Why / 原因"),
+    db: str | None = DbOption,
+    json: bool = JsonOption,
+) -> None:
     """管理员解锁（记入审计）/ Administrator unlock (audited)."""
     _workflow("unlock", region, period, reason, db, json)
 
 
 @app.command("status")
 @friendly_errors
-def status(period: str = _PERIOD,
-           region: str | None = typer.Option(None, "--region", help="Region subtree / 地区"),
-           db: str | None = DbOption, json: bool = JsonOption) -> None:
+def status(
+    period: str = _PERIOD,
+    region: str | None = typer.Option(None, "--region", help="Region subtree / 地区"),
+    db: str | None = DbOption,
+    json: bool = JsonOption,
+) -> None:
     """各地区审核状态 / Approval state of every region."""
     from healthwatch.services.data import status as run
 
@@ -282,26 +347,42 @@ def _fmt(x: Any, digits: int = 2) -> str:
 @friendly_errors
 def aggregate(
     indicator: str = typer.Argument(..., help="Indicator code / 指标编码"),
-    period: list[str] = typer.Option([], "--period", help="Period(s) / 期间（可重复）"),
+    period: list[str] = _PERIODS,
     region: str | None = typer.Option(None, "--region", help="Region subtree / 地区"),
-    level: list[str] = typer.Option(["province", "city"], "--level", help="Levels shown / 层级"),
+    level: list[str] = _LEVELS,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
-    """逐级汇总（由计数重算比率）及完整性 / Aggregate up the hierarchy from counts, with completeness."""
+    """逐级汇总（由计数重算比率）及完整性 / Aggregate from counts, with completeness."""
     from healthwatch.services.data import aggregate as run
 
-    rows = [r for r in run(indicator, db=db, periods=period or None, region=region)
-            if r["level"] in level]
+    rows = [
+        r
+        for r in run(indicator, db=db, periods=period or None, region=region)
+        if r["level"] in level
+    ]
     if json:
         print_json(rows)
         return
-    table = Table("期间 period", "地区 region", "本级填报 own", "汇总 aggregate", "完整性 complete",
-                  "差异 gap", title=f"{indicator}")
+    table = Table(
+        "期间 period",
+        "地区 region",
+        "本级填报 own",
+        "汇总 aggregate",
+        "完整性 complete",
+        "差异 gap",
+        title=f"{indicator}",
+    )
     for r in rows:
         gap = _fmt(r["gap"]) + (" [red]⚠[/red]" if r["gap_finding"] else "")
-        table.add_row(r["period"], r["region"], _fmt(r["own"]), _fmt(r["aggregate"]),
-                      f"{r['counties_reported']}/{r['counties_total']}", gap)
+        table.add_row(
+            r["period"],
+            r["region"],
+            _fmt(r["own"]),
+            _fmt(r["aggregate"]),
+            f"{r['counties_reported']}/{r['counties_total']}",
+            gap,
+        )
     console.print(table)
 
 
@@ -325,8 +406,9 @@ def completeness(
     for r in rows:
         missing = r["missing_counties"]
         shown = ", ".join(missing[:6]) + (" …" if len(missing) > 6 else "")
-        table.add_row(r["indicator"], r["region"], f"{r['counties_reported']}/{r['counties_total']}",
-                      shown)
+        table.add_row(
+            r["indicator"], r["region"], f"{r['counties_reported']}/{r['counties_total']}", shown
+        )
     console.print(table)
 
 
@@ -339,18 +421,28 @@ def definitions(json: bool = JsonOption) -> None:
     defs = load_definitions()
     names = indicator_names()
     rows = [
-        {"code": d.code, "name_zh": d.name_zh or names.get(d.code, ("", ""))[0],
-         "name_en": d.name_en or names.get(d.code, ("", ""))[1], "unit": d.unit,
-         "formula": d.formula(), "direct": d.direct, "bounds": d.bounds}
+        {
+            "code": d.code,
+            "name_zh": d.name_zh or names.get(d.code, ("", ""))[0],
+            "name_en": d.name_en or names.get(d.code, ("", ""))[1],
+            "unit": d.unit,
+            "formula": d.formula(),
+            "direct": d.direct,
+            "bounds": d.bounds,
+        }
         for d in defs.indicators.values()
     ]
     if json:
-        print_json({"indicators": rows,
-                    "elements": [e.model_dump(mode="json") for e in defs.elements.values()],
-                    "rules": [r.model_dump(mode="json") for r in defs.rules],
-                    "files": list(defs.files)})
+        print_json(
+            {
+                "indicators": rows,
+                "elements": [e.model_dump(mode="json") for e in defs.elements.values()],
+                "rules": [r.model_dump(mode="json") for r in defs.rules],
+                "files": list(defs.files),
+            }
+        )
         return
     table = Table("指标 indicator", "名称 name", "公式 formula", "单位 unit")
     for r in rows:
-        table.add_row(r["code"], r["name_zh"] or "", r["formula"], r["unit"])
+        table.add_row(str(r["code"]), str(r["name_zh"] or ""), str(r["formula"]), str(r["unit"]))
     console.print(table)

@@ -14,8 +14,7 @@ from healthwatch.users import LOCAL_ADMIN
 
 GOOD = (
     "region,period,element,value,comment\n"
-    "210302,2023,beds,4100,铁东区\n"
-    "210302,2023,physicians,1650,\n"
+    "210302,2023,beds,4100,铁东区\n210302,2023,physicians,1650,\n"
 )
 
 
