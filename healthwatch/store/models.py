@@ -175,4 +175,5 @@ class AuditEntry(Base):
     before: Mapped[Any] = mapped_column(JsonType, nullable=True)
     after: Mapped[Any] = mapped_column(JsonType, nullable=True)
 
+
 from healthwatch.store import user_models as _user_models  # noqa: E402, F401
