@@ -175,6 +175,7 @@ class AuditEntry(Base):
     before: Mapped[Any] = mapped_column(JsonType, nullable=True)
     after: Mapped[Any] = mapped_column(JsonType, nullable=True)
 
+
 from healthwatch.store import user_models as _user_models  # noqa: E402, F401
 from healthwatch.store import data_models as _data_models  # noqa: E402, F401  (indicator data tables)
 

@@ -66,16 +66,29 @@ class Settings:
     login_limit: int = 10  # login attempts per address ...
     login_window: float = 60.0  # ... per this many seconds
     cache_seconds: float = 60.0  # how long computed access results are reused
+    cache_entries: int = 32  # at most this many of them
     cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
 
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:
-        """``compute()``, reused for :attr:`cache_seconds` (access models take seconds)."""
-        now = time.monotonic()
+        """``compute()``, reused for :attr:`cache_seconds` (access models take seconds).
+
+        One computation at a time: requests arriving meanwhile wait for its result instead of
+        each starting the same model run.
+        """
         hit = self.cache.get(key)
-        if hit is not None and now - hit[0] < self.cache_seconds:
+        if hit is not None and time.monotonic() - hit[0] < self.cache_seconds:
             return hit[1]
-        value = compute()
-        self.cache[key] = (now, value)
+        with self.lock:
+            hit = self.cache.get(key)
+            if hit is not None and time.monotonic() - hit[0] < self.cache_seconds:
+                return hit[1]
+            value = compute()
+            now = time.monotonic()
+            self.cache[key] = (now, value)
+            while len(self.cache) > self.cache_entries:  # bounded: parameters come from clients
+                del self.cache[min(self.cache, key=lambda k: self.cache[k][0])]
         return value
 
 

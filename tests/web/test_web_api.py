@@ -495,3 +495,17 @@ def test_unknown_addresses_and_methods_are_json_errors(
     assert_error(
         client.put("/api/v1/plans", headers=bearer(tokens["admin"])), 405, "method_not_allowed"
     )
+
+
+def test_the_result_cache_is_bounded_and_expires() -> None:
+    from healthwatch.web.app import Settings
+
+    settings = Settings(cache_seconds=60, cache_entries=4)
+    calls: list[int] = []
+    for i in range(10):
+        assert settings.cached(f"k{i}", lambda i=i: calls.append(i) or i) == i
+    assert len(settings.cache) == 4 and set(settings.cache) == {"k6", "k7", "k8", "k9"}
+    assert settings.cached("k9", lambda: calls.append(99) or 99) == 9  # reused
+    settings.cache_seconds = 0
+    assert settings.cached("k9", lambda: calls.append(99) or 99) == 99  # expired, recomputed
+    assert calls == [*range(10), 99]
