@@ -174,3 +174,4 @@ class AuditEntry(Base):
     entity_key: Mapped[str] = mapped_column(String(200), index=True)
     before: Mapped[Any] = mapped_column(JsonType, nullable=True)
     after: Mapped[Any] = mapped_column(JsonType, nullable=True)
+from healthwatch.store import warning_models as _warning_models  # noqa: E402,F401
