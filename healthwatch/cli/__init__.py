@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from healthwatch.cli import access, db, demo, plans, regions, surveil
+from healthwatch.cli import access, db, demo, plans, regions, surveil, warning
 from healthwatch.errors import HealthwatchError
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.add_typer(regions.app, name="regions")
 app.add_typer(plans.app, name="plans")
 app.add_typer(surveil.app, name="surveil")
 app.add_typer(access.app, name="access")
+app.add_typer(warning.app, name="warning")
 app.command("demo")(demo.demo)
 
 
