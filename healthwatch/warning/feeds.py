@@ -236,7 +236,7 @@ def records_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         if unknown:
             row["__unknown__"] = ",".join(sorted(unknown))
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=[*COUNT_COLUMNS, "__unknown__"]).fillna("")
+    frame = pd.DataFrame(rows, columns=[*COUNT_COLUMNS, "__unknown__"], dtype=object).fillna("")
     bad = frame["__unknown__"] != ""
     if bad.any():
         raise InputError(
