@@ -670,6 +670,7 @@ def run_day(
     client: Any = None,
     notify: bool = True,
     min_level: str = DEFAULT_MIN_LEVEL,
+    policy: RetryPolicy | None = None,
 ) -> dict[str, Any]:
     """Run the day's detection for every configured series, store signals, fuse into alerts.
 
@@ -686,7 +687,7 @@ def run_day(
         queued = _queue_notifications(session, result["new_alert_ids"])
     result["notifications_queued"] = queued
     if notify and queued:
-        result["_delivery"] = start_delivery(db)
+        result["_delivery"] = start_delivery(db, policy=policy)
     return result
 
 
