@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 import time
+from typing import ClassVar
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,10 +22,10 @@ aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 
 
 class Receiver(BaseHTTPRequestHandler):
-    bodies: list[dict] = []
+    bodies: ClassVar[list[dict]] = []
     delay = 0.0
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         if self.delay:
             time.sleep(self.delay)
         length = int(self.headers["Content-Length"])
@@ -53,13 +54,13 @@ class Mailbox:
         self.messages: list[bytes] = []
         self.refuse = refuse
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.refuse:
             return "554 5.7.1 relay refused"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append(envelope.content)
         return "250 OK"
 
