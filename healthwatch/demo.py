@@ -83,6 +83,10 @@ def run_demo(db: str | None = None) -> dict[str, Any]:
                 }
             )
 
+        from healthwatch.services.warning import load_demo
+
+        warning = load_demo(session)  # simulated multi-source feeds, detection, open alerts
+
         records = population_records(session, DEMO_YEAR)
         persons = populations(session, DEMO_YEAR)
         findings = check_plans(stored_plans, persons)
@@ -110,6 +114,7 @@ def run_demo(db: str | None = None) -> dict[str, Any]:
         "plans": plan_rows,
         "findings": [f.to_json() for f in findings],
         "findings_by_severity": dict(Counter(f.severity for f in findings)),
+        "warning": warning,
     }
 
 

@@ -6,10 +6,10 @@ import json
 import socket
 import threading
 import time
-from typing import ClassVar
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
