@@ -3,11 +3,7 @@
 Why a seam: the multi-point fusion (:mod:`healthwatch.warning.fusion`) and Kulldorff's
 space-time permutation scan (:mod:`healthwatch.warning.scan`) are pure methods developed on their
 own; the platform (runs, store, alerts) calls each through exactly one function here, which turns
-their results into plain dicts the services store. If a build lacks the fusion module, a plain
-interim rule is used and says so in every alert it makes (``method`` ``"interim-grouping"``):
-signals of one county and syndrome in the window become one alert, p-values combined by
-Fisher's method (which assumes independent sources), level by the number of sources; single-case
-diseases red. Without the scan module, :func:`scan_clusters` refuses with a clear message.
+their results into plain dicts (JSON-ready) that the services store as alerts and evidence.
 """
 
 from __future__ import annotations
@@ -18,13 +14,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import combine_pvalues
 
-from healthwatch.errors import HealthwatchError
+from healthwatch.warning.catalogue import SOURCES
+from healthwatch.warning.fusion import FusionRules, fuse_signals
+from healthwatch.warning.scan import space_time_permutation_scan
 
-__all__ = ["fuse", "scan_clusters"]
-
-LEVELS = ("blue", "yellow", "orange", "red")
+__all__ = ["default_rules", "fuse", "scan_clusters"]
 
 
 def _iso(value: Any) -> str:
@@ -33,48 +28,9 @@ def _iso(value: Any) -> str:
     return str(value)
 
 
-def fuse(
-    signals: pd.DataFrame, neighbours: Mapping[str, set[str]], rules: Any = None
-) -> list[dict[str, Any]]:
-    """Alerts from the signals of a window: one dict per alert (see the module docstring).
-
-    ``signals`` has columns region, date, source, syndrome, p_value, score, single_case.
-    """
-    if signals.empty:
-        return []
-    try:
-        from healthwatch.warning import fusion
-    except ImportError:
-        return _interim_fuse(signals)
-    fused = fusion.fuse_signals(
-        signals, dict(neighbours), rules if rules is not None else fusion.FusionRules()
-    )
-    out = []
-    for a in fused:
-        evidence = a.signals
-        if isinstance(evidence, pd.DataFrame):
-            evidence = evidence.to_dict("records")
-        out.append(
-            {
-                "region": a.region,
-                "syndrome": a.syndrome,
-                "first_date": _iso(a.first_date),
-                "last_date": _iso(a.last_date),
-                "sources": sorted(a.sources),
-                "signals": [{k: _jsonable(v) for k, v in dict(s).items()} for s in evidence],
-                "p_value": float(a.p_combined) if a.p_combined is not None else None,
-                "method": str(a.method),
-                "level": str(a.level),
-                "reason_zh": a.reason_zh,
-                "reason_en": a.reason_en,
-            }
-        )
-    return out
-
-
 def _jsonable(value: Any) -> Any:
     if isinstance(value, (np.datetime64, pd.Timestamp, date)):
-        return _iso(value)
+        return str(pd.Timestamp(value).date())
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not np.isfinite(value):
@@ -82,38 +38,34 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _interim_fuse(signals: pd.DataFrame) -> list[dict[str, Any]]:
+def default_rules() -> FusionRules:
+    """The fusion rules the platform uses: the method's defaults with the catalogue's names."""
+    return FusionRules(
+        source_names_zh={code: s.name_zh for code, s in SOURCES.items()},
+        source_names_en={code: s.name_en for code, s in SOURCES.items()},
+    )
+
+
+def fuse(
+    signals: pd.DataFrame,
+    neighbours: Mapping[str, set[str]],
+    rules: FusionRules | None = None,
+) -> list[dict[str, Any]]:
+    """Alerts from the signals of a window, one plain dict each (evidence included).
+
+    ``signals`` has columns region, date, source, syndrome, p_value, score, single_case (and
+    any others, kept in the evidence). Calls :func:`healthwatch.warning.fusion.fuse_signals`.
+    """
+    if signals.empty:
+        return []
+    fused = fuse_signals(signals, dict(neighbours), rules or default_rules())
     out = []
-    records = [{k: _jsonable(v) for k, v in row.items()} for row in signals.to_dict("records")]
-    for (region, syndrome), index in signals.groupby(
-        ["region", "syndrome"], sort=True
-    ).indices.items():
-        group = signals.iloc[index]
-        sources = sorted(set(group["source"]))
-        single = bool(group["single_case"].any())
-        p = group["p_value"].to_numpy(dtype=float)
-        p = np.clip(p[np.isfinite(p)], 1e-300, 1.0)
-        combined = float(combine_pvalues(p, method="fisher").pvalue) if p.size > 1 else None
-        if combined is None and p.size:
-            combined = float(p[0])
-        level = "red" if single else LEVELS[min(len(sources), 3) - 1]
-        out.append(
-            {
-                "region": str(region),
-                "syndrome": str(syndrome),
-                "first_date": _iso(group["date"].min()),
-                "last_date": _iso(group["date"].max()),
-                "sources": sources,
-                "signals": [records[i] for i in index],
-                "p_value": combined,
-                "method": "interim-grouping",
-                "level": level,
-                "reason_zh": f"{len(sources)} 个来源在窗口内发出信号"
-                + ("（单病例即预警病种）" if single else ""),
-                "reason_en": f"{len(sources)} source(s) signalled in the window"
-                + (" (single-case disease)" if single else ""),
-            }
-        )
+    for alert in fused:
+        d = alert.to_dict()
+        d["p_value"] = d.pop("p_combined")
+        d["signals"] = [{k: _jsonable(v) for k, v in row.items()} for row in d["signals"]]
+        d["regions"] = sorted(set(d.get("regions") or []) | {d["region"]})
+        out.append(d)
     return out
 
 
@@ -131,14 +83,7 @@ def scan_clusters(
     ``cases`` is (days, regions); returns the clusters (region indices, start and end day
     indices, observed, expected, llr, p_value, recurrence_interval_days), most likely first.
     """
-    try:
-        from healthwatch.warning import scan
-    except ImportError:
-        raise HealthwatchError(
-            "The space-time scan is not part of this build yet.",
-            "本版本尚未包含时空扫描统计量。",
-        ) from None
-    result = scan.space_time_permutation_scan(
+    result = space_time_permutation_scan(
         cases,
         coords,
         max_spatial_share=max_spatial_share,
@@ -149,6 +94,8 @@ def scan_clusters(
     return [
         {
             "regions": [int(r) for r in c.regions],
+            "center": int(c.center),
+            "radius_km": float(c.radius_km),
             "start_day": int(c.start_day),
             "end_day": int(c.end_day),
             "observed": float(c.observed),
