@@ -5,8 +5,8 @@ SYNTHETIC DATA (模拟数据). One year of daily counts for every county and for
 size), with a weekly pattern (clinic visits low at weekends, school absenteeism zero on Saturday
 and Sunday) and a mild winter peak for respiratory series (a steep seasonal rise makes the
 short EARS baselines lag and every county's clinics and pharmacies signal together, which is
-a real weakness of EARS, not what the demo is meant to show). Each source reports about 1 day in 200 as
-missing (not zero), as real feeds do.
+a real weakness of EARS, not what the demo is meant to show). Each source reports about 1
+day in 200 as missing (not zero), as real feeds do.
 
 Planted outbreaks (:data:`PLANTED`), days counted back from the demo's last day ``end``:
 

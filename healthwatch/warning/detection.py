@@ -34,7 +34,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm, poisson
 
 from healthwatch.errors import InputError, Problem
 from healthwatch.surveillance import METHODS
@@ -152,6 +151,8 @@ class SeriesGroup:
 
 
 def _p_values(method: str, observed: np.ndarray, expected: np.ndarray, score: np.ndarray) -> Any:
+    from scipy.stats import norm, poisson  # scipy.stats is slow to import: only when signalling
+
     if method in ("ears_c1", "ears_c2"):
         return norm.sf(score)
     if method == "cidars_fixed":

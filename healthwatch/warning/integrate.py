@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from healthwatch.warning.catalogue import SOURCES
-from healthwatch.warning.fusion import FusionRules, fuse_signals
-from healthwatch.warning.scan import space_time_permutation_scan
+
+if TYPE_CHECKING:
+    from healthwatch.warning.fusion import FusionRules
 
 __all__ = ["default_rules", "fuse", "scan_clusters"]
 
@@ -40,6 +41,8 @@ def _jsonable(value: Any) -> Any:
 
 def default_rules() -> FusionRules:
     """The fusion rules the platform uses: the method's defaults with the catalogue's names."""
+    from healthwatch.warning.fusion import FusionRules
+
     return FusionRules(
         source_names_zh={code: s.name_zh for code, s in SOURCES.items()},
         source_names_en={code: s.name_en for code, s in SOURCES.items()},
@@ -58,6 +61,8 @@ def fuse(
     """
     if signals.empty:
         return []
+    from healthwatch.warning.fusion import fuse_signals  # scipy.stats: only when needed
+
     fused = fuse_signals(signals, dict(neighbours), rules or default_rules())
     out = []
     for alert in fused:
@@ -83,6 +88,8 @@ def scan_clusters(
     ``cases`` is (days, regions); returns the clusters (region indices, start and end day
     indices, observed, expected, llr, p_value, recurrence_interval_days), most likely first.
     """
+    from healthwatch.warning.scan import space_time_permutation_scan  # numba: only when needed
+
     result = space_time_permutation_scan(
         cases,
         coords,
