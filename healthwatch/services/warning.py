@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -610,6 +611,13 @@ def _run_day(
     scheduler: str,
     min_level: str = DEFAULT_MIN_LEVEL,
 ) -> dict[str, Any]:
+    clock = [time.perf_counter()]
+    seconds: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        clock.append(time.perf_counter())
+        seconds[name] = round(clock[-1] - clock[-2], 3)
+
     configs = _ensure_configs(session, actor)
     series = read_series(session, [(c.source, c.syndrome, c.history_days) for c in configs], day)
     groups = []
@@ -621,7 +629,9 @@ def _run_day(
                     DetectionConfig(c.syndrome, c.source, c.method, c.params), matrix, regions
                 )
             )
+    lap("read")
     signals, stats = detect_day_stats(groups, np.datetime64(day, "D"), client=client)
+    lap("detect")
     run = session.scalar(select(WarningRun).where(WarningRun.run_date == day))
     if run is None:
         run = WarningRun(run_date=day, actor=actor.username, times_run=1)
@@ -645,9 +655,12 @@ def _run_day(
                 v = r[k]
                 r[k] = None if v is None or not np.isfinite(v) else float(v)
         session.execute(insert(WarningSignal), records)
+    lap("store_signals")
     created, updated, watched = _fuse_window(session, day, actor, min_level)
+    lap("fuse_and_alerts")
     run.alerts = len(created) + len(updated)
     run.finished_at = utcnow()
+    run.notes = {"seconds": seconds, "below_alert_level": watched}
     return {
         "date": day.isoformat(),
         "series": stats["series"],
@@ -657,6 +670,7 @@ def _run_day(
         "alerts_updated": len(updated),
         "below_alert_level": watched,
         "times_run": run.times_run,
+        "seconds": seconds,
         "new_alert_ids": created,
     }
 

@@ -11,8 +11,9 @@ A signal is a series whose method alarms on the day. Each carries a one-sided p-
 signals from different sources can be combined (Fisher/Stouffer in the fusion step):
 
 - EARS C1/C2: the score is the standardised excess ``(x - mean) / sd``, so ``p = 1 - Phi(score)``;
-- other count methods (CIDARS moving percentile, C3, Farrington ...): the Poisson upper tail
-  ``P(X >= x | mean = expected)``, a plain statement of how surprising the count is;
+- other count methods: the Poisson upper tail ``P(X >= x | mean = expected)``, a plain
+  statement of how surprising the count is (for the CIDARS moving percentile method ``x`` is
+  the 7-day sum and ``expected`` the median of the baseline 7-day sums);
 - CIDARS fixed-threshold diseases: every case is a signal of its own, ``single_case`` True and
   ``p = 0`` (they go straight to red).
 
@@ -158,6 +159,8 @@ def _p_values(method: str, observed: np.ndarray, expected: np.ndarray, score: np
     if method == "cidars_fixed":
         return np.zeros_like(observed)
     mu = np.maximum(np.nan_to_num(expected, nan=0.0), 0.5)  # a zero baseline: 0.5 expected
+    if method == "cidars_mpm":  # score and expected are sums over the 7-day window
+        return poisson.sf(score - 1, mu)
     return poisson.sf(observed - 1, mu)
 
 
