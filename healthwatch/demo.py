@@ -15,17 +15,16 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from healthwatch.data.populations import builtin_city_populations
 from healthwatch.plans import Plan, builtin_plans, check_plans
 from healthwatch.regions.hierarchy import liaoning_regions
-from healthwatch.regions.population import (
-    BUILTIN_SOURCE,
-    builtin_city_populations,
-    synthetic_county_split,
-)
+from healthwatch.regions.population import BUILTIN_SOURCE, synthetic_county_split
+from healthwatch.services.data import load_demo_data
 from healthwatch.store.db import resolve_url, session_scope, shown_url
 from healthwatch.store.plans import get_plan, save_plan
 from healthwatch.store.regions import population_records, populations, save_populations
 from healthwatch.store.regions import save_regions as store_regions
+from healthwatch.users import LOCAL_ADMIN
 
 DEMO_YEAR = 2021
 ACTOR = "demo"
@@ -43,7 +42,7 @@ def run_demo(db: str | None = None) -> dict[str, Any]:
     and the stored version) and the consistency findings of ``check_plans``.
     """
     url = resolve_url(db)
-    with session_scope(url, actor=ACTOR, seed=False) as session:
+    with session_scope(url, actor=ACTOR, create=True) as session:
         regions = liaoning_regions()
         regions_written = store_regions(session, regions, actor=ACTOR)
 
@@ -62,7 +61,7 @@ def run_demo(db: str | None = None) -> dict[str, Any]:
         stored_plans: list[Plan] = []
         for plan in builtin_plans():
             before = _current_version(session, plan.id)
-            version = save_plan(session, plan.to_json(), actor=ACTOR)
+            version = save_plan(session, plan, actor=ACTOR)
             document = get_plan(session, plan.id)
             projects = document.get("projects") or []
             stored_plans.append(Plan.from_json(document))  # the plan as read back from storage
@@ -91,6 +90,7 @@ def run_demo(db: str | None = None) -> dict[str, Any]:
         persons = populations(session, DEMO_YEAR)
         findings = check_plans(stored_plans, persons)
 
+    indicator_data = load_demo_data(url, actor=LOCAL_ADMIN)
     liaoning = {r.adcode for r in regions}
     kept = [r for r in records if r["adcode"] in liaoning]
     return {
@@ -114,6 +114,7 @@ def run_demo(db: str | None = None) -> dict[str, Any]:
         "plans": plan_rows,
         "findings": [f.to_json() for f in findings],
         "findings_by_severity": dict(Counter(f.severity for f in findings)),
+        "indicator_data": indicator_data,
         "warning": warning,
     }
 

@@ -75,7 +75,52 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield request.getfixturevalue("postgres_url")
 
 
+@pytest.fixture
+def seeded_db_url(db_url: str) -> str:
+    """``db_url`` with the built-in regions, 2021 city populations and plans loaded.
+
+    Opening a session never fills a database (reading never writes), so tests that need the
+    reference data load it explicitly, as ``healthwatch demo`` does for a user.
+    """
+    from healthwatch.services.database import install_builtin
+
+    install_builtin(db_url)
+    return db_url
+
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+
+
+def require_or_skip(condition: bool, reason: str) -> None:
+    """Skip when ``condition`` is false, except under CI (``CI=true``), where it is a failure.
+
+    For tests that need something outside the checkout (``../shared`` seeds and references, an
+    optional comparison package): a developer without it gets a visible skip, while CI, which
+    must have everything, can never pass by skipping.
+    """
+    if condition:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI must provide it", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_shared(*parts: str) -> Path:
+    """The path ``../shared/<parts>``; skip when it is missing, fail under CI."""
+    path = SHARED.joinpath(*parts)
+    require_or_skip(path.exists(), f"{path} not found")
+    return path
+
+
+def import_or_fail_in_ci(module: str) -> Any:
+    """``pytest.importorskip`` that fails under CI instead of skipping."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        require_or_skip(False, f"{module} is not installed ({exc})")
 
 
 def _run_cli(

@@ -52,7 +52,8 @@ def test_db_unreachable_is_a_clear_error():
     assert "无法打开数据库" in result.stderr and "Cannot open the database" in result.stderr
 
 
-def test_regions_list(db_url):
+def test_regions_list(seeded_db_url):
+    db_url = seeded_db_url
     result = invoke("regions", "list", "--db", db_url, "--json")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
@@ -99,5 +100,5 @@ def test_regions_load_bad_file_writes_nothing(db_url, tmp_path, monkeypatch):
     flat = " ".join(result.stderr.split())
     assert "bad.csv:3 [adcode]" in flat
     assert "未知的行政区划代码 210399" in flat and "Unknown adcode 210399" in flat
-    with session_scope(db_url) as s:
+    with session_scope(db_url, create=True) as s:
         assert population_records(s, 2022) == []

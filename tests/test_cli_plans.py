@@ -11,18 +11,19 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-store = pytest.importorskip("healthwatch.store.plans", reason="the store module is not there yet")
-pytest.importorskip("healthwatch.store.db", reason="the store module is not there yet")
-
-from healthwatch.cli import app  # noqa: E402
-from healthwatch.plans import builtin_plans  # noqa: E402
+from healthwatch.cli import app
+from healthwatch.plans import builtin_plans
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return str(tmp_path_factory.mktemp("plans") / "hw.sqlite")
+    from healthwatch.services.database import install_builtin
+
+    path = str(tmp_path_factory.mktemp("plans") / "hw.sqlite")
+    install_builtin(path)  # opening a session no longer seeds: load the built-in plans
+    return path
 
 
 def invoke(*args: str) -> tuple[int, str, str]:

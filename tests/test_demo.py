@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from healthwatch.cli import app
 from healthwatch.plans import builtin_plans, check_plans
-from healthwatch.regions.population import builtin_city_populations
+from healthwatch.data.populations import builtin_city_populations
 from healthwatch.store.audit import audit_trail
 from healthwatch.store.db import session_scope
 from healthwatch.store.plans import list_plans

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
+from healthwatch.errors import HealthwatchError, InputError
 from healthwatch.store.db import (
     current_revision,
     get_engine,
@@ -69,8 +72,8 @@ def test_upgrade_from_revision_1_keeps_data_and_backfills(db_url):
     assert current_revision(db_url) is None
     assert upgrade(db_url, "0001") == "0001"
     _write_revision_1_data(db_url)
-    assert upgrade(db_url) == head_revision() == head_revision()
-    with session_scope(db_url, seed=False) as s:
+    assert upgrade(db_url) == head_revision()
+    with session_scope(db_url, create=True) as s:
         assert get_plan(s, "old-plan") == OLD_DOCUMENT
         assert list_plans(s)[0]["indicators"] == 2
         indicators = plan_indicators(s, "old-plan")
@@ -81,13 +84,18 @@ def test_upgrade_from_revision_1_keeps_data_and_backfills(db_url):
         assert indicators[0]["target"] == {"kind": "at_least", "value": 1}
         assert populations(s, 2021) == {"210000": 42294000.0}
         # The upgraded database keeps working: a new version is number 2.
-        assert save_plan(s, dict(OLD_DOCUMENT, name_en="Old plan v2"), actor="t") == 2
+        # Documents stored before plans were validated are kept; new ones must be valid plans.
+        with pytest.raises(InputError):
+            save_plan(s, dict(OLD_DOCUMENT, name_en="Old plan v2"), actor="t")  # type: ignore[arg-type]
 
 
-def test_session_scope_upgrades_an_old_database_automatically(db_url):
+def test_reading_refuses_an_old_database_and_writing_upgrades_it(db_url):
     upgrade(db_url, "0001")
     _write_revision_1_data(db_url)
-    with session_scope(db_url) as s:  # migrates; the tables are not empty, so nothing is seeded
+    with pytest.raises(HealthwatchError, match="db upgrade"), session_scope(db_url):
+        pass  # reading never writes, migrations included
+    assert current_revision(db_url) == "0001"
+    with session_scope(db_url, create=True) as s:  # migrates, adds no rows
         assert current_revision(db_url) == head_revision()
         assert [p["id"] for p in list_plans(s)] == ["old-plan"]
         assert populations(s, 2021) == {"210000": 42294000.0}
@@ -106,18 +114,20 @@ def test_models_match_the_head_migration(db_url):
 
 
 def test_upgrade_from_revision_2_keeps_data_and_adds_the_facility_registry(db_url):
+    from healthwatch.access.facilities import validate_facilities
     from healthwatch.store.facilities import facility_count, list_facilities, save_facilities
 
     upgrade(db_url, "0001")
     _write_revision_1_data(db_url)
     assert upgrade(db_url, "0002") == "0002"
     assert upgrade(db_url) == head_revision()
-    with session_scope(db_url, seed=False) as s:
+    with session_scope(db_url, create=True) as s:
         assert get_plan(s, "old-plan") == OLD_DOCUMENT
         assert populations(s, 2021) == {"210000": 42294000.0}
         assert facility_count(s) == 0
         row = {"id": "h1", "name": "医院", "kind": "hospital", "adcode": "210302"}
-        counts = save_facilities(s, [dict(row, lon=122.99, lat=41.11)], actor="t", source="x")
+        table = validate_facilities(pd.DataFrame([dict(row, lon=122.99, lat=41.11)]))
+        counts = save_facilities(s, table, actor="t", source="x")
         assert counts["inserted"] == 1
         # The county and its city were added from the index, under the existing province.
         assert list_facilities(s)["adcode"].tolist() == ["210302"]

@@ -64,8 +64,8 @@ EXPECTED = [
     ("already-met", A, "infant_mortality", None, "info"),  # 3.53 ≤ 5.0‰ (printed %)
     ("already-met", A, "under5_mortality", None, "info"),  # 4.40 ≤ 6.0‰ (printed %)
     ("already-met", A, "maternal_mortality", None, "info"),  # 10.23 ≤ 10.5/10万
-    ("already-met", A, "maternal_system_management", None, "info"),  # ≥90 ≥ 87.5%
-    ("already-met", A, "child_u3_system_management", None, "info"),  # ≥90 ≥ 87.5%
+    # Not Anshan's maternal / under-3 systematic management: "均达 90% 以上" only says the
+    # 2020 target ≥90% was reached; target-regresses reports 90 -> 87.5 and cites it.
     # Units: % printed where ‰ is meant; DDDs as a percentage.
     ("unit", L, "antimicrobial_use_intensity", None, "error"),
     ("unit", A, "infant_mortality", None, "error"),  # 2019 value 3.53%
@@ -102,9 +102,9 @@ ANSHAN_WITH_BASELINE = {
     "infant_mortality",
     "maternal_mortality",
     "under5_mortality",
-    "maternal_system_management",
-    "child_u3_system_management",
 }
+# Their only figure is "均达 90% 以上", the 2020 target ≥90% reported as reached: no level.
+ANSHAN_ONLY_TARGET_REACHED = {"maternal_system_management", "child_u3_system_management"}
 
 
 def key(f: Finding) -> tuple[Any, ...]:
@@ -128,6 +128,9 @@ def test_missing_findings(findings: list[Finding]) -> None:
         if plan == A:
             assert f.severity == "warning" and "nature" in f.message_en
             assert ("baseline" in f.message_en) == (code not in ANSHAN_WITH_BASELINE)
+            assert ("earlier target was reached" in f.message_en) == (
+                code in ANSHAN_ONLY_TARGET_REACHED
+            )
         else:
             assert f.severity == "info" and "nature" not in f.message_en
 
@@ -174,10 +177,46 @@ def test_without_populations_no_implied_rate() -> None:
     assert not [f for f in check_plans(builtin_plans()) if f.kind == "implied-rate"]
 
 
-def test_without_the_parent_no_cross_level_findings() -> None:
+def test_without_the_parent_an_error_says_the_comparisons_were_not_made() -> None:
     anshan = builtin_plans()[1]
-    kinds = {f.kind for f in check_plans([anshan], reference_populations())}
+    found = check_plans([anshan], reference_populations())
+    kinds = {f.kind for f in found}
     assert "looser-than-parent" not in kinds and "implied-rate" not in kinds
+    (f,) = [f for f in found if f.kind == "parent-missing"]
+    assert f.severity == "error" and f.plan == anshan.id
+    assert "liaoning-2021-2025" in f.message_en and "上级规划" in f.message_zh
+    assert "parent-missing" not in {f.kind for f in check_plans(builtin_plans())}
+
+
+def test_anshan_2020_column_is_never_an_achieved_value(findings: list[Finding]) -> None:
+    """The 十三五 targets (2020 column, and "均达 90% 以上" which restates them) are not values."""
+    anshan = builtin_plans()[1]
+    for code in ANSHAN_ONLY_TARGET_REACHED:
+        assert ("already-met", A, code) not in {(f.kind, f.plan, f.indicator) for f in findings}
+        (reg,) = [
+            f for f in findings if (f.kind, f.plan, f.indicator) == ("target-regresses", A, code)
+        ]
+        assert "reports that 2020 target as reached (≥90%)" in reg.message_en
+        assert "2020年目标已经达到（≥90%）" in reg.message_zh
+        ind = anshan.indicator(code)
+        assert ind is not None and ind.baselines[0].source in reg.sources
+    # Every already-met finding rests on a figure the text reports as measured, not a target.
+    for f in findings:
+        if f.kind == "already-met":
+            plan_ = {p.id: p for p in builtin_plans()}[f.plan]
+            ind = plan_.indicator(f.indicator or "")
+            assert ind is not None
+            targets = {(t.year, t.value) for t in ind.previous_targets}
+            assert all(
+                (b.year, b.value) not in targets or b.qualifier == "exact" for b in ind.baselines
+            )
+
+
+def test_check_selected_survives_a_cycle_of_parents() -> None:
+    a = plan("a", [indicator("x", {"kind": "at_least", "value": 60})], parent="b")
+    b = plan("b", [indicator("x", {"kind": "at_least", "value": 60})], parent="a")
+    found = check_selected({"a": a, "b": b}, ["a"])
+    assert all(f.plan == "a" for f in found)
 
 
 def test_check_selected_brings_the_parent_but_reports_only_the_wanted_plan() -> None:
@@ -284,6 +323,29 @@ def test_already_met_both_ways() -> None:
     assert ("already-met", "x") in run(plan("p", [met]))
     assert ("already-met", "x") not in run(plan("p", [not_met]))
     assert ("already-met", "x") not in run(plan("p", [bound_only]))  # ≥50 may or may not be ≥60
+
+
+def test_a_restated_earlier_target_is_not_an_achieved_value() -> None:
+    """≥90 reported for 2020 where the 2020 target was ≥90: the target was met, nothing more."""
+    earlier = [{"kind": "at_least", "value": 90, "year": 2020, "text_zh": "≥90%", "source": "t"}]
+
+    def ind(reported: float) -> dict[str, Any]:
+        return indicator(
+            "x",
+            {"kind": "at_least", "value": 87.5},
+            baselines=[
+                {"year": 2020, "value": reported, "qualifier": "at_least", "source": "达到"}
+            ],
+            previous_targets=earlier,
+        )
+
+    restated = run(plan("p", [ind(90)]))
+    assert ("already-met", "x") not in restated
+    assert ("target-regresses", "x") in restated
+    assert ("missing", "x") in restated  # no achieved value at all
+    beyond = run(plan("p", [ind(92)]))  # "92% 以上" says more than the old target
+    assert ("already-met", "x") in beyond
+    assert ("missing", "x") not in beyond
 
 
 def test_unit_check_both_ways() -> None:

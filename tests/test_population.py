@@ -7,12 +7,9 @@ from pathlib import Path
 import pytest
 
 from healthwatch.errors import InputError
-from healthwatch.regions.population import (
-    PopulationRow,
-    builtin_city_populations,
-    read_population_csv,
-    synthetic_county_split,
-)
+from healthwatch.data.populations import builtin_city_populations
+from healthwatch.data.populations import read_populations as read_population_csv
+from healthwatch.regions.population import PopulationRow, synthetic_county_split
 
 
 def write(tmp_path: Path, text: str, name: str = "pop.csv") -> Path:
@@ -83,7 +80,8 @@ def test_every_problem_is_reported_with_line_and_field(tmp_path):
 def test_header_problems(tmp_path):
     with pytest.raises(InputError) as info:
         read_population_csv(write(tmp_path, "code,population\n210000,1\n"))
-    assert problems(info) == [(1, "adcode"), (1, None)]
+    # unknown columns are named, then what is missing
+    assert problems(info) == [(1, "code"), (1, "population"), (1, "adcode"), (1, None)]
     with pytest.raises(InputError, match="empty"):
         read_population_csv(write(tmp_path, "", "e.csv"))
     with pytest.raises(InputError, match="No data rows"):
@@ -91,7 +89,7 @@ def test_header_problems(tmp_path):
     with pytest.raises(InputError) as info:
         read_population_csv(write(tmp_path, "adcode,year,resident_population\n210000,21,5\n"))
     assert problems(info) == [(2, "year")]
-    with pytest.raises(InputError, match="File not found"):
+    with pytest.raises(InputError, match="file not found"):
         read_population_csv(tmp_path / "missing.csv")
     with pytest.raises(InputError, match="year 2030"):
         read_population_csv(write(tmp_path, "adcode,year,resident_population\n210000,2021,5\n"),

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from healthwatch.errors import InputError, NotFoundError
+from healthwatch.errors import HealthwatchError, InputError, NotFoundError
+from healthwatch.plans import Plan, builtin_plans
 from healthwatch.regions.hierarchy import get_region, liaoning_regions
 from healthwatch.regions.population import PopulationRow
 from healthwatch.store.audit import audit_trail, revert_change
@@ -29,22 +30,18 @@ from healthwatch.store.regions import (
 )
 
 
-def small_plan(**changes: object) -> dict[str, object]:
-    plan: dict[str, object] = {
-        "id": "test-plan",
-        "name_zh": "测试规划",
-        "name_en": "Test plan",
-        "region": "210300",
-        "start_year": 2021,
-        "end_year": 2025,
-        "indicators": [
-            {"code": "life_expectancy", "name_zh": "人均预期寿命", "unit": "岁", "target": {}},
-            {"code": "imr", "name_zh": "婴儿死亡率", "unit": "‰", "baselines": [{"year": 2020}]},
-        ],
-        "projects": [],
-    }
-    plan.update(changes)
-    return plan
+def small_plan(**changes: object) -> Plan:
+    """A small valid plan: Anshan's first two indicators under another id (``changes`` apply)."""
+    document = builtin_plans()[1].to_json()
+    document.update(id="test-plan", name_zh="测试规划", name_en="Test plan", projects=[])
+    document.update(indicators=document["indicators"][:2])
+    document.update(projects_total=None, supplementary_targets=[], context_figures=[])
+    document.update(changes)
+    return Plan.from_json(document)
+
+
+def _indicators(start: int, stop: int) -> list[dict[str, object]]:
+    return builtin_plans()[1].to_json()["indicators"][start:stop]
 
 
 def test_resolve_url(tmp_path, monkeypatch):
@@ -60,12 +57,55 @@ def test_resolve_url(tmp_path, monkeypatch):
 
 def test_sqlite_file_is_wal_with_foreign_keys(tmp_path):
     url = f"sqlite:///{tmp_path / 'w.sqlite'}"
-    with session_scope(url, seed=False) as s:
+    with session_scope(url, create=True) as s:
         assert s.connection().exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert s.connection().exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
-def test_first_use_loads_builtin_regions_and_city_populations(db_url):
+def test_opening_a_session_never_creates_or_fills_a_database(tmp_path, db_url):
+    # A mistyped --db must not silently become a new database: reading refuses, creates nothing.
+    missing = tmp_path / "typo.sqlite"
+    with pytest.raises(NotFoundError) as info, session_scope(str(missing)):
+        pass
+    assert not missing.exists()
+    assert "healthwatch demo" in info.value.render() and "不存在" in info.value.render()
+    # An empty (never migrated) database is refused for reading, also on PostgreSQL.
+    with pytest.raises(NotFoundError), session_scope(db_url):
+        pass
+    # Creating gives the schema and no rows at all: seeding is a separate, explicit step.
+    with session_scope(db_url, create=True) as s:
+        assert list_regions(s) == [] and list_plans(s) == []
+
+
+def test_unsupported_database_urls_are_one_clear_error():
+    for url in ("mysql://u@h/db", "foo://x", "postgresql+asyncpg://u@h/d"):
+        with pytest.raises(HealthwatchError) as info:
+            resolve_url(url)
+        assert "不支持的数据库地址" in info.value.render() and "Unsupported" in info.value.render()
+
+
+def test_importing_the_store_leaves_other_sessions_unaudited(tmp_path):
+    # The audit hook is on healthwatch's own session class, not on every SQLAlchemy session.
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from healthwatch.store.db import upgrade
+    from healthwatch.store.models import Region
+
+    url = f"sqlite:///{tmp_path / 'plain.sqlite'}"
+    upgrade(url)
+    engine = create_engine(url)
+    with Session(engine) as plain, plain.begin():
+        plain.add(Region(adcode="210000", name="辽宁省", level="province", kind="province"))
+    with Session(engine) as plain:
+        assert plain.scalar(select(func.count()).select_from(AuditEntry)) == 0
+    engine.dispose()
+
+
+def test_builtin_data_are_loaded_explicitly(db_url):
+    from healthwatch.services.database import install_builtin
+
+    assert install_builtin(db_url) == {"regions": 115, "populations": 15, "plans": 2}
     with session_scope(db_url) as s:
         regions = list_regions(s)
         assert len(regions) == 115
@@ -80,23 +120,24 @@ def test_first_use_loads_builtin_regions_and_city_populations(db_url):
         assert pop["210300"] == pytest.approx(3_282_000)
         assert sum(v for k, v in pop.items() if k != "210000") == pytest.approx(42_294_000)
         assert all(not r["synthetic"] for r in population_records(s, 2021))
-    # A second scope on the same database loads nothing again.
+    # Loading again changes nothing.
+    assert install_builtin(db_url) == {"regions": 0, "populations": 0, "plans": 0}
     with session_scope(db_url) as s:
         assert len(list_regions(s)) == 115
         assert s.scalar(select(func.count()).select_from(Population)) == 15
 
 
 def test_list_regions_unknown_parent(db_url):
-    with session_scope(db_url) as s, pytest.raises(NotFoundError):
+    with session_scope(db_url, create=True) as s, pytest.raises(NotFoundError):
         list_regions(s, parent="999999")
 
 
 def test_plan_versions_only_when_document_changes(db_url):
-    with session_scope(db_url, seed=False) as s:
+    with session_scope(db_url, create=True) as s:
         assert save_plan(s, small_plan(), actor="alice") == 1
         assert save_plan(s, small_plan(), actor="alice") == 1  # unchanged: no new version
         assert save_plan(s, small_plan(name_en="Test plan, revised"), actor="bob") == 2
-    with session_scope(db_url, seed=False) as s:
+    with session_scope(db_url, create=True) as s:
         rows = list_plans(s)
         assert rows == [
             {
@@ -115,11 +156,11 @@ def test_plan_versions_only_when_document_changes(db_url):
             (1, "alice", False),
             (2, "bob", True),
         ]
-        assert versions[0]["sha256"] == document_sha256(small_plan())
-        assert get_plan(s, "test-plan") == small_plan(name_en="Test plan, revised")
-        assert get_plan(s, "test-plan", version=1) == small_plan()  # Chinese text round-trips
+        assert versions[0]["sha256"] == document_sha256(small_plan().to_json())
+        assert get_plan(s, "test-plan") == small_plan(name_en="Test plan, revised").to_json()
+        assert get_plan(s, "test-plan", version=1) == small_plan().to_json()  # Chinese text
         # Stored exactly as given, key order included (plain JSON on PostgreSQL too).
-        assert list(get_plan(s, "test-plan")) == list(small_plan())
+        assert list(get_plan(s, "test-plan")) == list(small_plan().to_json())
         with pytest.raises(NotFoundError):
             get_plan(s, "no-such-plan")
         with pytest.raises(NotFoundError):
@@ -127,13 +168,15 @@ def test_plan_versions_only_when_document_changes(db_url):
 
 
 def test_restore_and_resave_old_version_reuse_rows(db_url):
-    with session_scope(db_url, seed=False) as s:
+    with session_scope(db_url, create=True) as s:
         save_plan(s, small_plan(), actor="alice")
-        three = small_plan(indicators=[{"code": "only", "name_zh": "唯一"}])
+        three = small_plan(indicators=_indicators(2, 3))
+        only = three.indicators[0].code
         assert save_plan(s, three, actor="alice") == 2
-        assert [i["code"] for i in plan_indicators(s, "test-plan")] == ["only"]
+        assert [i["code"] for i in plan_indicators(s, "test-plan")] == [only]
         assert restore_plan_version(s, "test-plan", 1, actor="carol") == 1
-        assert [i["code"] for i in plan_indicators(s, "test-plan")] == ["life_expectancy", "imr"]
+        first_two = [i["code"] for i in _indicators(0, 2)]
+        assert [i["code"] for i in plan_indicators(s, "test-plan")] == first_two
         assert list_plans(s)[0]["indicators"] == 2
         # Saving a document equal to version 2 makes version 2 current; no third row.
         assert save_plan(s, three, actor="dave") == 2
@@ -152,29 +195,28 @@ def test_restore_and_resave_old_version_reuse_rows(db_url):
         assert trail[2]["after"]["current_version"] == 1
 
 
-def test_bad_plan_document_is_rejected(db_url):
-    with session_scope(db_url, seed=False) as s:
-        with pytest.raises(InputError):
-            save_plan(s, {"name_zh": "没有 id"}, actor="x")
+def test_save_plan_takes_only_a_validated_plan(db_url):
+    # A raw dict could hold anything (no id, repeated codes, NaN targets): it is refused whole.
+    with session_scope(db_url, create=True) as s:
         with pytest.raises(InputError) as info:
-            save_plan(s, small_plan(indicators=[{"code": "a"}, {"code": "a"}]), actor="x")
-        assert info.value.problems[0].field == "indicators.code"
+            save_plan(s, small_plan().to_json(), actor="x")  # type: ignore[arg-type]
+        assert "healthwatch.plans.Plan" in info.value.render()
         assert list_plans(s) == []
 
 
 def test_error_rolls_back_everything(db_url):
-    with pytest.raises(RuntimeError), session_scope(db_url, seed=False) as s:
+    with pytest.raises(RuntimeError), session_scope(db_url, create=True) as s:
         save_plan(s, small_plan(), actor="alice")
         save_regions(s, [get_region("210000")], actor="alice")
         raise RuntimeError("boom")
-    with session_scope(db_url, seed=False) as s:
+    with session_scope(db_url, create=True) as s:
         assert list_plans(s) == []
         assert list_regions(s) == []
         assert s.scalar(select(func.count()).select_from(AuditEntry)) == 0
 
 
 def test_populations_replace_with_audit_and_add_missing_regions(db_url):
-    with session_scope(db_url, seed=False) as s:
+    with session_scope(db_url, create=True) as s:
         save_regions(s, liaoning_regions()[:1], actor="seed")
         rows = [PopulationRow("210000", 2021, 42_294_000.0)]
         assert save_populations(s, rows, actor="alice", source="yearbook") == 1
@@ -202,7 +244,7 @@ def test_populations_replace_with_audit_and_add_missing_regions(db_url):
 
 
 def test_unknown_adcode_writes_nothing(db_url):
-    with session_scope(db_url, seed=False) as s:
+    with session_scope(db_url, create=True) as s:
         rows = [PopulationRow("210300", 2021, 1.0), PopulationRow("219999", 2021, 1.0)]
         with pytest.raises(InputError) as info:
             save_populations(s, rows, actor="x", source="y")
@@ -212,7 +254,7 @@ def test_unknown_adcode_writes_nothing(db_url):
 
 
 def test_revert_population_changes(db_url):
-    with session_scope(db_url, seed=False) as s:
+    with session_scope(db_url, create=True) as s:
         save_populations(s, [PopulationRow("210300", 2021, 3_282_000.0)], actor="a", source="x")
         save_populations(s, [PopulationRow("210300", 2021, 1.0)], actor="b", source="typo")
         update = audit_trail(s, entity="populations")[-1]

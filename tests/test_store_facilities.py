@@ -15,23 +15,28 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from healthwatch.access.demo_data import make_demo_data
-from healthwatch.access.facilities import FacilityKind, read_facilities, registry_to_csv
+from healthwatch.access.facilities import (
+    KIND_CODES,
+    FacilityKind,
+    ImportSummary,
+    ems_stations,
+    validate_facilities,
+)
 from healthwatch.cli import app
+from healthwatch.data.facilities import read_facilities, registry_to_csv
 from healthwatch.errors import InputError, NotFoundError
+from healthwatch.services.access import stored_registry
 from healthwatch.store.audit import revert_change
 from healthwatch.store.db import session_scope
 from healthwatch.store.facilities import (
     FACILITY_COLUMNS,
-    KIND_CODES,
-    ems_stations,
     facility_count,
     facility_history,
     facility_sources,
     get_facility,
     list_facilities,
-    save_facilities,
-    stored_registry,
 )
+from healthwatch.store.facilities import save_facilities as _save_facilities
 from healthwatch.store.models import AuditEntry
 
 runner = CliRunner()
@@ -48,6 +53,15 @@ def registry(registry_csv: Path) -> pd.DataFrame:
     return read_facilities(registry_csv).facilities
 
 
+def save_facilities(session, table: pd.DataFrame, **kw):  # type: ignore[no-untyped-def]
+    """Validate (the one validator, without boundaries: the rows came from a checked file)
+    and save, as every caller of the store must."""
+    file = kw.get("source", "<table>")
+    return _save_facilities(
+        session, validate_facilities(table, file=file, check_boundaries=False), **kw
+    )
+
+
 def _audit_rows(session) -> int:
     return int(session.scalar(select(func.count()).select_from(AuditEntry)))
 
@@ -56,11 +70,20 @@ def test_kind_codes_are_the_access_kinds() -> None:
     assert tuple(k.value for k in FacilityKind) == KIND_CODES
 
 
+def test_the_store_saves_only_a_validated_registry(db_url: str, registry: pd.DataFrame) -> None:
+    with session_scope(db_url, create=True) as s:
+        with pytest.raises(InputError, match="validated registry"):
+            _save_facilities(s, registry, actor="t", source="f")  # type: ignore[arg-type]
+        assert facility_count(s) == 0
+        counts = _save_facilities(s, ImportSummary(registry, 0, 0), actor="t", source="f")
+        assert counts["inserted"] == len(registry)
+
+
 def test_import_then_list_gives_the_file_table_back(db_url: str, registry: pd.DataFrame) -> None:
-    with session_scope(db_url, actor="alice") as s:
+    with session_scope(db_url, create=True, actor="alice") as s:
         counts = save_facilities(s, registry, actor="alice", source="facilities.csv")
     assert counts == {"inserted": len(registry), "updated": 0, "unchanged": 0, "deleted": 0}
-    with session_scope(db_url) as s:
+    with session_scope(db_url, create=True) as s:
         stored = list_facilities(s)
         expected = registry.sort_values("id").reset_index(drop=True)
         pd.testing.assert_frame_equal(stored, expected)  # same columns, dtypes and values
@@ -83,7 +106,7 @@ def test_import_then_list_gives_the_file_table_back(db_url: str, registry: pd.Da
 
 
 def test_filters_by_county_city_and_kind(db_url: str, registry: pd.DataFrame) -> None:
-    with session_scope(db_url) as s:
+    with session_scope(db_url, create=True) as s:
         save_facilities(s, registry, actor="t", source="f")
         assert len(list_facilities(s, county="211100")) == len(registry)  # the city
         assert len(list_facilities(s, county="210000")) == len(registry)  # the province
@@ -105,13 +128,13 @@ def test_filters_by_county_city_and_kind(db_url: str, registry: pd.DataFrame) ->
 
 
 def test_reimport_updates_in_place_without_duplicates(db_url: str, registry: pd.DataFrame) -> None:
-    with session_scope(db_url) as s:
+    with session_scope(db_url, create=True) as s:
         save_facilities(s, registry, actor="t", source="f")
     changed = registry.copy()
     target = str(changed.loc[0, "id"])
     old_beds = int(changed.loc[0, "beds"])
     changed.loc[0, "beds"] = old_beds + 7
-    with session_scope(db_url) as s:
+    with session_scope(db_url, create=True) as s:
         before = _audit_rows(s)
         counts = save_facilities(s, changed, actor="bob", source="f")
         assert counts == {
@@ -125,12 +148,12 @@ def test_reimport_updates_in_place_without_duplicates(db_url: str, registry: pd.
         last = facility_history(s, target)[-1]
         assert last["action"] == "update" and last["actor"] == "bob"
         assert (last["before"]["beds"], last["after"]["beds"]) == (old_beds, old_beds + 7)
-    with session_scope(db_url) as s:
+    with session_scope(db_url, create=True) as s:
         assert get_facility(s, target)["beds"] == old_beds + 7
 
 
 def test_a_bad_table_writes_nothing(db_url: str, registry: pd.DataFrame) -> None:
-    with session_scope(db_url) as s:
+    with session_scope(db_url, create=True) as s:
         save_facilities(s, registry.iloc[:5], actor="t", source="f")
     bad = registry.copy()
     bad.loc[3, "beds"] = -1
@@ -138,9 +161,9 @@ def test_a_bad_table_writes_nothing(db_url: str, registry: pd.DataFrame) -> None
     bad.loc[6, "negative_pressure"] = int(bad.loc[6, "ambulances"]) + 1
     bad.loc[7, "id"] = bad.loc[8, "id"]
     bad.loc[9, "adcode"] = "999999"
-    with session_scope(db_url) as s:
+    with session_scope(db_url, create=True) as s:
         rows, audits = facility_count(s), _audit_rows(s)
-    with pytest.raises(InputError) as err, session_scope(db_url) as s:
+    with pytest.raises(InputError) as err, session_scope(db_url, create=True) as s:
         save_facilities(s, bad, actor="t", source="bad.csv")
     found = {(p.line, p.field) for p in err.value.problems}
     assert found == {
@@ -151,24 +174,24 @@ def test_a_bad_table_writes_nothing(db_url: str, registry: pd.DataFrame) -> None
         (11, "adcode"),
     }
     assert all(p.file == "bad.csv" and p.reason_zh for p in err.value.problems)
-    with session_scope(db_url) as s:
+    with session_scope(db_url, create=True) as s:
         assert (facility_count(s), _audit_rows(s)) == (rows, audits)
 
 
 def test_an_error_after_saving_rolls_the_import_back(db_url: str, registry: pd.DataFrame) -> None:
-    with session_scope(db_url) as s:
+    with session_scope(db_url, create=True) as s:
         base = (facility_count(s), _audit_rows(s))
-    with pytest.raises(RuntimeError), session_scope(db_url) as s:
+    with pytest.raises(RuntimeError), session_scope(db_url, create=True) as s:
         save_facilities(s, registry, actor="t", source="f")
         s.flush()
         raise RuntimeError("disk full")
-    with session_scope(db_url) as s:
+    with session_scope(db_url, create=True) as s:
         assert (facility_count(s), _audit_rows(s)) == base
 
 
 def test_replace_scopes_delete_what_the_file_lacks(db_url: str, registry: pd.DataFrame) -> None:
     in_county = registry[registry["adcode"] == "211102"]
-    with session_scope(db_url) as s:
+    with session_scope(db_url, create=True) as s:
         save_facilities(s, registry, actor="t", source="all.csv")
         counts = save_facilities(
             s, in_county.iloc[1:], actor="t", source="all.csv", replace_scope="counties"
@@ -185,18 +208,18 @@ def test_replace_scopes_delete_what_the_file_lacks(db_url: str, registry: pd.Dat
 
 def test_revert_undoes_update_delete_and_insert(db_url: str, registry: pd.DataFrame) -> None:
     first = str(registry.loc[0, "id"])
-    with session_scope(db_url) as s:
+    with session_scope(db_url, create=True) as s:
         save_facilities(s, registry.iloc[:3], actor="t", source="f")
         changed = registry.iloc[:2].copy()
         changed.loc[0, "nurses"] = 999
         save_facilities(s, changed, actor="t", source="f", replace_scope="all")  # deletes row 3
-    with session_scope(db_url) as s:
+    with session_scope(db_url, create=True) as s:
         history = facility_history(s)
         update = next(r for r in history if r["action"] == "update")
         delete = next(r for r in history if r["action"] == "delete")
         revert_change(s, update["id"], actor="carol")
         revert_change(s, delete["id"], actor="carol")
-    with session_scope(db_url) as s:
+    with session_scope(db_url, create=True) as s:
         restored = list_facilities(s)
         expected = registry.iloc[:3].sort_values("id").reset_index(drop=True)
         pd.testing.assert_frame_equal(restored, expected)
@@ -211,7 +234,7 @@ def test_revert_undoes_update_delete_and_insert(db_url: str, registry: pd.DataFr
 def test_stored_registry_never_creates_a_database(tmp_path: Path, registry: pd.DataFrame) -> None:
     path = tmp_path / "none.sqlite"
     assert stored_registry(str(path)) is None and not path.exists()
-    with session_scope(str(path)) as s:
+    with session_scope(str(path), create=True) as s:
         save_facilities(s, registry, actor="t", source="f")
     assert len(stored_registry(str(path), kind="hospital")) == int(  # type: ignore[arg-type]
         (registry["kind"] == "hospital").sum()
@@ -250,7 +273,7 @@ def test_cli_import_list_history_revert(db_url: str, registry_csv: Path, tmp_pat
     bad.write_text("\n".join([text[0], ",".join(renamed), ",".join(row)]) + "\n", "utf-8")
     result = runner.invoke(app, ["access", "facilities", "import", str(bad), "--db", db_url])
     assert result.exit_code == 2 and f"{bad}:3" in result.output and "beds" in result.output
-    with session_scope(db_url) as s:
+    with session_scope(db_url, create=True) as s:
         assert facility_count(s) == n
 
     history = _invoke(["access", "facilities", "history", "--db", db_url, "--json"])
@@ -259,7 +282,7 @@ def test_cli_import_list_history_revert(db_url: str, registry_csv: Path, tmp_pat
         ["access", "facilities", "revert", str(history[0]["id"]), "--db", db_url, "--json"]
     )
     assert undone["action"] == "insert"
-    with session_scope(db_url) as s:
+    with session_scope(db_url, create=True) as s:
         assert facility_count(s) == n - 1
 
 
@@ -270,14 +293,20 @@ def test_cli_ratios_and_coverage_use_the_stored_registry(
     demo_out = _invoke(["access", "ratios", "--db", db, "--level", "city", "--json"])
     assert demo_out["facilities_source"] == "synthetic demo" and not Path(db).exists()
     _invoke(["access", "facilities", "import", str(registry_csv), "--db", db, "--json"])
+    no_pop = runner.invoke(app, ["access", "ratios", "--db", db, "--level", "city"])
+    assert no_pop.exit_code == 2 and "regions load" in no_pop.output  # nothing was seeded
+    from healthwatch.services.database import install_builtin
+
+    install_builtin(db)
     out = _invoke(["access", "ratios", "--db", db, "--level", "city", "--json"])
+    assert out["plan"] == "liaoning-2021-2025" and out["warnings"] == []
     assert str(out["facilities_source"]).startswith("database")
     nurses = next(
         r
         for r in out["resources"]  # type: ignore[attr-defined]
         if r["adcode"] == "211100" and r["resource"] == "nurses"
     )
-    # 盘锦市's real 2021 population, seeded into the database, against the stored nurses.
+    # 盘锦市's real 2021 population, loaded into the database, against the stored nurses.
     assert nurses["population"] == 1_390_000 and nurses["have"] == registry["nurses"].sum()
     cov = _invoke(["access", "coverage", "--db", db, "--json"])
     assert str(cov["stations_source"]).startswith("database")

@@ -38,14 +38,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from healthwatch.access.facilities import (
-    FacilityKind,
-    bbox,
-    boundary,
-    geometry_rings,
-    normalise_registry,
-    points_in_geometry,
-)
+from healthwatch.access.facilities import FacilityKind, normalise_registry
+from healthwatch.regions.geo import bbox, geometry_rings, points_in_geometry
+from healthwatch.regions.geo import boundary_geojson as boundary
 
 DEMO_SEED = 2021
 DEMO_YEAR = 2021
@@ -131,7 +126,7 @@ def liaoning_county_table() -> tuple[County, ...]:
 
 def real_city_populations(year: int = DEMO_YEAR) -> dict[str, int]:
     """The 14 cities' resident population (persons) from the built-in 2021 statistics."""
-    from healthwatch.regions.population import builtin_city_populations
+    from healthwatch.data.populations import builtin_city_populations
 
     rows = [r for r in builtin_city_populations() if r.year == year and r.adcode != "210000"]
     return {r.adcode: round(r.persons) for r in rows}
@@ -492,124 +487,6 @@ def write_demo_data(outdir: str | Path, data: DemoData | None = None) -> dict[st
     return paths
 
 
-# --------------------------------------------------------------------------------------------
-# Demand, candidate and station CSV files
-# --------------------------------------------------------------------------------------------
-
-_POINT_COLUMNS = {
-    "demand": (("id", "lon", "lat", "population"), ("urban", "adcode")),
-    "candidates": (("id", "lon", "lat"), ("existing", "adcode")),
-    "stations": (("id", "lon", "lat"), ("ambulances", "adcode")),
-}
-
-
-def read_points(path: str | Path, what: str) -> pd.DataFrame:
-    """Read a demand / candidates / stations CSV and check it; raise InputError naming rows.
-
-    Columns: demand ``id,lon,lat,population[,urban][,adcode]``; candidates
-    ``id,lon,lat[,existing][,adcode]``; stations ``id,lon,lat[,ambulances][,adcode]`` (WGS84).
-    Checks: required columns, numbers, duplicate ids, coordinates inside Liaoning's bounding
-    box with swapped lon/lat named as such, populations / counts >= 0, urban 0/1.
-    """
-    from healthwatch.access.distance import check_points
-    from healthwatch.errors import InputError, Problem
-
-    path = Path(path)
-    file = str(path)
-    required, optional = _POINT_COLUMNS[what]
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError([Problem("File not found.", "文件不存在。", file=file)]) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(
-            [Problem(f"Not a readable CSV file ({exc}).", "不是可读取的 CSV 文件。", file=file)]
-        ) from None
-    raw.columns = [str(c).strip().lower() for c in raw.columns]
-    missing = [c for c in required if c not in raw.columns]
-    if missing:
-        raise InputError(
-            [
-                Problem(f"Required column {c!r} is missing.", f"缺少必需的列 {c!r}。", file, 1, c)
-                for c in missing
-            ]
-        )
-    problems: list[Problem] = []
-    out = pd.DataFrame({"id": raw["id"].str.strip()})
-    numeric = [c for c in (*required, *optional) if c in raw.columns and c not in ("id", "adcode")]
-    for col in numeric:
-        values = pd.to_numeric(raw[col].str.strip().replace("", "nan"), errors="coerce")
-        blank_ok = col not in required
-        bad = values.isna() & ~(blank_ok & (raw[col].str.strip() == ""))
-        for i in np.flatnonzero(bad.to_numpy()):
-            problems.append(
-                Problem(
-                    f"{col} {raw.at[i, col]!r} is not a number (id {out.at[i, 'id']}).",
-                    f"{col} {raw.at[i, col]!r} 不是数字（编号 {out.at[i, 'id']}）。",
-                    file,
-                    int(i) + 2,
-                    col,
-                )
-            )
-        out[col] = values.fillna(0.0) if blank_ok else values
-    for col in ("existing", "ambulances"):
-        if col in out:
-            for i in np.flatnonzero((out[col] < 0).to_numpy()):
-                problems.append(
-                    Problem(
-                        f"{col} {out.at[i, col]:g} must not be negative (id {out.at[i, 'id']}).",
-                        f"{col} {out.at[i, col]:g} 不能为负数（编号 {out.at[i, 'id']}）。",
-                        file,
-                        int(i) + 2,
-                        col,
-                    )
-                )
-    if "urban" in out:
-        for i in np.flatnonzero(~out["urban"].isin([0, 1]).to_numpy()):
-            problems.append(
-                Problem(
-                    f"urban must be 0 or 1, got {raw.at[i, 'urban']!r}.",
-                    f"urban 应为 0 或 1，实为 {raw.at[i, 'urban']!r}。",
-                    file,
-                    int(i) + 2,
-                    "urban",
-                )
-            )
-    dup = out["id"].duplicated(keep="first") | (out["id"] == "")
-    for i in np.flatnonzero(dup.to_numpy()):
-        problems.append(
-            Problem(
-                f"id {out.at[i, 'id']!r} is empty or repeated.",
-                f"编号 {out.at[i, 'id']!r} 为空或重复。",
-                file,
-                int(i) + 2,
-                "id",
-            )
-        )
-    ok_num = out["lon"].notna() & out["lat"].notna()
-    try:
-        check_points(
-            out["lon"].where(ok_num, 0.0),
-            out["lat"].where(ok_num, 0.0),
-            out["population"].fillna(0.0) if "population" in out else None,
-            ids=out["id"],
-            file=file,
-        )
-    except InputError as exc:
-        problems += [p for p in exc.problems if ok_num.iloc[(p.line or 2) - 2]]
-    if problems:
-        problems.sort(key=lambda p: p.line or 0)
-        raise InputError(problems)
-    if "adcode" in raw.columns:
-        out["adcode"] = raw["adcode"].str.strip()
-    if "urban" in out:
-        out["urban"] = out["urban"].astype(int)
-    for col in ("existing", "ambulances"):
-        if col in out:
-            out[col] = out[col].round().astype(int)
-    return out
-
-
 __all__ = [
     "DEMO_RADIUS_RURAL_KM",
     "DEMO_RADIUS_URBAN_KM",
@@ -621,7 +498,6 @@ __all__ = [
     "geometry_area_km2",
     "geometry_rings",
     "make_demo_data",
-    "read_points",
     "sample_in_geometry",
     "split_exact",
     "write_demo_data",

@@ -31,9 +31,6 @@ EARTH_RADIUS_KM = 6371.0088
 RADIUS_TOLERANCE_KM = 1e-9
 """Slack added to every ``d <= r`` test so that a point exactly on the radius counts as covered."""
 
-LIAONING_BBOX = (118.5, 38.4, 126.2, 43.8)
-"""(min lon, min lat, max lon, max lat) of Liaoning with a small margin, for input checks."""
-
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -206,7 +203,7 @@ def check_points(
     population: npt.ArrayLike | None = None,
     *,
     ids: npt.ArrayLike | None = None,
-    bbox: tuple[float, float, float, float] | None = LIAONING_BBOX,
+    bbox: tuple[float, float, float, float] | None = None,
     file: str | None = None,
     line_offset: int = 2,
 ) -> None:

@@ -1,44 +1,82 @@
 """Facility registry: hospitals, primary-care centres, village clinics and EMS sites as one table.
 
+This module is the registry's one schema and one validator, pure (no database, no file I/O):
+the file reader :func:`healthwatch.data.facilities.read_facilities` and the database
+(:mod:`healthwatch.store.facilities`) both use it, so a file, the store and the models can never
+disagree about what a valid facility is.
+
 The registry is a pandas DataFrame with the columns of :data:`FACILITY_COLUMNS` (one row per
-facility and year) so that ratios, coverage and siting work on whole columns at once. Files are
-imported from CSV or Excel through :func:`read_facilities`, which checks every row and every field
-before returning anything: unknown kinds or levels, negative beds/staff/ambulances, more
-negative-pressure ambulances than ambulances, coordinates outside Liaoning or outside the named
-county, swapped longitude/latitude. All problems are reported together in one
+facility and year) so that ratios, coverage and siting work on whole columns at once.
+:func:`validate_facilities` checks every row and every field before returning anything: unknown
+or missing columns, unknown kinds or levels, counts that are negative, not whole, infinite or
+absurd (more than :data:`MAX_COUNT`), more negative-pressure ambulances than ambulances, years
+outside 1949-2100, unknown ``synthetic`` flags, coordinates outside the named county's real
+boundary (any province; rows without an adcode: outside the province, then placed in the county
+that contains them), swapped longitude/latitude. All problems are reported together in one
 :class:`~healthwatch.errors.InputError` naming file, row and field, in Chinese and English.
 
 Coordinates are stored in WGS84. A file in GCJ-02 (the coordinates of Amap and most Chinese web
 maps) says so with a ``crs`` column or the ``crs=`` argument and is converted on import.
+
+>>> raw = pd.DataFrame({"id": ["H1"], "name": ["铁东医院"], "kind": ["医院"], "level": ["三甲"],
+...                     "adcode": ["210302"], "lon": ["122.99"], "lat": ["41.11"], "床位": ["800"]})
+>>> row = validate_facilities(raw).facilities.iloc[0]
+>>> row["kind"], row["level"], int(row["beds"])
+('hospital', '3A', 800)
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from healthwatch.errors import InputError, Problem
-from healthwatch.regions.geo import boundary_geojson
-from healthwatch.store.facilities import (  # defined below access, shared with the database
-    COUNT_COLUMNS,
-    FACILITY_COLUMNS,
-    normalise_registry,
-)
+from healthwatch.regions.geo import gcj02_to_wgs84, locate_counties, within_region
+from healthwatch.regions.hierarchy import all_regions
 
-LIAONING = "210000"
-EARTH_RADIUS_KM = 6371.0088
+#: Non-negative whole-number columns: beds, staff by category, ambulances.
+COUNT_COLUMNS: tuple[str, ...] = (
+    "beds",
+    "physicians",
+    "nurses",
+    "gps",
+    "pharmacists",
+    "ambulances",
+    "negative_pressure",
+)
+#: Columns of a validated registry, in order (files and database alike).
+FACILITY_COLUMNS: tuple[str, ...] = (
+    "id",
+    "name",
+    "kind",
+    "level",
+    "adcode",
+    "lon",
+    "lat",
+    *COUNT_COLUMNS,
+    "year",
+    "synthetic",
+)
+#: More than this many beds, staff or ambulances in one facility is a typing error (the largest
+#: hospitals in China have about 10,000 beds).
+MAX_COUNT = 100_000
+MIN_YEAR, MAX_YEAR = 1949, 2100
+#: Accepted spellings of the ``synthetic`` flag (made-up rows), lower-cased.
+SYNTHETIC_TRUE = frozenset({"1", "true", "yes", "y", "是"})
+SYNTHETIC_FALSE = frozenset({"0", "false", "no", "n", "否"})
 
 
 class FacilityKind(StrEnum):
-    """Kinds of facility the registry knows, with their Chinese names in :data:`KIND_ZH`."""
+    """Kinds of facility the registry knows, with their Chinese names in :data:`KIND_ZH`.
+
+    The database stores the value (``hospital`` ...); :data:`KIND_CODES` lists them.
+    """
 
     HOSPITAL = "hospital"
     COMMUNITY_HEALTH_CENTRE = "community_health_centre"
@@ -56,6 +94,8 @@ KIND_ZH: dict[FacilityKind, str] = {
     FacilityKind.EMS_CENTRE: "急救中心",
     FacilityKind.EMS_STATION: "急救站",
 }
+#: The stored kind codes, in :class:`FacilityKind` order.
+KIND_CODES: tuple[str, ...] = tuple(k.value for k in FacilityKind)
 _KIND_ALIASES: dict[str, FacilityKind] = {
     **{k.value: k for k in FacilityKind},
     **{zh: k for k, zh in KIND_ZH.items()},
@@ -115,7 +155,9 @@ _HEADER_ALIASES: dict[str, str] = {
     "negative_pressure_ambulances": "negative_pressure",
     "general_practitioners": "gps",
 }
-_REQUIRED = ("id", "name", "kind", "lon", "lat")
+REQUIRED_COLUMNS: tuple[str, ...] = ("id", "name", "kind", "lon", "lat")
+#: Every column a facility file may have (after header aliases): anything else is an error.
+FILE_COLUMNS: tuple[str, ...] = (*FACILITY_COLUMNS, "crs")
 _CRS_ALIASES = {
     "wgs84": "WGS84",
     "wgs-84": "WGS84",
@@ -129,154 +171,78 @@ _CRS_ALIASES = {
 
 
 # --------------------------------------------------------------------------------------------
-# Geometry: boundaries, point in polygon, distance to a boundary
-# --------------------------------------------------------------------------------------------
-
-
-def boundary(adcode: str) -> dict[str, Any]:
-    """The WGS84 GeoJSON geometry of a region (a fresh copy of :mod:`healthwatch.regions.geo`'s
-    cached boundary)."""
-    return boundary_geojson(str(adcode))
-
-
-def geometry_rings(geometry: Mapping[str, Any]) -> list[np.ndarray]:
-    """All rings (outer and holes) of a Polygon/MultiPolygon as (n, 2) arrays of lon, lat."""
-    coords = geometry["coordinates"]
-    polygons = [coords] if geometry["type"] == "Polygon" else coords
-    return [np.asarray(ring, dtype=float)[:, :2] for poly in polygons for ring in poly]
-
-
-def _ring_contains_numpy(ring: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Even-odd ray casting of many points against one ring, vectorised in chunks of points."""
-    x0, y0 = ring[:-1, 0], ring[:-1, 1]
-    x1, y1 = ring[1:, 0], ring[1:, 1]
-    inside = np.zeros(x.shape, dtype=bool)
-    chunk = max(1, 2_000_000 // max(len(x0), 1))
-    for start in range(0, len(x), chunk):
-        px = x[start : start + chunk, None]
-        py = y[start : start + chunk, None]
-        straddles = (y0 > py) != (y1 > py)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x_cross = x0 + (py - y0) * (x1 - x0) / (y1 - y0)
-        crossings = straddles & (px < x_cross)
-        inside[start : start + chunk] = (np.count_nonzero(crossings, axis=1) % 2) == 1
-    return inside
-
-
-def _ring_contains(
-    ring: np.ndarray, x: np.ndarray, y: np.ndarray, use_matplotlib: bool
-) -> np.ndarray:
-    if use_matplotlib:
-        try:
-            from matplotlib.path import Path as MplPath
-        except ImportError:  # pragma: no cover - matplotlib is optional
-            pass
-        else:
-            return np.asarray(MplPath(ring).contains_points(np.column_stack([x, y])), dtype=bool)
-    return _ring_contains_numpy(ring, x, y)
-
-
-def points_in_geometry(
-    lon: Sequence[float] | np.ndarray,
-    lat: Sequence[float] | np.ndarray,
-    geometry: Mapping[str, Any],
-    *,
-    use_matplotlib: bool = True,
-) -> np.ndarray:
-    """Which points lie inside a GeoJSON Polygon/MultiPolygon (even-odd rule over all rings).
-
-    Uses ``matplotlib.path`` when it is installed and a vectorised numpy ray casting otherwise;
-    both give the same answer (tested). Points are first filtered by each ring's bounding box.
-    """
-    x = np.asarray(lon, dtype=float)
-    y = np.asarray(lat, dtype=float)
-    inside = np.zeros(x.shape, dtype=bool)
-    for ring in geometry_rings(geometry):
-        (xmin, ymin), (xmax, ymax) = ring.min(axis=0), ring.max(axis=0)
-        cand = np.flatnonzero((x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax))
-        if cand.size:
-            inside[cand] ^= _ring_contains(ring, x[cand], y[cand], use_matplotlib)
-    return inside
-
-
-def distance_to_boundary_km(
-    lon: Sequence[float] | np.ndarray,
-    lat: Sequence[float] | np.ndarray,
-    geometry: Mapping[str, Any],
-) -> np.ndarray:
-    """Shortest distance (km, local equirectangular) from each point to the geometry's edges."""
-    x = np.asarray(lon, dtype=float)
-    y = np.asarray(lat, dtype=float)
-    best = np.full(x.shape, np.inf)
-    for ring in geometry_rings(geometry):
-        kx = np.cos(np.radians(ring[:, 1].mean())) * math.pi / 180 * EARTH_RADIUS_KM
-        ky = math.pi / 180 * EARTH_RADIUS_KM
-        ax, ay = ring[:-1, 0] * kx, ring[:-1, 1] * ky
-        bx, by = ring[1:, 0] * kx, ring[1:, 1] * ky
-        dx, dy = bx - ax, by - ay
-        seg2 = np.where(dx * dx + dy * dy > 0, dx * dx + dy * dy, 1.0)
-        for i in range(len(x)):
-            px, py = x[i] * kx, y[i] * ky
-            t = np.clip(((px - ax) * dx + (py - ay) * dy) / seg2, 0.0, 1.0)
-            d2 = (ax + t * dx - px) ** 2 + (ay + t * dy - py) ** 2
-            best[i] = min(best[i], float(np.sqrt(d2.min())))
-    return best
-
-
-def bbox(geometry: Mapping[str, Any]) -> tuple[float, float, float, float]:
-    """(min lon, min lat, max lon, max lat) of a geometry."""
-    rings = geometry_rings(geometry)
-    allpts = np.vstack(rings)
-    return (
-        float(allpts[:, 0].min()),
-        float(allpts[:, 1].min()),
-        float(allpts[:, 0].max()),
-        float(allpts[:, 1].max()),
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Region look-ups (through healthwatch.regions)
-# --------------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def liaoning_counties() -> dict[str, tuple[str, str]]:
-    """County adcode -> (county name, city adcode) for Liaoning's 100 county-level regions."""
-    from healthwatch.regions.hierarchy import liaoning_regions
-
-    return {
-        r.adcode: (r.name, r.parent or r.adcode[:4] + "00")
-        for r in liaoning_regions()
-        if r.level == "county"
-    }
-
-
-@lru_cache(maxsize=1)
-def region_names() -> dict[str, str]:
-    """Adcode -> Chinese name for Liaoning, its cities and counties."""
-    from healthwatch.regions.hierarchy import liaoning_regions
-
-    return {r.adcode: r.name for r in liaoning_regions()}
-
-
-# --------------------------------------------------------------------------------------------
 # The registry table
 # --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ImportSummary:
-    """What an import found: the validated table and how many rows were converted from GCJ-02."""
+    """A validated registry (the only thing the store saves) and what validation did to it."""
 
     facilities: pd.DataFrame
     converted_from_gcj02: int
     located_by_point: int
 
 
+def normalise_registry(df: pd.DataFrame) -> pd.DataFrame:
+    """Put an already valid table into the registry's column order and dtypes."""
+    out = df.copy()
+    for col in FACILITY_COLUMNS:
+        if col not in out:
+            out[col] = 0 if col in COUNT_COLUMNS else False if col == "synthetic" else None
+    out = out[list(FACILITY_COLUMNS)]
+    for col in COUNT_COLUMNS:
+        out[col] = pd.to_numeric(out[col]).fillna(0).astype("int64")
+    out["lon"] = out["lon"].astype(float)
+    out["lat"] = out["lat"].astype(float)
+    out["synthetic"] = out["synthetic"].fillna(False).astype(bool)
+    out["year"] = pd.to_numeric(out["year"]).astype("Int64")
+    for col in ("id", "name", "kind", "adcode"):
+        out[col] = out[col].astype(str)
+    level = out["level"].astype(object)
+    out["level"] = level.where(level.notna(), None)
+    return out.reset_index(drop=True)
+
+
 def empty_registry() -> pd.DataFrame:
     """A registry with no rows and the right columns and dtypes."""
     return normalise_registry(pd.DataFrame({c: [] for c in FACILITY_COLUMNS}))
+
+
+def region_prefix(code: str) -> str:
+    """'210000' -> '21', '210300' -> '2103', '210302' -> '210302': the adcodes a region holds."""
+    code = code.strip()
+    while len(code) > 2 and code.endswith("00"):
+        code = code[:-2]
+    return code
+
+
+def summarise(facilities: pd.DataFrame) -> pd.DataFrame:
+    """Counts by kind: facilities, beds, staff and ambulances (for ``access facilities``)."""
+    grouped = facilities.groupby("kind", sort=True)
+    out = grouped[list(COUNT_COLUMNS)].sum()
+    out.insert(0, "facilities", grouped.size())
+    return out.reset_index()
+
+
+def ems_stations(registry: pd.DataFrame) -> pd.DataFrame:
+    """EMS centres and stations with ambulances, as the coverage and siting models take them."""
+    ems = registry[
+        registry["kind"].isin([FacilityKind.EMS_STATION.value, FacilityKind.EMS_CENTRE.value])
+        & (registry["ambulances"] > 0)
+    ]
+    columns = ["id", "lon", "lat", "ambulances", "negative_pressure", "adcode", "synthetic"]
+    return ems[columns].reset_index(drop=True)
+
+
+def provinces_of(adcodes: Iterable[str]) -> list[str]:
+    """The distinct province adcodes (``21`` + ``0000``) of some region adcodes, sorted."""
+    return sorted({str(a)[:2] + "0000" for a in adcodes if str(a).strip()})
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing cells
+# --------------------------------------------------------------------------------------------
 
 
 def _problem(file: str, line: int, field: str | None, en: str, zh: str) -> Problem:
@@ -311,84 +277,106 @@ def parse_level(value: Any) -> str | None:
 def _is_blank(value: Any) -> bool:
     return (
         value is None
+        or value is pd.NA
         or (isinstance(value, float) and math.isnan(value))
         or str(value).strip() == ""
     )
 
 
-def _rename_headers(columns: Iterable[Any]) -> dict[Any, str]:
-    mapping: dict[Any, str] = {}
-    for col in columns:
-        key = str(col).strip()
-        mapping[col] = _HEADER_ALIASES.get(key, _HEADER_ALIASES.get(key.lower(), key.lower()))
+def _number(value: Any) -> float | None:
+    """A float from a number or numeric text ("1,200"); None when it is not a number."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(str(value).strip().replace(",", ""))
+    except (ValueError, OverflowError):
+        return None
+
+
+def canonical_column(header: Any) -> str:
+    """The registry column a file header means (``床位`` -> ``beds``), else the header itself."""
+    key = str(header).strip()
+    return _HEADER_ALIASES.get(key, _HEADER_ALIASES.get(key.lower(), key.lower()))
+
+
+def check_columns(columns: Iterable[Any], file: str) -> dict[Any, str]:
+    """Map headers to registry columns; InputError for unknown, repeated or missing columns.
+
+    A misspelt header (``bed`` for ``beds``) is an error, never a column silently ignored.
+    """
+    mapping = {col: canonical_column(col) for col in columns}
+    problems: list[Problem] = []
+    seen: dict[str, Any] = {}
+    known = "、".join(FILE_COLUMNS)
+    for col, name in mapping.items():
+        if name not in FILE_COLUMNS:
+            problems.append(
+                _problem(
+                    file,
+                    1,
+                    str(col),
+                    f"unknown column (known: {', '.join(FILE_COLUMNS)}, or their Chinese names)",
+                    f"未知的列（可用：{known}，或对应的中文列名）",
+                )
+            )
+        elif name in seen:
+            problems.append(
+                _problem(
+                    file,
+                    1,
+                    str(col),
+                    f"column {name!r} appears twice (also as {seen[name]!r})",
+                    f"列 {name!r} 出现了两次（另见 {seen[name]!r}）",
+                )
+            )
+        else:
+            seen[name] = col
+    for name in REQUIRED_COLUMNS:
+        if name not in seen:
+            problems.append(
+                _problem(
+                    file,
+                    1,
+                    name,
+                    f"Required column {name!r} is missing.",
+                    f"缺少必需的列 {name!r}（{COLUMN_ZH[name]}）。",
+                )
+            )
+    if problems:
+        raise InputError(problems)
     return mapping
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return pd.read_excel(path, dtype=object, engine="openpyxl")
-    if suffix == ".csv":
-        return pd.read_csv(path, dtype=object, encoding="utf-8-sig", keep_default_na=False)
-    raise InputError(
-        [
-            Problem(
-                f"Unsupported file type {suffix!r}: give a .csv or .xlsx file.",
-                f"不支持的文件类型 {suffix!r}：请提供 .csv 或 .xlsx 文件。",
-                file=str(path),
-            )
-        ]
-    )
+def _crs(value: Any, default: str | None) -> str | None:
+    return _CRS_ALIASES.get(str(value).strip().lower()) if not _is_blank(value) else default
 
 
-def read_facilities(
-    path: str | Path, *, crs: str | None = None, tolerance_km: float = 1.0
-) -> ImportSummary:
-    """Read and validate a facility file (CSV or Excel); raise InputError listing every problem.
-
-    ``crs`` ('WGS84' or 'GCJ02') applies to rows without their own ``crs`` column value; the
-    default is WGS84. Rows with an empty ``adcode`` are placed in the county that contains them.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(
-            [Problem("File not found.", "文件不存在。", file=str(path))],
-        )
-    raw = _read_table(path)
-    return validate_facilities(raw, file=str(path), crs=crs, tolerance_km=tolerance_km)
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
 
 
 def validate_facilities(
     raw: pd.DataFrame,
     *,
     file: str = "<table>",
+    first_line: int = 2,
     crs: str | None = None,
     tolerance_km: float = 1.0,
     check_boundaries: bool = True,
+    province: str | None = None,
 ) -> ImportSummary:
-    """Validate a raw table (strings or numbers) into a registry; see :func:`read_facilities`.
+    """Validate a raw table (strings or numbers) into a registry; InputError lists every problem.
 
-    Line numbers count the header as line 1, as a spreadsheet shows them. ``tolerance_km`` lets a
-    facility sit that close outside its county's (simplified) boundary.
+    ``first_line`` is the file line of the first row (2 below a header, as a spreadsheet shows
+    it). ``crs`` ('WGS84' or 'GCJ02') applies to rows without their own ``crs`` value.
+    ``province`` is where rows without an ``adcode`` must lie (default: the province most of
+    the other rows name); such rows are placed in the county that contains them.
+    ``tolerance_km`` lets a facility sit that close outside its (simplified) boundary.
     """
-    df = raw.rename(columns=_rename_headers(raw.columns))
-    problems: list[Problem] = []
-    missing = [c for c in _REQUIRED if c not in df.columns]
-    if missing:
-        raise InputError(
-            [
-                _problem(
-                    file,
-                    1,
-                    c,
-                    f"Required column {c!r} is missing.",
-                    f"缺少必需的列 {c!r}（{COLUMN_ZH[c]}）。",
-                )
-                for c in missing
-            ]
-        )
-    default_crs = _CRS_ALIASES.get(str(crs or "WGS84").strip().lower())
-    if default_crs is None and crs is not None:
+    df = raw.rename(columns=check_columns(raw.columns, file))
+    default_crs = _crs(crs, "WGS84")
+    if default_crs is None:
         raise InputError(
             [
                 Problem(
@@ -398,307 +386,267 @@ def validate_facilities(
                 )
             ]
         )
-    default_crs = default_crs or "WGS84"
-    counties = liaoning_counties()
+    regions = all_regions()
+    problems: list[Problem] = []
     rows: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
-    gcj_rows: list[int] = []
     for idx, rec in enumerate(df.to_dict(orient="records")):
-        line = idx + 2
-        row: dict[str, Any] = {}
-        bad = False
-
-        def add(field: str | None, en: str, zh: str, line: int = line) -> None:
-            nonlocal bad
-            bad = True
-            problems.append(_problem(file, line, field, en, zh))
-
-        fid = "" if _is_blank(rec.get("id")) else str(rec["id"]).strip()
-        if not fid:
-            add("id", "Facility id is empty.", "机构编号为空。")
-        elif fid in seen:
-            add(
-                "id",
-                f"Duplicate id {fid!r} (also on line {seen[fid]}).",
-                f"编号 {fid!r} 重复（第 {seen[fid]} 行已有）。",
-            )
-        else:
-            seen[fid] = line
-        row["id"] = fid
-        row["name"] = "" if _is_blank(rec.get("name")) else str(rec["name"]).strip()
-        if not row["name"]:
-            add("name", "Facility name is empty.", "机构名称为空。")
-
-        kind = parse_kind(rec.get("kind", ""))
-        if kind is None:
-            allowed = ", ".join(k.value for k in FacilityKind)
-            add(
-                "kind",
-                f"Unknown facility kind {rec.get('kind')!r}; use one of {allowed}.",
-                f"未知机构类型 {rec.get('kind')!r}；可用：{'、'.join(KIND_ZH.values())}。",
-            )
-        row["kind"] = kind.value if kind else None
-
-        level_raw = rec.get("level")
-        level = None if _is_blank(level_raw) else parse_level(level_raw)
-        if not _is_blank(level_raw) and level is None:
-            add(
-                "level",
-                f"Unknown hospital level {level_raw!r}; use e.g. 3A, 2B, 1, unrated.",
-                f"未知医院等级 {level_raw!r}；例如 三级甲等、二级乙等、一级、未定级。",
-            )
-        elif level is not None and kind is not None and kind is not FacilityKind.HOSPITAL:
-            add(
-                "level",
-                "Only hospitals have a level; leave it empty for this kind.",
-                "只有医院有等级；该类型机构请留空。",
-            )
-        row["level"] = level
-
-        for col in COUNT_COLUMNS:
-            value = rec.get(col)
-            if _is_blank(value):
-                row[col] = 0
-                continue
-            try:
-                num = float(str(value).replace(",", ""))
-            except ValueError:
-                add(
-                    col,
-                    f"{col} must be a whole number, got {value!r}.",
-                    f"{COLUMN_ZH[col]}应为整数，实为 {value!r}。",
+        line = first_line + idx
+        row, found = _validate_row(rec, line, file, default_crs, regions)
+        if row["id"] and row["id"] in seen:
+            found.append(
+                _problem(
+                    file,
+                    line,
+                    "id",
+                    f"Duplicate id {row['id']!r} (also on line {seen[row['id']]}).",
+                    f"编号 {row['id']!r} 重复（第 {seen[row['id']]} 行已有）。",
                 )
-                row[col] = 0
-                continue
-            if not math.isfinite(num) or num != int(num):
-                add(
-                    col,
-                    f"{col} must be a whole number, got {value!r}.",
-                    f"{COLUMN_ZH[col]}应为整数，实为 {value!r}。",
-                )
-            elif num < 0:
-                add(
-                    col,
-                    f"{col} must not be negative, got {value!r}.",
-                    f"{COLUMN_ZH[col]}不能为负数，实为 {value!r}。",
-                )
-            row[col] = int(num) if math.isfinite(num) else 0
-        if row["negative_pressure"] > row["ambulances"]:
-            add(
-                "negative_pressure",
-                f"{row['negative_pressure']} negative-pressure ambulances but only "
-                f"{row['ambulances']} ambulances in all.",
-                f"负压救护车 {row['negative_pressure']} 辆多于救护车总数 {row['ambulances']} 辆。",
             )
-
-        year_raw = rec.get("year")
-        row["year"] = None
-        if not _is_blank(year_raw):
-            try:
-                year = float(str(year_raw))
-                if year != int(year) or not 1949 <= year <= 2100:
-                    raise ValueError
-                row["year"] = int(year)
-            except ValueError:
-                add("year", f"Year {year_raw!r} is not a year.", f"年份 {year_raw!r} 无效。")
-
-        syn = rec.get("synthetic")
-        row["synthetic"] = (not _is_blank(syn)) and str(syn).strip().lower() in (
-            "1",
-            "true",
-            "yes",
-            "y",
-            "是",
-        )
-
-        row_crs = default_crs
-        if not _is_blank(rec.get("crs")):
-            found = _CRS_ALIASES.get(str(rec["crs"]).strip().lower())
-            if found is None:
-                add(
-                    "crs",
-                    f"Unknown coordinate system {rec['crs']!r}: use WGS84 or GCJ02.",
-                    f"未知坐标系 {rec['crs']!r}：请用 WGS84 或 GCJ02。",
-                )
-            row_crs = found or default_crs
-
-        try:
-            lon = float(str(rec.get("lon")).strip())
-            lat = float(str(rec.get("lat")).strip())
-            if not (math.isfinite(lon) and math.isfinite(lat)):
-                raise ValueError
-        except ValueError:
-            add(
-                "lon/lat",
-                f"Coordinates {rec.get('lon')!r}, {rec.get('lat')!r} are not numbers.",
-                f"坐标 {rec.get('lon')!r}, {rec.get('lat')!r} 不是数字。",
-            )
-            lon, lat = math.nan, math.nan
-        else:
-            if 118 <= lat <= 126 and 38 <= lon <= 44:
-                add(
-                    "lon/lat",
-                    f"Longitude {lon} and latitude {lat} look swapped (Liaoning is about "
-                    "lon 118-126, lat 38-44): exchange the two columns.",
-                    f"经度 {lon}、纬度 {lat} 似乎写反了（辽宁约为经度 118-126、纬度 38-44），"
-                    "请交换两列。",
-                )
-            elif not (-180 <= lon <= 180 and -90 <= lat <= 90):
-                add(
-                    "lon/lat",
-                    f"Coordinates {lon}, {lat} are not valid degrees.",
-                    f"坐标 {lon}, {lat} 不是有效的经纬度。",
-                )
-            elif row_crs == "GCJ02":
-                gcj_rows.append(len(rows))
-        row["lon"], row["lat"] = lon, lat
-
-        adcode = "" if _is_blank(rec.get("adcode")) else str(rec["adcode"]).strip()
-        if adcode.endswith(".0"):
-            adcode = adcode[:-2]
-        if adcode and adcode not in counties:
-            add(
-                "adcode",
-                f"{adcode!r} is not a county-level adcode of Liaoning.",
-                f"{adcode!r} 不是辽宁省的县级区划代码。",
-            )
-        row["adcode"] = adcode
-        row["_line"] = line
-        row["_bad"] = bad
+        seen.setdefault(row["id"], line)
+        row["_line"], row["_bad"] = line, bool(found)
+        problems += found
         rows.append(row)
-
-    table = pd.DataFrame(rows)
-    if table.empty:
+    if not rows:
         if problems:
             raise InputError(problems)
         return ImportSummary(empty_registry(), 0, 0)
-    if gcj_rows:
-        from healthwatch.regions.geo import gcj02_to_wgs84
-
-        rows_gcj = np.asarray(gcj_rows)
+    table = pd.DataFrame(rows)
+    gcj = np.flatnonzero((table["_crs"] == "GCJ02").to_numpy() & ~table["_bad"].to_numpy())
+    if gcj.size:
         wlon, wlat = gcj02_to_wgs84(
-            table.loc[rows_gcj, "lon"].to_numpy(float), table.loc[rows_gcj, "lat"].to_numpy(float)
+            table.loc[gcj, "lon"].to_numpy(float), table.loc[gcj, "lat"].to_numpy(float)
         )
-        table.loc[rows_gcj, "lon"] = np.asarray(wlon, dtype=float)
-        table.loc[rows_gcj, "lat"] = np.asarray(wlat, dtype=float)
-
+        table.loc[gcj, "lon"] = np.asarray(wlon, dtype=float)
+        table.loc[gcj, "lat"] = np.asarray(wlat, dtype=float)
     located = 0
     if check_boundaries:
-        located = _check_locations(table, counties, file, problems, tolerance_km)
+        located = _check_locations(table, file, problems, tolerance_km, province)
     if problems:
         problems.sort(key=lambda p: p.line or 0)
         raise InputError(problems)
-    table = table.drop(columns=["_line", "_bad"])
-    return ImportSummary(normalise_registry(table), len(gcj_rows), located)
+    table = table.drop(columns=["_line", "_bad", "_crs"])
+    return ImportSummary(normalise_registry(table), int(gcj.size), located)
+
+
+def _validate_row(
+    rec: Mapping[str, Any], line: int, file: str, default_crs: str, regions: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[Problem]]:
+    """One row's registry values and everything wrong with it."""
+    problems: list[Problem] = []
+
+    def add(field: str, en: str, zh: str) -> None:
+        problems.append(_problem(file, line, field, en, zh))
+
+    row: dict[str, Any] = {}
+    for col, zh in (("id", "机构编号"), ("name", "机构名称")):
+        row[col] = "" if _is_blank(rec.get(col)) else str(rec[col]).strip()
+        if not row[col]:
+            add(col, f"Facility {col} is empty.", f"{zh}为空。")
+        elif len(row[col]) > (100 if col == "id" else 500):
+            add(col, f"Facility {col} is too long.", f"{zh}过长。")
+
+    kind = parse_kind(rec.get("kind", ""))
+    if kind is None:
+        add(
+            "kind",
+            f"Unknown facility kind {rec.get('kind')!r}; use one of {', '.join(KIND_CODES)}.",
+            f"未知机构类型 {rec.get('kind')!r}；可用：{'、'.join(KIND_ZH.values())}。",
+        )
+    row["kind"] = kind.value if kind else None
+
+    level_raw = rec.get("level")
+    level = None if _is_blank(level_raw) else parse_level(level_raw)
+    if not _is_blank(level_raw) and level is None:
+        add(
+            "level",
+            f"Unknown hospital level {level_raw!r}; use e.g. 3A, 2B, 1, unrated.",
+            f"未知医院等级 {level_raw!r}；例如 三级甲等、二级乙等、一级、未定级。",
+        )
+    elif level is not None and kind is not None and kind is not FacilityKind.HOSPITAL:
+        add(
+            "level",
+            "Only hospitals have a level; leave it empty for this kind.",
+            "只有医院有等级；该类型机构请留空。",
+        )
+    row["level"] = level
+
+    for col in COUNT_COLUMNS:
+        value = rec.get(col)
+        num = 0.0 if _is_blank(value) else _number(value)
+        if num is None or not math.isfinite(num) or num != int(num):
+            add(
+                col,
+                f"{col} must be a whole number, got {value!r}.",
+                f"{COLUMN_ZH[col]}应为整数，实为 {value!r}。",
+            )
+            num = 0.0
+        elif num < 0:
+            add(
+                col,
+                f"{col} must not be negative, got {value!r}.",
+                f"{COLUMN_ZH[col]}不能为负数，实为 {value!r}。",
+            )
+        elif num > MAX_COUNT:
+            add(
+                col,
+                f"{col} {value!r} is more than {MAX_COUNT:,} for one facility: a typo?",
+                f"{COLUMN_ZH[col]} {value!r} 超过单个机构的上限 {MAX_COUNT:,}，请核对。",
+            )
+            num = 0.0
+        row[col] = int(num)
+    if row["negative_pressure"] > row["ambulances"]:
+        add(
+            "negative_pressure",
+            f"{row['negative_pressure']} negative-pressure ambulances but only "
+            f"{row['ambulances']} ambulances in all.",
+            f"负压救护车 {row['negative_pressure']} 辆多于救护车总数 {row['ambulances']} 辆。",
+        )
+
+    year_raw = rec.get("year")
+    year = None if _is_blank(year_raw) else _number(year_raw)
+    if year is not None and math.isfinite(year) and year == int(year):
+        row["year"] = int(year)
+    else:
+        row["year"] = None
+    if not _is_blank(year_raw) and not (row["year"] and MIN_YEAR <= row["year"] <= MAX_YEAR):
+        add(
+            "year",
+            f"Year {year_raw!r} is not a year between {MIN_YEAR} and {MAX_YEAR}.",
+            f"年份 {year_raw!r} 不是 {MIN_YEAR} 至 {MAX_YEAR} 之间的年份。",
+        )
+        row["year"] = None
+
+    syn = rec.get("synthetic")
+    flag = "" if _is_blank(syn) else str(syn).strip().lower()
+    if flag and flag not in SYNTHETIC_TRUE | SYNTHETIC_FALSE:
+        add(
+            "synthetic",
+            f"synthetic must be yes/no (1/0, 是/否), got {syn!r}.",
+            f"模拟数据标记应为 是/否（1/0），实为 {syn!r}。",
+        )
+    row["synthetic"] = flag in SYNTHETIC_TRUE
+
+    row_crs = _crs(rec.get("crs"), default_crs)
+    if row_crs is None:
+        add(
+            "crs",
+            f"Unknown coordinate system {rec['crs']!r}: use WGS84 or GCJ02.",
+            f"未知坐标系 {rec['crs']!r}：请用 WGS84 或 GCJ02。",
+        )
+    row["_crs"] = row_crs or default_crs
+
+    lon, lat = _number(rec.get("lon")), _number(rec.get("lat"))
+    if lon is None or lat is None or not (math.isfinite(lon) and math.isfinite(lat)):
+        add(
+            "lon/lat",
+            f"Coordinates {rec.get('lon')!r}, {rec.get('lat')!r} are not numbers.",
+            f"坐标 {rec.get('lon')!r}, {rec.get('lat')!r} 不是数字。",
+        )
+        lon, lat = math.nan, math.nan
+    elif not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        if -180 <= lat <= 180 and -90 <= lon <= 90:
+            add(
+                "lon/lat",
+                f"Longitude {lon} and latitude {lat} look swapped: exchange the two columns.",
+                f"经度 {lon}、纬度 {lat} 似乎写反了，请交换两列。",
+            )
+        else:
+            add(
+                "lon/lat",
+                f"Coordinates {lon}, {lat} are not valid degrees.",
+                f"坐标 {lon}, {lat} 不是有效的经纬度。",
+            )
+        lon, lat = math.nan, math.nan
+    row["lon"], row["lat"] = lon, lat
+
+    adcode = "" if _is_blank(rec.get("adcode")) else str(rec["adcode"]).strip()
+    adcode = adcode.removesuffix(".0")
+    region = regions.get(adcode) if adcode else None
+    if adcode and (region is None or region.level != "county"):
+        add(
+            "adcode",
+            f"{adcode!r} is not a county-level adcode (GB/T 2260).",
+            f"{adcode!r} 不是县级行政区划代码（GB/T 2260）。",
+        )
+    row["adcode"] = adcode
+    return row, problems
 
 
 def _check_locations(
     table: pd.DataFrame,
-    counties: Mapping[str, tuple[str, str]],
     file: str,
     problems: list[Problem],
     tolerance_km: float,
+    province: str | None,
 ) -> int:
-    """Check points lie in Liaoning and in their county; fill empty adcodes; return how many."""
-    ok = (~table["_bad"]) & np.isfinite(table["lon"]) & np.isfinite(table["lat"])
+    """Check points against their county's boundary (or the province's when no adcode is
+    given, then fill the county); return how many counties were filled from the point."""
+    names = {code: r.name for code, r in all_regions().items()}
+    ok = ~table["_bad"].to_numpy()
     lon = table["lon"].to_numpy(float)
     lat = table["lat"].to_numpy(float)
-    province = boundary(LIAONING)
-    in_prov = np.zeros(len(table), dtype=bool)
-    in_prov[ok.to_numpy()] = points_in_geometry(lon[ok], lat[ok], province)
-    outside = np.flatnonzero(ok.to_numpy() & ~in_prov)
-    if outside.size:
-        dist = distance_to_boundary_km(lon[outside], lat[outside], province)
-        for i, d in zip(outside, dist, strict=True):
-            if d <= tolerance_km:
-                in_prov[i] = True
-                continue
+    adcodes = table["adcode"].to_numpy(str)
+
+    def outside(i: int, code: str, dist: float, field: str) -> None:
+        name = names.get(code, code)
+        if within_region(lat[i], lon[i], code, tolerance_km)[0][0]:
+            en = f"Longitude {lon[i]} and latitude {lat[i]} look swapped: exchange the columns."
+            zh = f"经度 {lon[i]}、纬度 {lat[i]} 似乎写反了，请交换两列。"
+            field = "lon/lat"
+        else:
+            en = (
+                f"Point ({lon[i]:.5f}, {lat[i]:.5f}) is {dist:.1f} km outside {name} ({code}): "
+                "check the coordinates or the adcode."
+            )
+            zh = (
+                f"坐标 ({lon[i]:.5f}, {lat[i]:.5f}) 在{name}（{code}）界外 {dist:.1f} 公里："
+                "请核对坐标或区划代码。"
+            )
+        problems.append(_problem(file, int(table.at[i, "_line"]), field, en, zh))
+
+    for code in sorted(set(adcodes[ok & (adcodes != "")])):
+        idx = np.flatnonzero(ok & (adcodes == code))
+        inside, dist = within_region(lon[idx], lat[idx], code, tolerance_km)
+        for i, d in zip(idx[~inside], dist[~inside], strict=True):
+            outside(int(i), code, float(d), "adcode")
+
+    blank = np.flatnonzero(ok & (adcodes == ""))
+    if blank.size == 0:
+        return 0
+    if province is None:
+        named = [str(a)[:2] + "0000" for a in adcodes if a]
+        if not named:
+            problems += [
+                _problem(
+                    file,
+                    int(table.at[i, "_line"]),
+                    "adcode",
+                    "No adcode and no province given: fill the adcode column (or give the "
+                    "province) so the point can be checked.",
+                    "未填区划代码，也未指定省份：请填写区划代码（或指定省份），以便核对坐标。",
+                )
+                for i in blank
+            ]
+            return 0
+        province = max(sorted(set(named)), key=named.count)
+    inside, dist = within_region(lon[blank], lat[blank], province, tolerance_km)
+    for i, d in zip(blank[~inside], dist[~inside], strict=True):
+        outside(int(i), province, float(d), "lon/lat")
+    located = 0
+    todo = blank[inside]
+    for i, code in zip(todo, locate_counties(lon[todo], lat[todo], province), strict=True):
+        if code is None:
             problems.append(
                 _problem(
                     file,
                     int(table.at[i, "_line"]),
-                    "lon/lat",
-                    f"Point ({lon[i]:.5f}, {lat[i]:.5f}) is {d:.1f} km outside Liaoning.",
-                    f"坐标 ({lon[i]:.5f}, {lat[i]:.5f}) 在辽宁省界外 {d:.1f} 公里。",
+                    "adcode",
+                    "No county contains this point: give the adcode.",
+                    "没有区县包含该坐标：请填写区划代码。",
                 )
             )
-    located = 0
-    usable = ok.to_numpy() & in_prov
-    for adcode, group in table[usable].groupby("adcode"):
-        idx = group.index.to_numpy()
-        if adcode == "":
-            continue
-        geom = boundary(str(adcode))
-        inside = points_in_geometry(lon[idx], lat[idx], geom)
-        far = idx[~inside]
-        if far.size:
-            dist = distance_to_boundary_km(lon[far], lat[far], geom)
-            for i, d in zip(far, dist, strict=True):
-                if d > tolerance_km:
-                    name = counties[str(adcode)][0]
-                    problems.append(
-                        _problem(
-                            file,
-                            int(table.at[i, "_line"]),
-                            "adcode",
-                            f"Point ({lon[i]:.5f}, {lat[i]:.5f}) is {d:.1f} km outside "
-                            f"county {adcode} ({name}): check the coordinates or the adcode.",
-                            f"坐标 ({lon[i]:.5f}, {lat[i]:.5f}) 在 {name}（{adcode}）界外 "
-                            f"{d:.1f} 公里：请核对坐标或区划代码。",
-                        )
-                    )
-    blank = np.flatnonzero(usable & (table["adcode"] == "").to_numpy())
-    if blank.size:
-        found = locate_counties(lon[blank], lat[blank])
-        for i, code in zip(blank, found, strict=True):
-            if code is None:
-                problems.append(
-                    _problem(
-                        file,
-                        int(table.at[i, "_line"]),
-                        "adcode",
-                        "No county contains this point: give the adcode.",
-                        "没有区县包含该坐标：请填写区划代码。",
-                    )
-                )
-            else:
-                table.at[i, "adcode"] = code
-                located += 1
+        else:
+            table.at[i, "adcode"] = code
+            located += 1
     return located
-
-
-def locate_counties(lon: np.ndarray, lat: np.ndarray) -> list[str | None]:
-    """The Liaoning county containing each point (None where none does)."""
-    lon = np.asarray(lon, dtype=float)
-    lat = np.asarray(lat, dtype=float)
-    result: list[str | None] = [None] * len(lon)
-    todo = np.ones(len(lon), dtype=bool)
-    for code in sorted(liaoning_counties()):
-        if not todo.any():
-            break
-        geom = boundary(code)
-        xmin, ymin, xmax, ymax = bbox(geom)
-        near = np.flatnonzero(todo & (lon >= xmin) & (lon <= xmax) & (lat >= ymin) & (lat <= ymax))
-        if near.size == 0:
-            continue
-        hit = near[points_in_geometry(lon[near], lat[near], geom)]
-        for i in hit:
-            result[int(i)] = code
-        todo[hit] = False
-    return result
-
-
-def registry_to_csv(facilities: pd.DataFrame, path: str | Path) -> Path:
-    """Write a registry as a CSV that :func:`read_facilities` reads back unchanged."""
-    path = Path(path)
-    out = normalise_registry(facilities)
-    out.to_csv(path, index=False, encoding="utf-8")
-    return path
-
-
-def summarise(facilities: pd.DataFrame) -> pd.DataFrame:
-    """Counts by kind: facilities, beds, staff and ambulances (for ``access facilities``)."""
-    grouped = facilities.groupby("kind", sort=True)
-    out = grouped[list(COUNT_COLUMNS)].sum()
-    out.insert(0, "facilities", grouped.size())
-    return out.reset_index()

@@ -1,139 +1,110 @@
-"""Health-resource ratios by region and year against the plan's targets, with absolute gaps.
+"""Health-resource ratios by region and year against a plan's targets, with absolute gaps.
 
-Liaoning's 14th five-year health plan (专栏 2 and chapter 4) sets, per resident (常住) population:
-beds about 8 per 1,000; practising (assistant) physicians >= 4 per 1,000; registered nurses
->= 3.8 per 1,000; general practitioners >= 4.6 per 10,000; pharmacists >= 0.54 per 1,000; one
-ambulance per 30,000 residents of which 30 % negative-pressure in each city; an EMS (dispatch)
-centre in every city. A ratio alone does not tell a planner what to do, so every shortfall is
-also given as a number of people, beds or vehicles:
+The targets are the plan's own (:mod:`healthwatch.plans`): each resource is matched to the plan
+indicator or supplementary target of the same code (``beds_per_1000``, ``physicians_per_1000``,
+``nurses_per_1000``, ``gps_per_10000``, ``pharmacists_per_1000``, ``ambulances_per_30000``,
+``negative_pressure_ambulance_share``), and whether a rate meets its target is decided by the
+target's own :meth:`~healthwatch.plans.model.Target.evaluate`, so that ``access ratios`` and the
+plan model can never read one target two ways: "8张左右" (about 8, tolerance 0.5) is met by 7.59
+beds per 1,000. A resource the plan has no target for is not assessed (listed in
+``RatioReport.unassessed``); nothing falls back to numbers written here.
 
-    required = ceil(target x population / per),   gap = max(0, required - have)
+A ratio alone does not tell a planner what to do, so every shortfall is also given as a number of
+people, beds or vehicles, from the lower end of the target's acceptable interval
+(:meth:`~healthwatch.plans.model.Target.bound`):
+
+    required = ceil(low x population / per),   gap = max(0, required - have)
 
 e.g. a city of 2,840,000 residents with 9,552 nurses needs ceil(3.8 x 2,840 000 / 1,000) = 10,792
-and so 1,240 more to reach 3.8 per 1,000.
+for "≥3.8" and so 1,240 more. Above the upper end (about-targets) the excess is reported.
 
-Negative-pressure ambulances: 30 % of the fleet the city should have, i.e. of
+Negative-pressure ambulances: the plan's share of the fleet the city should have, i.e. of
 ``max(ambulances it has, ambulances for one per 30,000)``, so that buying the missing ambulances
-does not dilute the share: ``np_required = ceil(0.30 x max(have, required))``.
-
-Targets are read from the Liaoning plan in :func:`healthwatch.plans.builtin_plans` when that plan
-carries them (matched by indicator / supplementary-target code); the numbers above, from
-``shared/notes/access.md`` and the plan text, are the documented fallback.
+does not dilute the share: ``np_required = ceil(share x max(have, required))``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
 
 from healthwatch.access.facilities import FacilityKind
+from healthwatch.plans.model import UNITS, Plan, Target
 
 Level = Literal["county", "city", "province"]
 LEVELS: tuple[Level, ...] = ("province", "city", "county")
 
+#: Plan codes of the per-capita resource targets, and the registry column each one counts.
+RESOURCE_CODES: dict[str, str] = {
+    "beds_per_1000": "beds",
+    "physicians_per_1000": "physicians",
+    "nurses_per_1000": "nurses",
+    "gps_per_10000": "gps",
+    "pharmacists_per_1000": "pharmacists",
+}
+AMBULANCE_CODE = "ambulances_per_30000"
+NEGATIVE_PRESSURE_CODE = "negative_pressure_ambulance_share"
+
 
 @dataclass(frozen=True)
 class ResourceTarget:
-    """A per-capita target: ``value`` units of ``resource`` per ``per`` residents."""
+    """A plan's per-capita target: ``target`` (the plan's own) on ``resource`` per ``per``."""
 
     code: str
     resource: str
     per: int
-    value: float
-    comparator: Literal[">=", "about"]
+    target: Target
     name_zh: str
     name_en: str
-    unit_zh: str
-    source: str = "notes"
+    source: str
+
+    @property
+    def text_zh(self) -> str:
+        return self.target.text_zh
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "resource": self.resource,
+            "per": self.per,
+            "target": self.target.to_json(),
+            "name_zh": self.name_zh,
+            "name_en": self.name_en,
+            "source": self.source,
+        }
 
 
 @dataclass(frozen=True)
 class AmbulanceTargets:
     """One ambulance per ``persons_per_ambulance`` residents, ``negative_pressure_share`` of them
-    negative-pressure; service radii in km; one EMS centre per city."""
+    negative-pressure (None: the plan sets no such target)."""
 
-    persons_per_ambulance: int = 30_000
-    negative_pressure_share: float = 0.30
-    radius_urban_km: float = 5.0
-    radius_rural_km: tuple[float, float] = (10.0, 20.0)
-    ems_centre_per_city: bool = True
-    source: str = "notes"
+    persons_per_ambulance: int | None = None
+    negative_pressure_share: float | None = None
+    source: str = ""
 
 
 @dataclass(frozen=True)
 class Targets:
-    """All resource targets used by :func:`resource_ratios`."""
+    """All resource targets of one plan, as :func:`resource_ratios` uses them."""
 
+    plan_id: str
+    region: str
     resources: tuple[ResourceTarget, ...]
     ambulances: AmbulanceTargets
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "resources": [asdict(t) for t in self.resources],
+            "plan": self.plan_id,
+            "region": self.region,
+            "resources": [t.to_dict() for t in self.resources],
             "ambulances": asdict(self.ambulances),
         }
 
-
-#: The Liaoning plan's numbers (专栏 2, chapter 4), used when the plan data does not carry them.
-FALLBACK_TARGETS = Targets(
-    resources=(
-        ResourceTarget(
-            "beds_per_1000",
-            "beds",
-            1000,
-            8.0,
-            "about",
-            "每千常住人口床位数",
-            "beds per 1,000 residents",
-            "张",
-        ),
-        ResourceTarget(
-            "physicians_per_1000",
-            "physicians",
-            1000,
-            4.0,
-            ">=",
-            "每千常住人口执业（助理）医师数",
-            "practising (assistant) physicians per 1,000",
-            "名",
-        ),
-        ResourceTarget(
-            "nurses_per_1000",
-            "nurses",
-            1000,
-            3.8,
-            ">=",
-            "每千常住人口注册护士数",
-            "registered nurses per 1,000",
-            "名",
-        ),
-        ResourceTarget(
-            "gps_per_10000",
-            "gps",
-            10000,
-            4.6,
-            ">=",
-            "每万人口全科医生数",
-            "general practitioners per 10,000",
-            "名",
-        ),
-        ResourceTarget(
-            "pharmacists_per_1000",
-            "pharmacists",
-            1000,
-            0.54,
-            ">=",
-            "每千人口药师（士）数",
-            "pharmacists per 1,000",
-            "名",
-        ),
-    ),
-    ambulances=AmbulanceTargets(),
-)
 
 _RESOURCE_EN = {
     "beds": "beds",
@@ -149,14 +120,7 @@ _RESOURCE_ZH = {
     "gps": "全科医生",
     "pharmacists": "药师（士）",
 }
-# Words in a plan indicator's name that identify the resource it measures.
-_NAME_KEYS: tuple[tuple[str, str], ...] = (
-    ("床位", "beds"),
-    ("全科医生", "gps"),
-    ("执业", "physicians"),
-    ("注册护士", "nurses"),
-    ("药师", "pharmacists"),
-)
+_UNIT_ZH = {"beds": "张", "physicians": "名", "nurses": "名", "gps": "名", "pharmacists": "名"}
 
 
 def _need(target: float, population: float, per: float) -> int:
@@ -164,102 +128,49 @@ def _need(target: float, population: float, per: float) -> int:
     return math.ceil(round(target * population / per, 6))
 
 
-# --------------------------------------------------------------------------------------------
-# Targets from the plan data
-# --------------------------------------------------------------------------------------------
+def _allow(target: float, population: float, per: float) -> int:
+    """floor(target x population / per), robust to binary floating point (the upper end)."""
+    return math.floor(round(target * population / per, 6))
 
 
-def liaoning_targets() -> Targets:
-    """The Liaoning plan's resource targets, from the plan data where present, else the fallback.
-
-    Each target found in the plan (an indicator or supplementary target whose name or code names
-    the resource and whose unit is per 1,000 / 10,000) replaces the fallback value and records
-    its source as ``plan:<plan id>:<code>``.
-    """
-    try:
-        from healthwatch.plans import builtin_plans  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return FALLBACK_TARGETS
-    try:
-        plans = builtin_plans()
-    except Exception:  # pragma: no cover - a broken plan file must not stop resource planning
-        return FALLBACK_TARGETS
-    plan = _find_liaoning(plans)
-    if plan is None:
-        return FALLBACK_TARGETS
-    return targets_from_plan(plan)
-
-
-def _find_liaoning(plans: Any) -> Any:
-    items = plans.values() if isinstance(plans, Mapping) else plans
-    for plan in items:
-        region = str(_get(plan, "region", "") or _get(plan, "adcode", "") or "")
-        ident = str(_get(plan, "id", "") or _get(plan, "code", "") or "")
-        if region.startswith("210000") or "liaoning" in ident.lower():
-            return plan
-    return None
-
-
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
-
-
-def _plan_entries(plan: Any) -> Iterable[Any]:
-    for attr in ("indicators", "supplementary_targets", "targets"):
-        entries = _get(plan, attr) or []
-        yield from (entries.values() if isinstance(entries, Mapping) else entries)
-
-
-def _target_number(entry: Any) -> float | None:
-    for attr in ("target", "target_value", "value", "threshold"):
-        raw = _get(entry, attr)
-        if raw is None:
+def targets_from_plan(plan: Plan) -> Targets:
+    """The plan's resource and ambulance targets, matched by code (see the module docstring)."""
+    entries = {i.code: i for i in plan.indicators}
+    entries.update({t.code: t for t in plan.supplementary_targets})  # type: ignore[misc]
+    resources = []
+    for code, resource in RESOURCE_CODES.items():
+        entry = entries.get(code)
+        scale = UNITS[entry.unit][2] if entry is not None else None
+        if entry is None or scale is None:
             continue
-        if isinstance(raw, int | float) and not isinstance(raw, bool):
-            return float(raw)
-        inner = _get(raw, "value")
-        if isinstance(inner, int | float) and not isinstance(inner, bool):
-            return float(inner)
-    return None
-
-
-def targets_from_plan(plan: Any) -> Targets:
-    """Overlay the targets a plan carries on :data:`FALLBACK_TARGETS` (see liaoning_targets)."""
-    plan_id = str(_get(plan, "id", "") or _get(plan, "code", "") or "plan")
-    by_resource = {t.resource: t for t in FALLBACK_TARGETS.resources}
-    amb = FALLBACK_TARGETS.ambulances
-    for entry in _plan_entries(plan):
-        code = str(_get(entry, "code", "") or _get(entry, "id", ""))
-        name = str(_get(entry, "name_zh", "") or _get(entry, "name", "") or "")
-        text = f"{code} {name}".lower()
-        value = _target_number(entry)
-        if value is None:
-            continue
-        source = f"plan:{plan_id}:{code}"
-        if "救护车" in name or "ambulance" in text:
-            if "负压" in name or "negative" in text:
-                share = value / 100 if value > 1 else value
-                amb = replace(amb, negative_pressure_share=share, source=source)
-            elif value >= 1000:  # given as persons per ambulance
-                amb = replace(amb, persons_per_ambulance=int(value), source=source)
-            elif value > 0 and "30000" in f"{text} {_get(entry, 'unit', '')}":
-                # given as ambulances per 30,000 residents (the plan's own wording)
-                amb = replace(amb, persons_per_ambulance=round(30000 / value), source=source)
-            continue
-        if "半径" in name or "radius" in text:
-            if "城" in name or "urban" in text:
-                amb = replace(amb, radius_urban_km=value, source=source)
-            continue
-        per = 10000 if ("每万" in name or "10000" in text or "10k" in text) else 1000
-        for key, resource in _NAME_KEYS:
-            if key in name or resource in text:
-                old = by_resource[resource]
-                if per == old.per and abs(value - old.value) / old.value < 10:
-                    by_resource[resource] = replace(old, value=value, source=source)
-                break
-    return Targets(tuple(by_resource[t.resource] for t in FALLBACK_TARGETS.resources), amb)
+        resources.append(
+            ResourceTarget(
+                code,
+                resource,
+                round(1 / scale),
+                entry.target,
+                entry.name_zh,
+                entry.name_en,
+                f"plan:{plan.id}:{code}",
+            )
+        )
+    per_ambulance: int | None = None
+    share: float | None = None
+    sources = []
+    amb = entries.get(AMBULANCE_CODE)
+    if amb is not None and amb.target.value and amb.unit == "per_30000":
+        per_ambulance = round(30000 / amb.target.value)
+        sources.append(f"plan:{plan.id}:{AMBULANCE_CODE}")
+    neg = entries.get(NEGATIVE_PRESSURE_CODE)
+    if neg is not None and neg.target.value is not None and neg.unit == "percent":
+        share = neg.target.value / 100
+        sources.append(f"plan:{plan.id}:{NEGATIVE_PRESSURE_CODE}")
+    return Targets(
+        plan.id,
+        plan.region,
+        tuple(resources),
+        AmbulanceTargets(per_ambulance, share, "; ".join(sources)),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,8 +192,9 @@ class RatioRow:
     population: float
     rate: float
     per: int
-    target: float
-    comparator: str
+    target: str
+    target_kind: str
+    met: bool | None
     required: int
     gap: int
     status: str
@@ -333,11 +245,14 @@ class RatioReport:
     ambulances: list[AmbulanceRow] = field(default_factory=list)
     ems_centres: list[EmsCentreCheck] = field(default_factory=list)
     missing_population: list[str] = field(default_factory=list)
+    #: Registry resources the plan sets no target for (not assessed).
+    unassessed: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "year": self.year,
             "targets": self.targets.to_dict(),
+            "unassessed": self.unassessed,
             "resources": [asdict(r) for r in self.resources],
             "ambulances": [asdict(r) for r in self.ambulances],
             "ems_centres": [asdict(r) for r in self.ems_centres],
@@ -382,37 +297,49 @@ def _resource_row(
     have: int,
     population: float,
 ) -> RatioRow:
-    required = _need(target.value, population, target.per)
+    """Rate, the plan target's own verdict on it, and the gap to the lower end of its interval."""
     rate = have / population * target.per if population > 0 else math.nan
-    gap = max(0, required - have)
+    met = target.target.evaluate(rate) if math.isfinite(rate) else None
+    low, high = target.target.bound()
+    required = _need(low, population, target.per) if low is not None else 0
     per_en = f"per {target.per:,}"
     per_zh = "每千人" if target.per == 1000 else "每万人"
     res_en, res_zh = _RESOURCE_EN[target.resource], _RESOURCE_ZH[target.resource]
-    tgt = f"{target.value:g}"
-    if gap > 0:
-        status = "below"
+    unit_zh, text = _UNIT_ZH[target.resource], target.text_zh
+    gap = 0
+    if met is None:
+        status = "not_evaluable"
+        en = f"{name}: {_fmt_rate(rate)} {res_en} {per_en}; the target {text} cannot be decided."
+        zh = f"{name}{res_zh}{per_zh} {_fmt_rate(rate)}；目标“{text}”无法据此判定。"
+    elif not met and low is not None and have < required:
+        status, gap = "below", required - have
         en = (
-            f"{name} needs {_fmt(gap)} more {res_en} to reach {tgt} {per_en} "
+            f"{name} needs {_fmt(gap)} more {res_en} to reach the target {text} {per_en} "
             f"(has {_fmt(have)}, {_fmt_rate(rate)} {per_en}; needs {_fmt(required)})."
         )
         zh = (
-            f"{name}还需增加{res_zh} {_fmt(gap)} {target.unit_zh}，才能达到{per_zh} {tgt}"
+            f"{name}还需增加{res_zh} {_fmt(gap)} {unit_zh}，才能达到{per_zh}“{text}”的目标"
             f"（现有 {_fmt(have)}，{per_zh} {_fmt_rate(rate)}；需 {_fmt(required)}）。"
         )
-    elif target.comparator == "about" and have > required:
+    elif not met and high is not None:
         status = "above"
+        excess = have - _allow(high, population, target.per)
         en = (
-            f"{name} has {_fmt(have - required)} {res_en} more than about {tgt} {per_en} "
+            f"{name} has {_fmt(excess)} {res_en} more than the target {text} {per_en} allows "
             f"({_fmt_rate(rate)} {per_en})."
         )
         zh = (
-            f"{name}{res_zh}比{per_zh} {tgt} 左右的目标多 {_fmt(have - required)} "
-            f"{target.unit_zh}（{per_zh} {_fmt_rate(rate)}）。"
+            f"{name}{res_zh}比{per_zh}“{text}”的目标多 {_fmt(excess)} {unit_zh}"
+            f"（{per_zh} {_fmt_rate(rate)}）。"
         )
     else:
-        status = "met"
-        en = f"{name} meets {tgt} {res_en} {per_en} ({_fmt_rate(rate)} {per_en})."
-        zh = f"{name}{res_zh}已达到{per_zh} {tgt}（{per_zh} {_fmt_rate(rate)}）。"
+        status = "met" if met else "not_met"
+        verb_en, verb_zh = ("meets", "已达到") if met else ("does not meet", "未达到")
+        en = (
+            f"{name} {verb_en} the target {text} for {res_en} {per_en} "
+            f"({_fmt_rate(rate)} {per_en})."
+        )
+        zh = f"{name}{res_zh}{verb_zh}{per_zh}“{text}”的目标（{per_zh} {_fmt_rate(rate)}）。"
     return RatioRow(
         adcode,
         name,
@@ -424,8 +351,9 @@ def _resource_row(
         float(population),
         rate,
         target.per,
-        target.value,
-        target.comparator,
+        text,
+        target.target.kind,
+        met,
         required,
         gap,
         status,
@@ -444,13 +372,14 @@ def _ambulance_row(
     negative: int,
     population: float,
 ) -> AmbulanceRow:
-    per = targets.persons_per_ambulance
-    required = _need(1.0, population, per)
+    per = targets.persons_per_ambulance or 30_000
+    required = _need(1.0, population, per) if targets.persons_per_ambulance else 0
     gap = max(0, required - ambulances)
-    np_required = _need(targets.negative_pressure_share, max(ambulances, required), 1)
+    np_share = targets.negative_pressure_share
+    np_required = _need(np_share, max(ambulances, required), 1) if np_share else 0
     np_gap = max(0, np_required - negative)
     share = negative / ambulances if ambulances else None
-    pct = f"{targets.negative_pressure_share:.0%}"
+    pct = f"{np_share or 0:.0%}"
     parts_en, parts_zh = [], []
     if gap:
         parts_en.append(
@@ -496,22 +425,13 @@ def _ambulance_row(
     )
 
 
-def _default_names() -> dict[str, str]:
-    try:
-        from healthwatch.access.facilities import region_names
-
-        return region_names()
-    except Exception:  # pragma: no cover - names are cosmetic
-        return {}
-
-
 def resource_ratios(
     facilities: pd.DataFrame,
     populations: Mapping[str, float],
     *,
     year: int | None = None,
     levels: Iterable[Level] = ("province", "city"),
-    targets: Targets | None = None,
+    targets: Targets,
     names: Mapping[str, str] | None = None,
 ) -> RatioReport:
     """Ratios, targets and absolute gaps for each region at the requested levels.
@@ -520,15 +440,20 @@ def resource_ratios(
     county; rows of other years are ignored when ``year`` is given (rows without a year count for
     every year). ``populations`` maps adcode -> resident persons; a city or province missing from
     it gets the sum of its counties when every county has a figure. Regions without a population
-    are listed in ``missing_population`` and skipped.
+    are listed in ``missing_population`` and skipped. ``targets`` are a plan's
+    (:func:`targets_from_plan`); ``names`` default to the GB/T 2260 names.
     """
-    targets = targets or liaoning_targets()
-    names = dict(names) if names is not None else _default_names()
+    if names is None:
+        from healthwatch.regions.hierarchy import region_names
+
+        names = region_names()
     fac = facilities
     if year is not None and "year" in fac:
         fac = fac[fac["year"].isna() | (fac["year"] == year)]
     pops = {str(k): float(v) for k, v in populations.items()}
     report = RatioReport(year=year, targets=targets)
+    assessed = {t.resource for t in targets.resources}
+    report.unassessed = [r for r in RESOURCE_CODES.values() if r not in assessed]
     counties = {str(c) for c in fac["adcode"]} | {c for c in pops if not c.endswith("00")}
     for level in LEVELS:
         if level not in set(levels):
@@ -558,6 +483,11 @@ def resource_ratios(
                 report.resources.append(
                     _resource_row(region, name, level, year, target, have(target.resource), pop)
                 )
+            if not (
+                targets.ambulances.persons_per_ambulance
+                or targets.ambulances.negative_pressure_share
+            ):
+                continue
             report.ambulances.append(
                 _ambulance_row(
                     region,
@@ -570,8 +500,7 @@ def resource_ratios(
                     pop,
                 )
             )
-    if targets.ambulances.ems_centre_per_city:
-        report.ems_centres = ems_centre_check(fac, _cities(fac, pops), names)
+    report.ems_centres = ems_centre_check(fac, _cities(fac, pops), names)
     return report
 
 
@@ -603,7 +532,7 @@ def ems_centre_check(
         if n:
             en, zh = f"{name} has an EMS centre ({n}).", f"{name}已设立急救（指挥）中心（{n} 个）。"
         else:
-            en = f"{name} has no EMS (dispatch) centre: the plan requires one in every city."
-            zh = f"{name}尚未设立急救（指挥）中心：规划要求每个设区的市设立一个。"
+            en = f"{name} has no EMS (dispatch) centre in the registry."
+            zh = f"{name}在机构登记中没有急救（指挥）中心。"
         out.append(EmsCentreCheck(city, name, n, n > 0, zh, en))
     return out

@@ -28,7 +28,12 @@ Preprocessing keeps the optimum unchanged and is what makes large instances fast
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -377,6 +382,57 @@ _STATUS = {
 }
 
 
+@contextlib.contextmanager
+def _stdout_fd_to_devnull() -> Iterator[None]:
+    """Point file descriptor 1 at /dev/null for the block, flushing C and Python buffers.
+
+    HiGHS prints its banner with C ``printf`` when the first ``Highs`` object of a process is
+    constructed, before any option can be set, straight to the process's real stdout: that
+    broke ``--json`` output (and is invisible to in-process test runners). No library of this
+    package may write to stdout, so the construction runs with fd 1 on /dev/null.
+    """
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no stdout at all (a daemon): nothing to protect
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        _flush_c_stdio()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _flush_c_stdio() -> None:
+    """fflush(NULL): push out whatever C code left in stdio buffers (while fd 1 is /dev/null)."""
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(None).fflush(None)
+
+
+def _quiet_highs(*, verbose: bool) -> highspy.Highs:
+    """A HiGHS instance that never writes to stdout, from its construction on.
+
+    ``verbose`` sends the solver log to stderr (through HiGHS' logging callback) instead of the
+    console, so machine-readable output on stdout stays clean either way.
+    """
+    with _stdout_fd_to_devnull():
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(verbose))
+    h.setOptionValue("log_to_console", False)
+    if verbose:
+        h.cbLogging += _log_to_stderr
+    return h
+
+
+def _log_to_stderr(event: highspy.HighsCallbackEvent) -> None:
+    sys.stderr.write(event.message)
+
+
 def _solve_milp(
     cost: FloatArray,
     col_lower: FloatArray,
@@ -414,8 +470,7 @@ def _solve_milp(
     ]
     lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
     lp.offset_ = float(offset)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(options.verbose))
+    h = _quiet_highs(verbose=options.verbose)
     h.setOptionValue("time_limit", float(options.time_limit))
     h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
     h.setOptionValue("random_seed", int(options.random_seed))

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from healthwatch.access.distance import plain, point_feature
-from healthwatch.access.facilities import LIAONING, boundary, geometry_rings
+from healthwatch.regions.geo import boundary_geojson, geometry_rings
+from healthwatch.regions.hierarchy import LIAONING, descendants
 
 _STYLE = {
     "demand_covered": ("circle", 1.6, "#2e7d32", "covered demand / 已覆盖需求点"),
@@ -86,17 +87,16 @@ def render_svg(
     layers: Iterable[Mapping[str, Any]],
     *,
     regions: Sequence[str] | None = None,
+    province: str = LIAONING,
     title: str = "",
     note: str = "",
     width: float = 1000.0,
 ) -> str:
-    """An SVG document: the boundaries of ``regions`` (default: Liaoning's counties) and the
-    point features of each GeoJSON FeatureCollection in ``layers``, with a legend."""
+    """An SVG document: the boundaries of ``regions`` (default: the counties of ``province``)
+    and the point features of each GeoJSON FeatureCollection in ``layers``, with a legend."""
     if regions is None:
-        from healthwatch.access.facilities import liaoning_counties
-
-        regions = sorted(liaoning_counties())
-    outline = boundary(LIAONING)
+        regions = [r.adcode for r in descendants(province) if r.level == "county"]
+    outline = boundary_geojson(province)
     rings = geometry_rings(outline)
     allpts = np.vstack(rings)
     bounds = (
@@ -114,7 +114,7 @@ def render_svg(
         '<g fill="#ffffff" stroke="#90a4ae" stroke-width="0.5">',
     ]
     for code in regions:
-        d = "".join(_ring_path(r, proj) for r in geometry_rings(boundary(code)))
+        d = "".join(_ring_path(r, proj) for r in geometry_rings(boundary_geojson(code)))
         parts.append(f'<path d="{d}" fill-rule="evenodd"><title>{code}</title></path>')
     parts.append("</g>")
     d = "".join(_ring_path(r, proj) for r in rings)

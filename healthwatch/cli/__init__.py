@@ -1,37 +1,186 @@
 """The ``healthwatch`` command: thin Typer shells over the library.
 
 Each command group lives in its own module here and only parses arguments, calls one library
-function and prints the result (a Rich table, or JSON with ``--json``). Errors derived from
-:class:`healthwatch.errors.HealthwatchError` are printed in Chinese and English with exit code 2.
+function and prints the result (a Rich table, or JSON with ``--json``).
+
+What a user sees when something goes wrong is decided here, once, in :func:`main`:
+
+* a :class:`healthwatch.errors.HealthwatchError` (bad input, unknown plan, no permission) is
+  printed in Chinese and English, exit status 2;
+* any other exception is a bug: the user gets one bilingual line saying where the details were
+  written (a log file with the traceback), exit status 1; ``healthwatch --debug ...`` (or
+  ``HEALTHWATCH_DEBUG=1``) shows the traceback instead;
+* Ctrl-C prints one bilingual line, exit status 130.
+
+A Python traceback never reaches a user who did not ask for it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 import sys
+import tempfile
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import typer
 
-from healthwatch.cli import access, db, demo, plans, regions, surveil, warning
+from healthwatch.cli import access, data, db, demo, plans, regions, surveil, users, warning
+from healthwatch.cli._common import HELP_OPTION_NAMES, ZhHelpCommand, ZhHelpGroup
 from healthwatch.errors import HealthwatchError
+
+INTERRUPTED_EXIT = 130
+"""Exit status after Ctrl-C, as shells report a process ended by SIGINT (128 + 2)."""
+
+
+class _RootGroup(ZhHelpGroup):
+    """The root command: turns Ctrl-C anywhere below it into one bilingual line.
+
+    Typer would otherwise end silently with status 130 (or, before a command runs, print
+    click's English "Aborted!").
+    """
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            _say(interrupted_message())
+            raise typer.Exit(INTERRUPTED_EXIT) from None
+
 
 app = typer.Typer(
     name="healthwatch",
-    help="健康规划监测平台 / healthwatch: five-year plans, indicators, surveillance, access.",
+    cls=_RootGroup,
+    help="健康规划监测平台：五年规划、指标、传染病监测、卫生资源可及性 / healthwatch: "
+    "five-year plans, indicators, outbreak surveillance, access to care.",
     no_args_is_help=True,
     add_completion=False,
+    context_settings={"help_option_names": list(HELP_OPTION_NAMES)},
 )
+
+
+class _State:
+    debug = False
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        envvar="HEALTHWATCH_DEBUG",
+        help="出现意外错误时显示完整的 Python 回溯（默认只记入日志）/ "
+        "show the traceback of an unexpected error (by default it is only logged)",
+    ),
+) -> None:
+    """健康规划监测平台 / healthwatch."""
+    _State.debug = debug
+
+
 app.add_typer(db.app, name="db")
 app.add_typer(regions.app, name="regions")
 app.add_typer(plans.app, name="plans")
 app.add_typer(surveil.app, name="surveil")
 app.add_typer(access.app, name="access")
+app.add_typer(users.app, name="users")
+app.add_typer(data.app, name="data")
 app.add_typer(warning.app, name="warning")
-app.command("demo")(demo.demo)
+app.command("demo", cls=ZhHelpCommand)(demo.demo)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line; the entry point of ``healthwatch`` and ``python -m healthwatch``."""
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        app(standalone_mode=True)
-    except HealthwatchError as exc:  # pragma: no cover - exercised through subprocess tests
-        print(exc.render(), file=sys.stderr)
+        app(args=args, prog_name="healthwatch", standalone_mode=True)
+    except HealthwatchError as exc:
+        _say(exc.render())
         sys.exit(2)
+    except KeyboardInterrupt:
+        _say(interrupted_message())
+        sys.exit(INTERRUPTED_EXIT)
+    except Exception as exc:
+        if _State.debug or _env_debug():
+            traceback.print_exc()
+        else:
+            _say(unexpected_message(exc, write_error_log(exc, args)))
+        sys.exit(1)
+
+
+def interrupted_message() -> str:
+    return "已中断，未完成的操作不会写入数据库 / Interrupted; an unfinished change is not stored."
+
+
+def unexpected_message(exc: BaseException, log: Path | None) -> str:
+    """The one bilingual line a user sees for an unexpected error (a bug, not bad input)."""
+    name = type(exc).__name__
+    if log is None:
+        return (
+            f"内部错误（{name}），详情未能写入日志；加 --debug 重新运行可显示详情 / "
+            f"Unexpected error ({name}); the details could not be logged: run again with "
+            "`healthwatch --debug ...` to see them."
+        )
+    return (
+        f"内部错误（{name}），详情已写入 {log}；加 --debug 重新运行可显示详情 / "
+        f"Unexpected error ({name}); details were written to {log} "
+        "(or run again with `healthwatch --debug ...`)."
+    )
+
+
+def log_dirs() -> list[Path]:
+    """Where error logs go, in order of preference.
+
+    ``$HEALTHWATCH_LOG_DIR``; the user's state folder (``$XDG_STATE_HOME/healthwatch``, by
+    default ``~/.local/state/healthwatch``); a per-user folder in the system temp folder.
+    """
+    dirs = []
+    if os.environ.get("HEALTHWATCH_LOG_DIR"):
+        dirs.append(Path(os.environ["HEALTHWATCH_LOG_DIR"]))
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    dirs.append(Path(state) / "healthwatch")
+    user = re.sub(r"[^A-Za-z0-9_.-]", "_", os.environ.get("USER") or str(os.getpid()))
+    dirs.append(Path(tempfile.gettempdir()) / f"healthwatch-{user}")
+    return dirs
+
+
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+
+
+def write_error_log(exc: BaseException, args: list[str]) -> Path | None:
+    """Write the traceback to a new log file readable by the user only; None if none could be.
+
+    The command line is recorded with any database password replaced by ``***``.
+    """
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    command = " ".join(["healthwatch", *(_URL_PASSWORD.sub(r"\1***@", a) for a in args)])
+    text = f"time: {datetime.now(UTC).isoformat()}\ncommand: {command}\n\n" + "".join(
+        traceback.format_exception(exc)
+    )
+    for folder in log_dirs():
+        path = folder / f"error-{stamp}-{os.getpid()}.log"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError:
+            continue
+        return path
+    return None
+
+
+def _env_debug() -> bool:
+    return os.environ.get("HEALTHWATCH_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _say(text: str) -> None:
+    """Print to stderr, never failing (stderr may be closed when a pipe broke)."""
+    with contextlib.suppress(OSError, ValueError):
+        print(text, file=sys.stderr, flush=True)
+
+
+__all__ = ["app", "main"]

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 
 from healthwatch.errors import HealthwatchError
 
@@ -19,13 +20,39 @@ err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table / 输出 JSON")
+JsonOption = typer.Option(
+    False, "--json", help="输出 JSON（而非表格）/ print JSON instead of a table"
+)
 DbOption = typer.Option(
     None,
     "--db",
     envvar="HEALTHWATCH_DB",
-    help="Database URL or SQLite file (default ./healthwatch.sqlite) / 数据库地址",
+    help="数据库地址或 SQLite 文件（默认 ./healthwatch.sqlite）/ "
+    "database URL or SQLite file (default ./healthwatch.sqlite)",
 )
+
+HELP_OPTION_NAMES = ("-h", "--help")
+"""Both spellings work on every command (set once on the root app; subcommands inherit it)."""
+
+HELP_OPTION_TEXT = "显示帮助并退出 / show this help and exit"
+
+
+class _ZhHelpMixin:
+    """The help option's own description in Chinese first, like every other option."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.help = HELP_OPTION_TEXT
+        return option
+
+
+class ZhHelpGroup(_ZhHelpMixin, TyperGroup):
+    """A Typer group whose ``-h/--help`` is described in Chinese first: ``typer.Typer(cls=...)``."""
+
+
+class ZhHelpCommand(_ZhHelpMixin, TyperCommand):
+    """A Typer command whose ``-h/--help`` is described in Chinese first: ``command(cls=...)``."""
 
 
 def strict_json(data: Any) -> Any:

@@ -1,6 +1,6 @@
 """`healthwatch access` commands: facilities, resource ratios, EMS coverage, siting, 2SFCA, maps.
 
-Thin shells over :mod:`healthwatch.access.service`, which chooses the inputs (the files given,
+Thin shells over :mod:`healthwatch.services.access`, which chooses the inputs (the files given,
 else the stored registry, else the seeded synthetic demo data) and runs the models; each command
 here says where its inputs came from and prints a Rich table, or JSON with ``--json``. The
 library is imported inside each command so that ``healthwatch --help`` stays fast.
@@ -9,9 +9,9 @@ library is imported inside each command so that ``healthwatch --help`` stays fas
 from __future__ import annotations
 
 import getpass
-import json
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -25,56 +25,104 @@ from healthwatch.cli._common import (
     print_json,
 )
 
+if TYPE_CHECKING:
+    from healthwatch.users import Actor
+
 app = typer.Typer(
-    help="卫生资源与急救可及性 / resources and emergency access: facilities, ratios, coverage, "
-    "site, 2sfca, demo-data, map",
+    help="卫生资源与急救可及性：机构登记、资源配置比率、急救覆盖、选址、两步移动搜索法、"
+    "模拟数据、地图 / resources and emergency access: facilities, ratios, coverage, site, "
+    "2sfca, demo-data, map",
     no_args_is_help=True,
 )
 
 DemandOption = typer.Option(
-    None, "--demand", help="Demand CSV id,lon,lat,population[,urban] (default: demo) / 需求点"
+    None,
+    "--demand",
+    help="需求点文件 id,lon,lat,population[,urban,adcode]（默认：模拟数据）/ demand file "
+    "(default: demo)",
 )
-RadiusUrbanOption = typer.Option(5.0, "--radius-urban", help="Urban radius km / 城区服务半径")
-RadiusRuralOption = typer.Option(15.0, "--radius-rural", help="Rural radius km / 农村服务半径")
-GeojsonOption = typer.Option(None, "--geojson", help="Write a GeoJSON map layer / 输出 GeoJSON")
-_CRS = typer.Option(None, "--crs", help="WGS84 (default) or GCJ02 / 坐标系")
-_YEAR = typer.Option(None, "--year", help="Year (default: 2021 demo) / 年份")
+RadiusUrbanOption = typer.Option(
+    5.0, "--radius-urban", help="城区服务半径（公里）/ urban radius, km"
+)
+RadiusRuralOption = typer.Option(
+    15.0, "--radius-rural", help="农村服务半径（公里）/ rural radius, km"
+)
+GeojsonOption = typer.Option(
+    None, "--geojson", help="输出 GeoJSON 图层文件 / write a GeoJSON map layer"
+)
+_CRS = typer.Option(None, "--crs", help="坐标系 WGS84（默认）或 GCJ02 / coordinate system")
+_YEAR = typer.Option(
+    None,
+    "--year",
+    help="年份（默认：登记中最新的年份）/ year (default: the newest in the registry)",
+)
 _FACILITIES_FILE = typer.Option(
-    None, "--facilities", help="Facility CSV/Excel (default: demo) / 机构文件"
+    None,
+    "--facilities",
+    help="机构文件 CSV/Excel（默认：已存登记，否则模拟数据）/ facility file (default: stored, "
+    "else demo)",
 )
 _POPULATION_FILE = typer.Option(
-    None, "--population", help="Population CSV (regions format) / 人口文件"
+    None,
+    "--population",
+    help="人口文件（regions load 的格式）/ population file (as regions load reads)",
 )
 _LEVEL = typer.Option(
-    ["province", "city"], "--level", help="province, city, county (repeatable) / 层级"
+    ["province", "city"],
+    "--level",
+    help="层级 province、city、county（可重复）/ levels (repeatable)",
 )
 _STATIONS_FILE = typer.Option(
-    None, "--stations", help="Stations CSV id,lon,lat[,ambulances] (default: demo) / 急救站"
+    None,
+    "--stations",
+    help="急救站文件 id,lon,lat[,ambulances,adcode]（默认：已存登记或模拟数据）/ stations file",
 )
 _NETWORK_FILE = typer.Option(
-    None, "--network", help="Road network GraphML/OSM XML (km along roads) / 路网"
+    None, "--network", help="路网 GraphML/OSM XML（按道路公里计）/ road network (km along roads)"
 )
-_MODEL = typer.Option(..., "--model", help="lscp | mclp | mexclp / 选址模型")
-_P = typer.Option(10, "--p", help="New stations (mclp) or ambulances (mexclp) / 新增数")
+_MODEL = typer.Option(..., "--model", help="选址模型 lscp | mclp | mexclp / siting model")
+_P = typer.Option(
+    10, "--p", help="新增站点数（mclp）或救护车数（mexclp）/ new stations or ambulances"
+)
 _CANDIDATES_FILE = typer.Option(
-    None, "--candidates", help="Candidates CSV id,lon,lat[,existing] (default: demo) / 候选点"
+    None,
+    "--candidates",
+    help="候选点文件 id,lon,lat[,existing,adcode]（默认：模拟数据）/ candidates file",
 )
-_BUSY = typer.Option(0.3, "--busy", help="MEXCLP busy fraction q / 繁忙率")
-_TIME_LIMIT = typer.Option(300.0, "--time-limit", help="Solver seconds / 求解时限")
-_RESOURCE = typer.Option("beds", "--resource", help="beds, physicians, nurses ... / 资源")
-_CATCHMENT = typer.Option(15.0, "--catchment", help="Catchment km (2SFCA) / 服务范围")
-_ENHANCED = typer.Option(False, "--enhanced", help="E2SFCA km bands 5/10/15 / 分段权重")
-_OUTDIR = typer.Argument(..., help="Folder for the CSV files / 输出目录")
-_SEED = typer.Option(None, "--seed", help="Random seed (default: the demo seed) / 随机种子")
-_OUT = typer.Argument(..., help="SVG file to write / 输出 SVG 文件")
+_BUSY = typer.Option(0.3, "--busy", help="繁忙率 q（MEXCLP）/ MEXCLP busy fraction")
+_TIME_LIMIT = typer.Option(300.0, "--time-limit", help="求解时限（秒）/ solver time limit, s")
+_RESOURCE = typer.Option(
+    "beds", "--resource", help="资源 beds、physicians、nurses …… / resource column"
+)
+_CATCHMENT = typer.Option(15.0, "--catchment", help="服务范围（公里，2SFCA）/ catchment, km")
+_ENHANCED = typer.Option(
+    False, "--enhanced", help="按 5/10/15 公里分段加权（E2SFCA）/ enhanced 2SFCA bands"
+)
+_OUTDIR = typer.Argument(..., help="输出目录 / folder for the CSV files")
+_SEED = typer.Option(None, "--seed", help="随机种子（默认：演示种子）/ random seed")
+_OUT = typer.Argument(..., help="输出 SVG 文件 / SVG file to write")
 _LAYERS = typer.Option(
-    [], "--geojson", help="GeoJSON from coverage/site --geojson (repeatable) / 图层"
+    [],
+    "--geojson",
+    help="图层：coverage/site --geojson 输出的文件（可重复）/ GeoJSON layers (repeatable)",
 )
-_TITLE = typer.Option("", "--title", help="Map title / 标题")
+_PROVINCE = typer.Option(
+    None,
+    "--province",
+    help="无 adcode 列时坐标所在的省份代码（如 220000）/ province adcode for points without an "
+    "adcode column",
+)
+_PLAN = typer.Option(
+    None, "--plan", help="提供目标的规划编号（默认：机构所在省的规划）/ plan whose targets to use"
+)
+_TITLE = typer.Option("", "--title", help="地图标题 / map title")
 
 
-def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
+def _actor() -> Actor:
+    """The CLI's user: the local administrator, recorded under the login name."""
+    from healthwatch.users import LOCAL_ADMIN
+
+    return replace(LOCAL_ADMIN, username=f"cli:{getpass.getuser()}")
 
 
 def _synthetic_notice(synthetic: bool, as_json: bool) -> None:
@@ -91,28 +139,32 @@ def _say_sources(as_json: bool, **sources: str) -> None:
         err_console.print(f"数据来源 / inputs: {shown}", highlight=False)
 
 
-def _write_geojson(path: Path | None, data: dict[str, Any] | None) -> None:
-    if path is not None and data is not None:
-        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+def _said_geojson(path: Path | None, as_json: bool) -> None:
+    if path is not None and not as_json:
         err_console.print(f"GeoJSON → {path}")
 
 
 facilities_app = typer.Typer(
-    help="医疗机构登记 / facility registry: import, list, check, history, revert "
-    "(no subcommand: list the stored registry, or the demo data when none is stored)",
+    help="医疗机构登记：导入、列出、校验、变更记录、撤销（不带子命令：列出已存登记，"
+    "无则模拟数据）/ facility registry: import, list, check, history, revert",
 )
 app.add_typer(facilities_app, name="facilities")
-_IMPORT_FILE = typer.Argument(..., help="CSV or Excel facility file / 机构文件")
-_COUNTY = typer.Option(None, "--county", help="County (or city) adcode / 区县代码")
-_KIND = typer.Option(None, "--kind", help="hospital, township_health_centre, ... / 机构类型")
+_IMPORT_FILE = typer.Argument(..., help="机构文件 CSV 或 Excel / facility file")
+_COUNTY = typer.Option(None, "--county", help="区县（或市）代码 / county or city adcode")
+_KIND = typer.Option(
+    None, "--kind", help="机构类型 hospital、township_health_centre …… / facility kind"
+)
 _REPLACE = typer.Option(
     None,
     "--replace",
-    help="Also delete stored facilities the file lacks: counties | source | all / 替换范围",
+    help="替换范围：同时删除文件中没有的已存机构 counties | source | all / also delete stored "
+    "facilities the file lacks",
 )
-_SOURCE = typer.Option(None, "--source", help="Source label (default: file name) / 数据来源")
-_FACILITY_ID = typer.Argument(None, help="Facility id (default: all) / 机构编号")
-_AUDIT_ID = typer.Argument(..., help="Audit entry id from `history` / 审计记录编号")
+_SOURCE = typer.Option(
+    None, "--source", help="数据来源（默认：文件名）/ source label (default: file name)"
+)
+_FACILITY_ID = typer.Argument(None, help="机构编号（默认：全部）/ facility id (default: all)")
+_AUDIT_ID = typer.Argument(..., help="审计记录编号（见 history）/ audit entry id from `history`")
 
 
 def _print_registry(info: dict[str, Any], as_json: bool) -> None:
@@ -132,7 +184,7 @@ def _print_registry(info: dict[str, Any], as_json: bool) -> None:
 
 
 def _list_registry(db: str | None, county: str | None, kind: str | None, as_json: bool) -> None:
-    from healthwatch.access import service
+    from healthwatch.services import access as service
 
     info = service.list_facilities(db, county, kind)
     _synthetic_notice(info["source"] == service.DEMO_SOURCE, as_json)
@@ -142,7 +194,7 @@ def _list_registry(db: str | None, county: str | None, kind: str | None, as_json
 @facilities_app.callback(invoke_without_command=True)
 @friendly_errors
 def facilities(ctx: typer.Context, db: str | None = DbOption, as_json: bool = JsonOption) -> None:
-    """Facility registry / 医疗机构登记"""
+    """医疗机构登记 / facility registry"""
     if ctx.invoked_subcommand is None:
         _list_registry(db, None, None, as_json)
 
@@ -155,19 +207,22 @@ def facilities_list(
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """List the stored registry (or the demo data when none is stored) / 列出医疗机构"""
+    """列出医疗机构（无已存登记时为模拟数据）/ list the stored registry (else the demo data)"""
     _list_registry(db, county, kind, as_json)
 
 
 @facilities_app.command("check")
 @friendly_errors
 def facilities_check(
-    file: Path = _IMPORT_FILE, crs: str | None = _CRS, as_json: bool = JsonOption
+    file: Path = _IMPORT_FILE,
+    crs: str | None = _CRS,
+    province: str | None = _PROVINCE,
+    as_json: bool = JsonOption,
 ) -> None:
-    """Check a facility file without storing it; counts by kind / 校验机构文件（不写入）"""
-    from healthwatch.access import service
+    """校验机构文件（不写入），按类型汇总 / check a facility file without storing it"""
+    from healthwatch.services import access as service
 
-    _print_registry(service.check_facilities(file, crs=crs), as_json)
+    _print_registry(service.check_facilities(file, crs=crs, province=province), as_json)
 
 
 @facilities_app.command("import")
@@ -177,14 +232,21 @@ def facilities_import(
     crs: str | None = _CRS,
     replace: str | None = _REPLACE,
     source: str | None = _SOURCE,
+    province: str | None = _PROVINCE,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Check a facility file and store it in one transaction (a bad file writes nothing) / 导入"""
-    from healthwatch.access import service
+    """导入机构文件（整体校验，有误则不写入）/ check a facility file and store it"""
+    from healthwatch.services import access as service
 
     info = service.import_facilities(
-        file, actor=_actor(), crs=crs, replace=replace, source=source, db=db
+        file,
+        actor=_actor(),
+        crs=crs,
+        replace=replace,
+        source=source,
+        db=db,
+        province=province,
     )
     if as_json:
         print_json(info)
@@ -209,8 +271,8 @@ def facilities_history(
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Audit trail of the registry: who changed what, before/after / 变更记录"""
-    from healthwatch.access import service
+    """机构变更记录：谁改了什么，改前改后 / audit trail of the registry"""
+    from healthwatch.services import access as service
 
     rows = service.registry_history(db, facility_id)
     if as_json:
@@ -230,8 +292,8 @@ def facilities_history(
 def facilities_revert(
     audit_id: int = _AUDIT_ID, db: str | None = DbOption, as_json: bool = JsonOption
 ) -> None:
-    """Undo one registry change (the undo is audited too) / 撤销一次变更"""
-    from healthwatch.access import service
+    """撤销一次机构变更（撤销本身也记录在案）/ undo one registry change"""
+    from healthwatch.services import access as service
 
     undone = service.revert_facility_change(db, audit_id, actor=_actor())
     if as_json:
@@ -251,11 +313,12 @@ def ratios(
     facilities_file: Path | None = _FACILITIES_FILE,
     population_file: Path | None = _POPULATION_FILE,
     level: list[str] = _LEVEL,
+    plan: str | None = _PLAN,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Resource ratios vs the plan's targets, with absolute gaps / 资源配置与目标差距"""
-    from healthwatch.access import service
+    """资源配置比率与规划目标差距（按规划自身判定）/ resource ratios vs the plan's targets"""
+    from healthwatch.services import access as service
 
     run = service.ratios(
         year=year,
@@ -263,9 +326,17 @@ def ratios(
         population_file=population_file,
         levels=level,
         db=db,
+        plan_id=plan,
     )
     _synthetic_notice(run.synthetic, as_json)
-    _say_sources(as_json, facilities=run.facilities_source, population=run.population_source)
+    _say_sources(
+        as_json,
+        facilities=run.facilities_source,
+        population=run.population_source,
+        plan=run.plan_id,
+    )
+    for zh, en in run.warnings:
+        err_console.print(f"[yellow]注意：{zh} / warning: {en}[/yellow]", highlight=False)
     if as_json:
         print_json(run.to_dict())
         return
@@ -282,9 +353,8 @@ def ratios(
         table.add_column(col, justify="left" if "region" in col or "indic" in col else "right")
     for r in report.resources:
         rate = f"{r.rate:.2f}/{r.per // 1000}k"
-        cmp = "≈" if r.comparator == "about" else "≥"
         gap = f"[red]{r.gap:,}[/red]" if r.gap else "0"
-        table.add_row(r.name, r.resource, f"{r.have:,}", rate, f"{cmp}{r.target:g}", gap)
+        table.add_row(r.name, r.resource, f"{r.have:,}", rate, r.target, gap)
     console.print(table)
     amb = Table(title="救护车 / ambulances (1 per 30,000; 30% negative-pressure)")
     for col in (
@@ -329,11 +399,12 @@ def coverage_cmd(
     radius_rural: float = RadiusRuralOption,
     network_file: Path | None = _NETWORK_FILE,
     geojson: Path | None = GeojsonOption,
+    province: str | None = _PROVINCE,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Population within the service radius of an EMS station / 急救服务半径覆盖"""
-    from healthwatch.access import service
+    """急救服务半径覆盖人口 / population within the service radius of an EMS station"""
+    from healthwatch.services import access as service
 
     run = service.ems_coverage(
         demand_file=demand_file,
@@ -341,13 +412,14 @@ def coverage_cmd(
         radius_urban=radius_urban,
         radius_rural=radius_rural,
         network_file=network_file,
-        with_geojson=geojson is not None,
+        geojson=geojson,
         db=db,
+        province=province,
     )
     summary, result = run.summary, run.result
     _synthetic_notice(summary["synthetic"], as_json)
     _say_sources(as_json, stations=summary["stations_source"])
-    _write_geojson(geojson, run.geojson)
+    _said_geojson(geojson, as_json)
     if as_json:
         print_json(summary)
         return
@@ -393,10 +465,11 @@ def site(
     busy: float = _BUSY,
     time_limit: float = _TIME_LIMIT,
     geojson: Path | None = GeojsonOption,
+    province: str | None = _PROVINCE,
     as_json: bool = JsonOption,
 ) -> None:
-    """Optimal EMS station / ambulance siting: LSCP, MCLP, MEXCLP / 急救站点选址"""
-    from healthwatch.access import service
+    """急救站点与救护车选址：LSCP、MCLP、MEXCLP / optimal EMS station or ambulance siting"""
+    from healthwatch.services import access as service
 
     run = service.site_stations(
         model,
@@ -407,9 +480,11 @@ def site(
         candidates_file=candidates_file,
         busy=busy,
         time_limit=time_limit,
+        geojson=geojson,
+        province=province,
     )
     _synthetic_notice(run.synthetic, as_json)
-    _write_geojson(geojson, run.geojson)
+    _said_geojson(geojson, as_json)
     if as_json:
         print_json(run.stable)
         return
@@ -441,11 +516,12 @@ def two_step(
     resource: str = _RESOURCE,
     catchment: float = _CATCHMENT,
     enhanced: bool = _ENHANCED,
+    province: str | None = _PROVINCE,
     db: str | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Spatial accessibility (2SFCA / E2SFCA) per 1,000 residents / 两步移动搜索法可及性"""
-    from healthwatch.access import service
+    """两步移动搜索法空间可及性（每千人）/ spatial accessibility (2SFCA / E2SFCA) per 1,000"""
+    from healthwatch.services import access as service
 
     out = service.accessibility(
         demand_file=demand_file,
@@ -454,6 +530,7 @@ def two_step(
         catchment=catchment,
         enhanced=enhanced,
         db=db,
+        province=province,
     )
     _say_sources(as_json, facilities=out["facilities_source"])
     _synthetic_notice(out["synthetic"], as_json)
@@ -490,9 +567,9 @@ def demo_data_cmd(
     seed: int | None = _SEED,
     as_json: bool = JsonOption,
 ) -> None:
-    """Write the synthetic demo data (facilities, demand, candidates, stations) / 写出模拟数据"""
-    from healthwatch.access import service
+    """写出模拟演示数据（机构、需求点、候选点、急救站）/ write the synthetic demo data"""
     from healthwatch.access.demo_data import SYNTHETIC_NOTE
+    from healthwatch.services import access as service
 
     info = service.write_demo_files(outdir, seed)
     if as_json:
@@ -509,12 +586,15 @@ def map_cmd(
     out: Path = _OUT,
     layers: list[Path] = _LAYERS,
     title: str = _TITLE,
+    province: str = typer.Option(
+        "210000", "--province", help="绘制其区县边界的省份代码 / province whose counties to draw"
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Draw county boundaries with coverage or siting points as a plain SVG / 绘制地图"""
-    from healthwatch.access import service
+    """绘制区县边界与覆盖或选址结果（SVG）/ draw county boundaries with points as SVG"""
+    from healthwatch.services import access as service
 
-    info = service.draw_map(out, layers, title)
+    info = service.draw_map(out, layers, title, province)
     if as_json:
         print_json(info)
         return

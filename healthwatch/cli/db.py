@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import typer
 
-from healthwatch.cli._common import DbOption, JsonOption, console, friendly_errors, print_json
+from healthwatch.cli._common import (
+    DbOption,
+    JsonOption,
+    ZhHelpCommand,
+    ZhHelpGroup,
+    console,
+    friendly_errors,
+    print_json,
+)
 
-app = typer.Typer(help="数据库 / database: migrate and inspect", no_args_is_help=True)
+app = typer.Typer(
+    cls=ZhHelpGroup,
+    help="数据库：升级结构、查看结构版本 / database: migrate the schema, show its revision",
+    no_args_is_help=True,
+)
 
 
-@app.command("upgrade")
+@app.command("upgrade", cls=ZhHelpCommand)
 @friendly_errors
 def upgrade_command(db: str | None = DbOption, json: bool = JsonOption) -> None:
     """升级数据库结构到最新版本（保留全部数据） / Migrate the database to the newest schema."""
@@ -30,7 +42,7 @@ def upgrade_command(db: str | None = DbOption, json: bool = JsonOption) -> None:
         )
 
 
-@app.command("current")
+@app.command("current", cls=ZhHelpCommand)
 @friendly_errors
 def current_command(db: str | None = DbOption, json: bool = JsonOption) -> None:
     """显示数据库结构版本 / Show the database's schema revision (changes nothing)."""

@@ -16,7 +16,9 @@ KIND_ZH = {"urban_district": "市辖区", "county_level": "县、县级市、自
 
 @friendly_errors
 def demo(db: str | None = DbOption, json: bool = JsonOption) -> None:
-    """载入辽宁省行政区划、人口与两部规划并检查一致性 / Load regions and both plans, check them."""
+    """演示：载入辽宁省行政区划、人口（县级为模拟数据）与辽宁、鞍山两部规划并检查一致性 /
+    Demo: load Liaoning's regions, populations (county figures made up) and the Liaoning and
+    Anshan plans into the database, then check the plans."""
     from healthwatch.demo import run_demo
 
     summary = run_demo(db)
@@ -43,6 +45,15 @@ def _print(s: dict[str, Any]) -> None:
         f"[bold]模拟数据[/bold] {pops['synthetic']} 条（{pops['synthetic_source']}）。\n"
         f"Populations {pops['year']}: {pops['real']} real, {pops['synthetic']} SYNTHETIC "
         f"(county figures are made up; load real ones with `healthwatch regions load`).",
+        highlight=False,
+    )
+    data = s["indicator_data"]
+    console.print(
+        f"指标数据：规划基线 {data['baselines']['values']} 条（真实，附原文）；[bold]模拟面板[/bold] "
+        f"{data['synthetic']['values']} 条（{data['synthetic']['years']}，含预置问题）。\n"
+        f"Indicator data: {data['baselines']['values']} plan baselines (real, with source "
+        f"sentence); SYNTHETIC panel of {data['synthetic']['values']} values "
+        f"({data['synthetic']['years']}, with planted problems; see docs/data.md).",
         highlight=False,
     )
     console.print("\n[bold]规划 / Plans[/bold]")

@@ -9,23 +9,45 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from healthwatch.cli._common import DbOption, JsonOption, console, friendly_errors, print_json
+from healthwatch.cli._common import (
+    DbOption,
+    JsonOption,
+    ZhHelpCommand,
+    ZhHelpGroup,
+    console,
+    friendly_errors,
+    print_json,
+)
 
 if TYPE_CHECKING:
     from healthwatch.plans.checks import Finding
     from healthwatch.plans.model import Baseline, Plan
 
-app = typer.Typer(help="规划：列表、查看、一致性检查、导入 / plans", no_args_is_help=True)
+app = typer.Typer(
+    cls=ZhHelpGroup,
+    help="五年规划：列表、查看、一致性检查、导入 / five-year plans: list, show, check, load",
+    no_args_is_help=True,
+)
 
 _PlanArg = typer.Argument(..., metavar="PLAN", help="规划编号 / plan id")
-_VersionOption = typer.Option(None, "--version", help="版本号，默认当前版 / version number")
+_VersionOption = typer.Option(
+    None, "--version", help="版本号（默认当前版本）/ version number (default: the current one)"
+)
 _PlanIdsArg = typer.Argument(
     None, metavar="[PLAN]...", help="规划编号，默认全部 / plan ids (default: all)"
 )
 _BuiltinOption = typer.Option(
-    False, "--builtin", help="检查随软件提供的规划文件，不读数据库 / check the packaged files"
+    False,
+    "--builtin",
+    help="检查随软件提供的规划文件，不读数据库 / check the packaged plan files, not the database",
 )
-_FileArg = typer.Argument(..., metavar="FILE", help="YAML 或 JSON 规划文件 / plan file")
+_FilesArg = typer.Argument(
+    ...,
+    metavar="FILE",
+    help="YAML 或 JSON 规划文件，可多个，上级规划先存（--json：一个文件输出对象，多个输出列表）"
+    " / YAML or JSON plan files, parents stored first (--json: an object for one file, a list "
+    "for several)",
+)
 _ActorOption = typer.Option(
     getpass.getuser(), "--actor", help="操作人（记入审计）/ who is loading (audit trail)"
 )
@@ -33,7 +55,7 @@ _SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-@app.command("list")
+@app.command("list", cls=ZhHelpCommand)
 @friendly_errors
 def list_cmd(json_out: bool = JsonOption, db: str | None = DbOption) -> None:
     """列出数据库中的规划 / List the plans in the database."""
@@ -60,7 +82,7 @@ def list_cmd(json_out: bool = JsonOption, db: str | None = DbOption) -> None:
     console.print(table)
 
 
-@app.command("show")
+@app.command("show", cls=ZhHelpCommand)
 @friendly_errors
 def show_cmd(
     plan_id: str = _PlanArg,
@@ -131,7 +153,7 @@ def _baseline_text(b: Baseline, unit: str) -> str:
     return f"{b.year}: {sign}{b.value:g}{UNITS[b.unit_printed or unit][0]}"
 
 
-@app.command("check")
+@app.command("check", cls=ZhHelpCommand)
 @friendly_errors
 def check_cmd(
     plan_ids: list[str] | None = _PlanIdsArg,
@@ -139,7 +161,9 @@ def check_cmd(
     json_out: bool = JsonOption,
     db: str | None = DbOption,
 ) -> None:
-    """一致性检查 / Consistency checks: looser than parent, regressions, units, gaps."""
+    """一致性检查：低于上级规划、目标倒退、已达标、单位、缺项；有发现也以 0 退出 /
+    Consistency checks: looser than the parent, regressions, already met, units, gaps (exit 0
+    whatever the findings)."""
     if builtin:
         from healthwatch.plans.checks import check_builtin
 
@@ -182,23 +206,32 @@ def _print_findings(findings: list[Finding]) -> None:
     )
 
 
-@app.command("load")
+@app.command("load", cls=ZhHelpCommand)
 @friendly_errors
 def load_cmd(
-    file: Path = _FileArg,
+    files: list[Path] = _FilesArg,
     actor: str = _ActorOption,
     json_out: bool = JsonOption,
     db: str | None = DbOption,
 ) -> None:
-    """校验并导入一个规划文件 / Validate a plan file and store it as a new version."""
-    from healthwatch.store.plans import import_plan_file
+    """校验并导入规划文件（可多个，上级规划须已导入或同时导入）；有误则整体拒绝，
+    内容未变不新增版本 / Validate plan files and store each as a new version; a plan's
+    parent must be stored or loaded with it. A bad file writes nothing; an unchanged one adds
+    no version."""
+    from healthwatch.store.plans import import_plan_files
 
-    plan, version = import_plan_file(file, actor=actor, db=db)
-    result = {"id": plan.id, "version": version, "indicators": len(plan.indicators)}
+    loaded = import_plan_files(files, actor=actor, db=db)
+    rows = [
+        {"id": plan.id, "version": version, "indicators": len(plan.indicators)}
+        for plan, version in loaded
+    ]
     if json_out:
-        print_json(result)
+        print_json(rows[0] if len(files) == 1 else rows)
         return
-    console.print(
-        f"已导入 {plan.name_zh}（{plan.id}），第 {version} 版，{len(plan.indicators)} 个指标。\n"
-        f"Loaded {plan.id} as version {version} with {len(plan.indicators)} indicators."
-    )
+    for plan, version in loaded:
+        console.print(
+            f"已导入 {plan.name_zh}（{plan.id}），第 {version} 版，"
+            f"{len(plan.indicators)} 个指标。\n"
+            f"Loaded {plan.id} as version {version} with {len(plan.indicators)} indicators.",
+            highlight=False,
+        )

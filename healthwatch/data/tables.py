@@ -104,7 +104,9 @@ def _read_excel(data: bytes, file: str, sheet: str | int) -> Table:
     try:
         book = pd.ExcelFile(io.BytesIO(data), engine="openpyxl")
         name = book.sheet_names[sheet] if isinstance(sheet, int) else sheet
-        frame = book.parse(name, dtype=str, keep_default_na=False, na_filter=False)
+        frame = pd.read_excel(
+            book, sheet_name=name, dtype=str, keep_default_na=False, na_filter=False
+        )
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError) as exc:
         reason = str(exc).strip() or type(exc).__name__
         raise _refuse(

@@ -19,6 +19,14 @@ Each check looks at figures the plans state and reports a :class:`Finding` with 
     cap for the corresponding rate indicator.
 ``missing``
     An indicator states no nature (约束性/预期性) or has no baseline in the text.
+``parent-missing``
+    The plan names a parent plan that is not among the plans checked, so none of the
+    comparisons with the parent could be made (they would otherwise silently vanish).
+
+Only what a plan reports as achieved counts as a value: a target (the 2020 column of a 十四五
+table holds the 十三五 targets) is never read as a baseline, and neither is a sentence that only
+says an earlier target was reached ("均达 90% 以上" where the 2020 target was ≥90%), which shows
+no level beyond that target.
 """
 
 from __future__ import annotations
@@ -44,7 +52,13 @@ from healthwatch.plans.model import (
 
 Severity = Literal["error", "warning", "info"]
 FindingKind = Literal[
-    "looser-than-parent", "target-regresses", "already-met", "unit", "implied-rate", "missing"
+    "looser-than-parent",
+    "target-regresses",
+    "already-met",
+    "unit",
+    "implied-rate",
+    "missing",
+    "parent-missing",
 ]
 SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 FINDING_KINDS: tuple[str, ...] = get_args(FindingKind)
@@ -81,6 +95,8 @@ def check_plans(plans: list[Plan], populations: Mapping[str, float] | None = Non
     findings: list[Finding] = []
     for plan in plans:
         parent = by_id.get(plan.parent) if plan.parent else None
+        if plan.parent and parent is None:
+            findings.append(_parent_missing(plan))
         if parent is not None:
             findings += _looser_than_parent(plan, parent)
             if populations is not None:
@@ -105,16 +121,17 @@ def check_selected(
     """
     wanted = list(known) if wanted is None else list(wanted)
     order: list[str] = []
-
-    def add(plan_id: str) -> None:
-        plan = known[plan_id]
-        if plan.parent and plan.parent in known and plan.parent not in order:
-            add(plan.parent)
-        if plan_id not in order:
-            order.append(plan_id)
-
     for plan_id in wanted:
-        add(plan_id)
+        chain: list[str] = []
+        current: str | None = plan_id
+        # Walk up to the first plan already ordered, a plan not known, or (stored plans are
+        # checked for cycles on load, but be safe) a plan seen on this walk.
+        while current is not None and current in known and current not in order:
+            if current in chain:
+                break
+            chain.append(current)
+            current = known[current].parent
+        order += reversed(chain)
     findings = check_plans([known[i] for i in order], populations)
     return [f for f in findings if f.plan in wanted]
 
@@ -180,6 +197,29 @@ def _looser(child: _TargetBase, parent: _TargetBase, direction: str) -> str | No
         if c_hi is not None and c_hi > p_hi:
             return f"upper bound {_fmt(c_hi)} > {_fmt(p_hi)}"
     return None
+
+
+# --------------------------------------------------------------------------------------------
+# parent-missing
+# --------------------------------------------------------------------------------------------
+
+
+def _parent_missing(plan: Plan) -> Finding:
+    return Finding(
+        kind="parent-missing",
+        severity="error",
+        plan=plan.id,
+        indicator=None,
+        message_zh=(
+            f"{plan.name_zh}的上级规划 {plan.parent} 不在所检查的规划中（未导入或编号有误），"
+            "因此未能与上级规划比较（低于上级目标、折算率等检查均未进行）。"
+        ),
+        message_en=(
+            f"{plan.id}: the parent plan {plan.parent} is not among the plans checked (not "
+            "loaded, or a wrong id), so no comparison with the parent was made "
+            "(looser-than-parent and implied-rate checks did not run)."
+        ),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -320,6 +360,13 @@ def _regressions(plan: Plan) -> list[Finding]:
                         why_zh += "；新区间可能是有意采用该指标的正常范围"
             if why_en is None:
                 continue
+            reached = [b for b in ind.baselines if restates_earlier_target(ind, b) is old]
+            reached_en = reached_zh = ""
+            if reached:
+                qual = {"at_least": "≥", "at_most": "≤"}[reached[0].qualifier]
+                level = f"{qual}{_fmt(reached[0].value)}{_unit_label(ind.unit)}"
+                reached_en = f" The text reports that {old.year} target as reached ({level})."
+                reached_zh = f"文中称{old.year}年目标已经达到（{level}）。"
             out.append(
                 Finding(
                     kind="target-regresses",
@@ -328,13 +375,13 @@ def _regressions(plan: Plan) -> list[Finding]:
                     indicator=ind.code,
                     message_zh=(
                         f"“{ind.name_zh}”{new.year}年目标 {new.text_zh} 弱于本规划{old.year}年"
-                        f"目标 {old.text_zh}（{why_zh}）。"
+                        f"目标 {old.text_zh}（{why_zh}）。{reached_zh}"
                     ),
                     message_en=(
                         f"{ind.name_en}: the {new.year} target {new.text_zh} is weaker than the "
-                        f"plan's {old.year} target {old.text_zh} ({why_en})."
+                        f"plan's {old.year} target {old.text_zh} ({why_en}).{reached_en}"
                     ),
-                    sources=_sources(new.source, old.source),
+                    sources=_sources(new.source, old.source, *(b.source for b in reached[:1])),
                 )
             )
     return out
@@ -363,12 +410,35 @@ def _lookup(ind: Item) -> BaselineLookup:
     return {b.year: b.value for b in ind.baselines if b.qualifier == "exact"}.get
 
 
+def restates_earlier_target(item: Item, baseline: Baseline) -> Target | None:
+    """The earlier target that ``baseline`` only says was reached, or None.
+
+    "均达 90% 以上" reported for 2020 where the 2020 target was ≥90% is a bound equal to that
+    target on the same side: it says the target was met, and shows no level beyond it. Such a
+    figure is not an achieved value for the already-met check (the regression from the earlier
+    target is reported by target-regresses, which cites it).
+    """
+    if baseline.qualifier == "exact" or not isinstance(item, Indicator):
+        return None
+    side = 0 if baseline.qualifier == "at_least" else 1
+    for target in item.previous_targets:
+        if target.year == baseline.year and target.bound()[side] == baseline.value:
+            return target
+    return None
+
+
+def _achieved(item: Item) -> list[Baseline]:
+    """The baselines that report an achieved level (not a restated earlier target)."""
+    return [b for b in item.baselines if restates_earlier_target(item, b) is None]
+
+
 def _already_met(plan: Plan) -> list[Finding]:
     out = []
     for ind in _items(plan):
-        if not ind.baselines:
+        achieved = _achieved(ind)
+        if not achieved:
             continue
-        latest = max(ind.baselines, key=lambda b: b.year)
+        latest = max(achieved, key=lambda b: b.year)
         if _baseline_meets(ind, latest) is not True:
             continue
         qual = {"exact": "", "at_least": "≥", "at_most": "≤"}[latest.qualifier]
@@ -584,6 +654,11 @@ def _missing(plan: Plan) -> list[Finding]:
         if not ind.baselines:
             gaps_en.append("no baseline value in the text")
             gaps_zh.append("文中没有基期值")
+        elif not _achieved(ind):
+            gaps_en.append(
+                "no baseline value in the text (it only says an earlier target was reached)"
+            )
+            gaps_zh.append("文中没有基期值（只称早期目标已经达到）")
         if not gaps_en:
             continue
         out.append(

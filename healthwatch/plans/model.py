@@ -10,10 +10,11 @@ structured form, because the wording is what the government committed to.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # --------------------------------------------------------------------------------------------
 # Units and scales
@@ -72,8 +73,51 @@ BaselineLookup = Callable[[int], float | None]
 """Returns an indicator's value in a given year, or None when not known."""
 
 
+# --------------------------------------------------------------------------------------------
+# Limits: what no plan can say, refused the same way whatever database stores the plan
+# --------------------------------------------------------------------------------------------
+
+#: Longest plan id and indicator code: the length of ``plans.id`` and ``indicators.code`` in
+#: ``healthwatch/store/models.py`` (String(100)). Checked here, in the model, so that SQLite
+#: (which would store a longer one) and PostgreSQL (which would raise a DataError) refuse alike;
+#: a test keeps these equal to the columns.
+PLAN_ID_MAX_LENGTH = 100
+CODE_MAX_LENGTH = 100
+
+#: Years a plan can speak of: from 1949 (the first national health statistics) to 2100.
+YEAR_MIN, YEAR_MAX = 1949, 2100
+
+#: Largest magnitude of any figure. The biggest true figures in a plan are populations (10⁹
+#: persons) and investments (10⁸ 万元); anything beyond 10¹² is a typing error, not a plan.
+FIGURE_MAX = 1e12
+
+#: Control characters (other than tab, newline, carriage return) and lone surrogates: never
+#: text a person wrote, and PostgreSQL refuses NUL in JSON while SQLite stores it.
+_BAD_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+Year = Annotated[int, Field(ge=YEAR_MIN, le=YEAR_MAX)]
+Figure = Annotated[float, Field(ge=-FIGURE_MAX, le=FIGURE_MAX)]
+Level = Annotated[float, Field(ge=0, le=FIGURE_MAX)]
+"""A level in an indicator's unit: no unit of a plan (rates, shares, persons, years, km …) is
+negative; only a change (``change_abs``, ``change_pct``, ``annual_change``) has a sign."""
+Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=CODE_MAX_LENGTH)]
+PlanId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=PLAN_ID_MAX_LENGTH)]
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Base of every part of a plan: unknown fields, NaN/±inf and control characters refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _printable_text(cls, value: Any) -> Any:
+        if isinstance(value, str) and _BAD_TEXT.search(value):
+            raise ValueError(
+                "text contains a control character or an invalid code point "
+                f"(U+{ord(_BAD_TEXT.search(value).group()):04X})"  # type: ignore[union-attr]
+            )
+        return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -91,12 +135,12 @@ class _TargetBase(_Strict):
 
     kind: str
     text_zh: str = Field(description="The target exactly as the plan prints it")
-    year: int | None = Field(default=None, description="Year by which the target applies")
-    value: float | None = None
-    low: float | None = None
-    high: float | None = None
-    tolerance: float | None = Field(default=None, description="approximately: accepted distance")
-    base_year: int | None = Field(default=None, description="change targets: the year compared to")
+    year: Year | None = Field(default=None, description="Year by which the target applies")
+    value: Figure | None = None
+    low: Figure | None = None
+    high: Figure | None = None
+    tolerance: Level | None = Field(default=None, description="approximately: accepted distance")
+    base_year: Year | None = Field(default=None, description="change targets: the year compared to")
     op: Literal["at_least", "at_most"] | None = Field(
         default=None, description="unchanged: which side of the kept level is acceptable"
     )
@@ -115,12 +159,21 @@ class _TargetBase(_Strict):
     required: ClassVar[tuple[str, ...]] = ("value",)
     #: Which direction of indicator the kind asks for: None = compatible with any.
     wants: ClassVar[Direction | None] = None
+    #: True for a level in the indicator's unit (never negative); False for a signed change.
+    is_level: ClassVar[bool] = True
 
     @model_validator(mode="after")
     def _check_required(self) -> _TargetBase:
         missing = [name for name in self.required if getattr(self, name) is None]
         if missing:
             raise ValueError(f"target kind {self.kind!r} needs {', '.join(missing)}")
+        if self.is_level:
+            negative = [n for n in ("value", "low", "high") if (getattr(self, n) or 0.0) < 0]
+            if negative:
+                raise ValueError(
+                    f"target kind {self.kind!r} is a level and cannot be negative "
+                    f"({', '.join(f'{n}={getattr(self, n):g}' for n in negative)})"
+                )
         return self
 
     def evaluate(self, value: float, baseline_lookup: BaselineLookup | None = None) -> bool | None:
@@ -242,6 +295,18 @@ class _ChangeBase(_TargetBase):
     """A change relative to the value in ``base_year``: the sign of ``value`` is the direction."""
 
     required: ClassVar[tuple[str, ...]] = ("value", "base_year")
+    is_level: ClassVar[bool] = False
+
+    @model_validator(mode="after")
+    def _base_before_target(self) -> _ChangeBase:
+        if self.year is not None and self.base_year is not None and self.base_year >= self.year:
+            raise ValueError(
+                f"a change target's base_year ({self.base_year}) must be before its year "
+                f"({self.year})"
+            )
+        if self.kind == "change_pct" and _num(self.value) <= -100:
+            raise ValueError(f"a relative change of {_num(self.value):g}% is impossible (≤ -100%)")
+        return self
 
     def implied_direction(self) -> Direction | None:
         return "higher" if _num(self.value) > 0 else "lower"
@@ -377,8 +442,8 @@ class Baseline(_Strict):
     indicator's (e.g. % where ‰ is meant).
     """
 
-    year: int
-    value: float
+    year: Year
+    value: Level
     source: str
     qualifier: Literal["exact", "at_least", "at_most"] = "exact"
     unit_printed: Unit | None = None
@@ -388,7 +453,7 @@ class Baseline(_Strict):
 class ParentLink(_Strict):
     """How an indicator relates to a differently-coded indicator of the parent plan."""
 
-    code: str
+    code: Code
     relation: Literal["related", "count_of_rate"] = Field(
         description="related: a similar but differently defined measure; "
         "count_of_rate: a count whose rate per population is the parent's indicator"
@@ -399,7 +464,7 @@ class ParentLink(_Strict):
 class Indicator(_Strict):
     """One row of a plan's key-indicator table."""
 
-    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Stable code, shared across plans")
+    code: Code = Field(description="Stable code, shared across plans")
     name_zh: str = Field(description="Exactly as printed in the plan's table")
     name_en: str
     category_zh: str
@@ -414,6 +479,24 @@ class Indicator(_Strict):
     )
     parent_link: ParentLink | None = None
 
+    @model_validator(mode="after")
+    def _targets_are_not_baselines(self) -> Indicator:
+        """A figure copied from a target (same sentence, year and number) is not a baseline.
+
+        A 十四五 table's 2020 column holds the 十三五 targets; entered as ``baselines`` they
+        would be read as achieved values ("the 2020 value ≥90% already meets the target").
+        """
+        for i, b in enumerate(self.baselines):
+            for t in (self.target, *self.previous_targets):
+                numbers = {t.value, t.low, t.high} - {None}
+                if b.source == t.source and b.year == t.year and b.value in numbers:
+                    raise ValueError(
+                        f"baselines[{i}] ({b.year}: {b.value:g}) is the target {t.text_zh!r} "
+                        "copied from the same sentence: a target is not an achieved value; "
+                        "keep it under previous_targets (or target) only"
+                    )
+        return self
+
     def baseline_lookup(self) -> BaselineLookup:
         """Look up an exact baseline by year (bounds like '90%以上' are not point values)."""
         by_year = {b.year: b.value for b in self.baselines if b.qualifier == "exact"}
@@ -426,7 +509,7 @@ class Indicator(_Strict):
 class SupplementaryTarget(_Strict):
     """A quantified target stated outside the indicator table (in a section or 专栏 box)."""
 
-    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    code: Code
     name_zh: str
     name_en: str
     section: str = Field(description="Where in the plan, e.g. '专栏 2 急诊急救能力提升'")
@@ -443,17 +526,17 @@ class Project(_Strict):
     category: str
     category_en: str
     name: str = Field(description="The project the plan names as representative")
-    count: int = Field(ge=0)
-    amount_10k_yuan: float = Field(ge=0, description="Total investment in 10,000 yuan (万元)")
+    count: int = Field(ge=0, le=1_000_000)
+    amount_10k_yuan: Level = Field(description="Total investment in 10,000 yuan (万元)")
     source: str
 
 
 class ProjectsTotal(_Strict):
     """The plan's own stated totals over all project categories."""
 
-    categories: int
-    count: int
-    amount_10k_yuan: float
+    categories: int = Field(ge=0, le=10_000)
+    count: int = Field(ge=0, le=1_000_000)
+    amount_10k_yuan: Level
     source: str
 
 
@@ -464,7 +547,7 @@ class ContextFigure(_Strict):
     same concept where one exists in another plan.
     """
 
-    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    code: Code
     name_zh: str
     name_en: str
     unit: Unit
@@ -479,15 +562,15 @@ class Chapter(_Strict):
 class Plan(_Strict):
     """A five-year health plan of one region."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    id: PlanId
     name_zh: str
     name_en: str
     region: str = Field(description="GB/T 2260 adcode of the region")
     level: Literal["province", "city", "county"]
-    parent: str | None = Field(default=None, description="Plan id of the next level up")
-    start_year: int
-    end_year: int
-    base_year: int
+    parent: PlanId | None = Field(default=None, description="Plan id of the next level up")
+    start_year: Year
+    end_year: Year
+    base_year: Year
     source_document: str
     chapters: list[Chapter] = Field(default_factory=list)
     indicators: list[Indicator]
@@ -500,6 +583,10 @@ class Plan(_Strict):
     def _years(self) -> Plan:
         if not self.start_year <= self.end_year:
             raise ValueError("start_year must not be after end_year")
+        if self.base_year > self.end_year:
+            raise ValueError("base_year must not be after end_year")
+        if self.parent == self.id:
+            raise ValueError("a plan cannot be its own parent")
         return self
 
     def indicator(self, code: str) -> Indicator | None:

@@ -14,6 +14,7 @@ in a few steps because the offset varies slowly.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -115,48 +116,142 @@ def boundary_geojson(adcode: str) -> dict[str, Any]:
     return json.loads(_boundary_json(adcode))
 
 
-def _polygons(geometry: dict[str, Any]) -> list[list[FloatArray]]:
+def geometry_rings(geometry: Mapping[str, Any]) -> list[FloatArray]:
+    """All rings (outer and holes) of a Polygon/MultiPolygon as (n, 2) arrays of lon, lat."""
     if geometry["type"] == "Polygon":
-        polys = [geometry["coordinates"]]
+        polygons = [geometry["coordinates"]]
     elif geometry["type"] == "MultiPolygon":
-        polys = geometry["coordinates"]
+        polygons = geometry["coordinates"]
     else:
         raise ValueError(f"unsupported geometry type {geometry['type']}")
-    return [[np.asarray(ring, dtype=float) for ring in poly] for poly in polys]
+    return [np.asarray(ring, dtype=float)[:, :2] for poly in polygons for ring in poly]
 
 
-def _in_ring(lon: FloatArray, lat: FloatArray, ring: FloatArray) -> NDArray[np.bool_]:
-    """Even-odd ray casting, vectorised over points (loop over the ring's edges)."""
-    inside = np.zeros(lon.shape, dtype=bool)
+def bbox(geometry: Mapping[str, Any]) -> tuple[float, float, float, float]:
+    """(min lon, min lat, max lon, max lat) of a geometry."""
+    points = np.vstack(geometry_rings(geometry))
+    return (
+        float(points[:, 0].min()),
+        float(points[:, 1].min()),
+        float(points[:, 0].max()),
+        float(points[:, 1].max()),
+    )
+
+
+def _ring_crossings(ring: FloatArray, x: FloatArray, y: FloatArray) -> NDArray[np.bool_]:
+    """Even-odd ray casting of many points against one ring: points x edges in chunks."""
     x0, y0 = ring[:-1, 0], ring[:-1, 1]
     x1, y1 = ring[1:, 0], ring[1:, 1]
-    for ax, ay, bx, by in zip(x0, y0, x1, y1, strict=True):
-        crosses = (ay > lat) != (by > lat)
+    inside = np.zeros(x.shape, dtype=bool)
+    chunk = max(1, 2_000_000 // max(len(x0), 1))
+    for start in range(0, len(x), chunk):
+        px = x[start : start + chunk, None]
+        py = y[start : start + chunk, None]
+        straddles = (y0 > py) != (y1 > py)
         with np.errstate(divide="ignore", invalid="ignore"):
-            x_at = ax + (lat - ay) * (bx - ax) / (by - ay)
-        inside ^= crosses & (lon < x_at)
+            x_cross = x0 + (py - y0) * (x1 - x0) / (y1 - y0)
+        crossings = np.count_nonzero(straddles & (px < x_cross), axis=1)
+        inside[start : start + chunk] = (crossings % 2) == 1
     return inside
 
 
 def points_in_geometry(
-    lon: ArrayLike, lat: ArrayLike, geometry: dict[str, Any]
+    lon: ArrayLike, lat: ArrayLike, geometry: Mapping[str, Any]
 ) -> NDArray[np.bool_]:
-    """Which points (same datum as ``geometry``) lie inside a GeoJSON Polygon/MultiPolygon."""
-    lon_a, lat_a = _as_arrays(lon, lat)
-    result = np.zeros(lon_a.shape, dtype=bool)
-    for poly in _polygons(geometry):
-        lo = poly[0].min(axis=0)
-        hi = poly[0].max(axis=0)
-        box = (lon_a >= lo[0]) & (lon_a <= hi[0]) & (lat_a >= lo[1]) & (lat_a <= hi[1])
-        if not box.any():
-            continue
-        inside = _in_ring(lon_a[box], lat_a[box], poly[0])
-        for hole in poly[1:]:
-            inside &= ~_in_ring(lon_a[box], lat_a[box], hole)
-        result[box] |= inside
-    return result
+    """Which points (same datum as ``geometry``) lie inside a GeoJSON Polygon/MultiPolygon.
+
+    The even-odd rule over all rings (a hole flips the answer back), each ring first filtered
+    by its bounding box; vectorised over points and edges. This is healthwatch's one
+    point-in-polygon: every other module calls it.
+
+    >>> square = {"type": "Polygon", "coordinates": [[[0, 0], [4, 0], [4, 4], [0, 4], [0, 0]],
+    ...           [[1, 1], [2, 1], [2, 2], [1, 2], [1, 1]]]}
+    >>> points_in_geometry([0.5, 1.5, 5.0], [0.5, 1.5, 1.0], square).tolist()
+    [True, False, False]
+    """
+    x, y = _as_arrays(lon, lat)
+    x, y = x.ravel(), y.ravel()
+    inside = np.zeros(x.shape, dtype=bool)
+    for ring in geometry_rings(geometry):
+        (xmin, ymin), (xmax, ymax) = ring.min(axis=0), ring.max(axis=0)
+        cand = np.flatnonzero((x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax))
+        if cand.size:
+            inside[cand] ^= _ring_crossings(ring, x[cand], y[cand])
+    return inside.reshape(np.shape(_as_arrays(lon, lat)[0]))
 
 
 def point_in_region(lon: ArrayLike, lat: ArrayLike, adcode: str) -> NDArray[np.bool_]:
     """Which WGS84 points lie inside the region's boundary."""
     return points_in_geometry(lon, lat, boundary_geojson(adcode))
+
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+def distance_to_boundary_km(
+    lon: ArrayLike, lat: ArrayLike, geometry: Mapping[str, Any]
+) -> FloatArray:
+    """Shortest distance (km, local equirectangular) from each point to the geometry's edges.
+
+    Used for the few points that fall just outside a (simplified) boundary, to accept those
+    within a tolerance; a loop over points, vectorised over edges.
+    """
+    x, y = _as_arrays(lon, lat)
+    x, y = x.ravel(), y.ravel()
+    best = np.full(x.shape, np.inf)
+    for ring in geometry_rings(geometry):
+        kx = np.cos(np.radians(ring[:, 1].mean())) * np.pi / 180 * EARTH_RADIUS_KM
+        ky = np.pi / 180 * EARTH_RADIUS_KM
+        ax, ay = ring[:-1, 0] * kx, ring[:-1, 1] * ky
+        bx, by = ring[1:, 0] * kx, ring[1:, 1] * ky
+        dx, dy = bx - ax, by - ay
+        seg2 = np.where(dx * dx + dy * dy > 0, dx * dx + dy * dy, 1.0)
+        for i in range(len(x)):
+            px, py = x[i] * kx, y[i] * ky
+            t = np.clip(((px - ax) * dx + (py - ay) * dy) / seg2, 0.0, 1.0)
+            d2 = (ax + t * dx - px) ** 2 + (ay + t * dy - py) ** 2
+            best[i] = min(best[i], float(np.sqrt(d2.min())))
+    return best
+
+
+def within_region(
+    lon: ArrayLike, lat: ArrayLike, adcode: str, tolerance_km: float = 1.0
+) -> tuple[NDArray[np.bool_], FloatArray]:
+    """Whether each point lies in the region or within ``tolerance_km`` of it, and how far out.
+
+    The distance is 0 for points inside. Boundaries are simplified, so a facility on the coast
+    or on a border may fall a few hundred metres outside its own county.
+    """
+    x, y = _as_arrays(lon, lat)
+    x, y = x.ravel(), y.ravel()
+    geometry = boundary_geojson(adcode)
+    inside = points_in_geometry(x, y, geometry)
+    distance = np.zeros(x.shape)
+    out = np.flatnonzero(~inside & np.isfinite(x) & np.isfinite(y))
+    if out.size:
+        distance[out] = distance_to_boundary_km(x[out], y[out], geometry)
+    distance[~(np.isfinite(x) & np.isfinite(y))] = np.inf
+    return inside | (distance <= tolerance_km), distance
+
+
+def locate_counties(lon: ArrayLike, lat: ArrayLike, province: str) -> list[str | None]:
+    """The county-level region of ``province`` containing each point (None where none does)."""
+    from healthwatch.regions.hierarchy import descendants
+
+    x, y = _as_arrays(lon, lat)
+    x, y = x.ravel(), y.ravel()
+    result: list[str | None] = [None] * len(x)
+    todo = np.isfinite(x) & np.isfinite(y)
+    for region in descendants(province):
+        if region.level != "county" or not todo.any():
+            continue
+        geometry = boundary_geojson(region.adcode)
+        xmin, ymin, xmax, ymax = bbox(geometry)
+        near = np.flatnonzero(todo & (x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax))
+        if near.size == 0:
+            continue
+        hit = near[points_in_geometry(x[near], y[near], geometry)]
+        for i in hit:
+            result[int(i)] = region.adcode
+        todo[hit] = False
+    return result

@@ -189,3 +189,9 @@ def with_ancestors(adcodes: set[str] | frozenset[str]) -> list[Region]:
 def liaoning_regions() -> list[Region]:
     """Liaoning (210000), its 14 cities and 100 counties, parents first."""
     return descendants(LIAONING)
+
+
+@lru_cache(maxsize=1)
+def region_names() -> dict[str, str]:
+    """Adcode -> Chinese name for every region of China: the one region-name lookup."""
+    return {code: region.name for code, region in all_regions().items()}

@@ -5,6 +5,10 @@ someone forgets. Instead a session ``after_flush`` hook looks at every new, chan
 object of an audited model (``__audited__ = True``) and writes one ``audit_log`` row each, in the
 same transaction, so the audit row exists exactly when the change does. The actor is taken from
 ``session.info["actor"]`` (set it with :func:`acting_as`); it defaults to ``"system"``.
+
+The hook is registered on :class:`AuditedSession` only (the class that
+:func:`healthwatch.store.db.session_scope` opens), not on SQLAlchemy's ``Session``: importing
+healthwatch must not change the behaviour of every other session in the process.
 """
 
 from __future__ import annotations
@@ -66,7 +70,11 @@ def _audited(obj: object) -> bool:
     return isinstance(obj, Base) and bool(getattr(obj, "__audited__", False))
 
 
-@event.listens_for(Session, "after_flush")
+class AuditedSession(Session):
+    """A session whose flushes write audit rows (see the module docstring)."""
+
+
+@event.listens_for(AuditedSession, "after_flush")
 def _write_audit_rows(session: Session, flush_context: Any) -> None:
     actor = str(session.info.get("actor") or DEFAULT_ACTOR)
     now = utcnow()
@@ -175,20 +183,30 @@ def revert_change(session: Session, audit_id: int, *, actor: str) -> dict[str, A
             f"{entry.entity} 的修改不能逐条撤销；规划请用 restore_plan_version 恢复到某一版本。",
         )
     pk = model.__mapper__.primary_key[0].key
+    key = (entry.after or entry.before or {})[pk]
+    row = session.get(model, key)
+    already = HealthwatchError(
+        f"Audit entry {audit_id} ({entry.action} of {entry.entity} {entry.entity_key}) cannot be "
+        "undone: the row is no longer as that change left it (already undone, or changed "
+        "since). See the history for the later change.",
+        f"审计记录 {audit_id}（{entry.entity} {entry.entity_key} 的 {entry.action}）无法撤销："
+        "该行已不是这次变更后的状态（已撤销过，或之后又被修改）。请查看变更记录中的后续变更。",
+    )
     with acting_as(session, actor):
         if entry.action == "delete":
+            if row is not None:
+                raise already
             session.add(model(**entry.before))
         else:
-            row = session.get(model, (entry.after or {})[pk])
             if row is None:
-                raise NotFoundError(
-                    f"The {entry.entity} row {entry.entity_key} no longer exists.",
-                    f"{entry.entity} 中的 {entry.entity_key} 已不存在。",
-                )
+                raise already
+            now = row_dict(row)
+            if any(now.get(k) != v for k, v in (entry.after or {}).items()):
+                raise already
             if entry.action == "insert":
                 session.delete(row)
             else:
-                for key, value in (entry.before or {}).items():
-                    if key != pk:
-                        setattr(row, key, value)
+                for name, value in (entry.before or {}).items():
+                    if name != pk:
+                        setattr(row, name, value)
     return {"id": entry.id, "action": entry.action, "entity": entry.entity, "key": entry.entity_key}

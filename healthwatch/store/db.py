@@ -2,18 +2,24 @@
 
 The database is an SQLite file by default (``./healthwatch.sqlite``, WAL mode, foreign keys on) or
 whatever ``--db`` / ``$HEALTHWATCH_DB`` names: a bare path means an SQLite file, anything with
-``://`` is an SQLAlchemy URL (``postgresql://`` is read as ``postgresql+psycopg://``).
+``://`` is an SQLAlchemy URL (``postgresql://`` is read as ``postgresql+psycopg://``). A URL whose
+backend or driver is not installed (``mysql://`` without a driver, ``foo://``) is refused with a
+bilingual :class:`~healthwatch.errors.HealthwatchError`, never a traceback.
 
 The schema belongs to the Alembic migrations packaged in ``store/migrations``; :func:`upgrade`
-runs them in code (no ``alembic.ini``). :func:`session_scope` is the one way to get a session: it
-migrates an old database to the current schema on first use (upgrade, never drop), fills an empty
-one with the built-in regions, city populations and plans, and commits on success or rolls back on
-any error, so a failed command writes nothing.
+runs them in code (no ``alembic.ini``). :func:`session_scope` is the one way to get a session; it
+commits on success and rolls back on any error, so a failed command writes nothing.
+
+Reading never writes. A read session (the default) refuses a missing SQLite file instead of
+creating it (a typo in ``--db`` must not silently give an empty new database) and refuses a
+database whose schema is not current instead of migrating it. Only ``create=True`` (``demo``,
+``db upgrade``, explicit load and import commands) creates and migrates. Nothing here fills
+tables: loading the built-in regions, populations and plans is the job of
+:mod:`healthwatch.services.database` and the demo, not a side effect of opening a session.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import threading
@@ -26,14 +32,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 
-from healthwatch.errors import HealthwatchError
-from healthwatch.store import audit as _audit  # noqa: F401  (registers the audit hook)
-from healthwatch.store.models import Plan, Region
+from healthwatch.errors import HealthwatchError, NotFoundError
+from healthwatch.store.audit import AuditedSession
 
 DEFAULT_SQLITE = "healthwatch.sqlite"
 ENV_VAR = "HEALTHWATCH_DB"
@@ -44,8 +49,21 @@ _ready: set[str] = set()
 _lock = threading.Lock()
 
 
+def _unsupported(raw: str, reason: str, reason_zh: str) -> HealthwatchError:
+    return HealthwatchError(
+        f"Unsupported database {raw!r} ({reason}). Give an SQLite file path or a URL such as "
+        "postgresql+psycopg://user@host:5432/db.",
+        f"不支持的数据库地址 {raw!r}（{reason_zh}）。请给出 SQLite 文件路径，或形如 "
+        "postgresql+psycopg://user@host:5432/db 的地址。",
+    )
+
+
 def resolve_url(db: str | None = None) -> str:
-    """The SQLAlchemy URL for ``--db`` (or ``$HEALTHWATCH_DB``, or the default SQLite file)."""
+    """The SQLAlchemy URL for ``--db`` (or ``$HEALTHWATCH_DB``, or the default SQLite file).
+
+    Refuses (HealthwatchError) a URL that is malformed or whose backend or driver is not
+    installed, so that a wrong ``--db`` is one clear line instead of a traceback.
+    """
     raw = db or os.environ.get(ENV_VAR) or DEFAULT_SQLITE
     if "://" not in raw:
         return f"sqlite:///{Path(raw).expanduser().resolve()}"
@@ -53,13 +71,19 @@ def resolve_url(db: str | None = None) -> str:
         if raw.startswith(prefix):
             return "postgresql+psycopg://" + raw[len(prefix) :]
     try:
-        make_url(raw)
-    except ArgumentError as exc:
-        raise HealthwatchError(
-            f"Not a database URL: {raw!r} ({exc}). Give an SQLite file path or a URL such as "
-            "postgresql+psycopg://user@host:5432/db.",
-            f"无法识别的数据库地址 {raw!r}。请给出 SQLite 文件路径，或形如 "
-            "postgresql+psycopg://user@host:5432/db 的地址。",
+        url = make_url(raw)
+    except ArgumentError:
+        raise _unsupported(raw, "not a database URL", "不是数据库地址") from None
+    try:
+        url.get_dialect().import_dbapi()
+    except NoSuchModuleError:
+        raise _unsupported(
+            raw, f"unknown backend {url.drivername!r}", f"未知的数据库类型 {url.drivername!r}"
+        ) from None
+    except ImportError as exc:
+        driver = exc.name or str(exc)
+        raise _unsupported(
+            raw, f"its driver {driver} is not installed", f"未安装其驱动 {driver}"
         ) from None
     return raw
 
@@ -101,7 +125,7 @@ def dispose_engine(db: str | None = None) -> None:
         engine = _engines.pop(url, None)
         if engine is not None:
             engine.dispose()
-        _ready.difference_update({k for k in _ready if k.rsplit("#", 1)[0] == url})
+        _ready.discard(url)
 
 
 def dispose_engines() -> None:
@@ -152,9 +176,22 @@ def upgrade(db: str | None = None, revision: str = "head") -> str | None:
     return current_revision(url)
 
 
+def sqlite_file_missing(db: str | None = None) -> bool:
+    """True when ``db`` names an SQLite file that does not exist (opening it would create it)."""
+    parsed = make_url(resolve_url(db))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return False
+    return not Path(str(parsed.database)).exists()
+
+
 def current_revision(db: str | None = None) -> str | None:
-    """The Alembic revision the database is at (None for an empty database)."""
+    """The Alembic revision the database is at (None for an empty or missing database).
+
+    Reading the revision never creates a missing SQLite file.
+    """
     url = resolve_url(db)
+    if sqlite_file_missing(url):
+        return None
     try:
         with get_engine(url).connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
@@ -162,64 +199,51 @@ def current_revision(db: str | None = None) -> str | None:
         raise _unreachable(url, exc) from exc
 
 
-def _ensure_ready(url: str, seed: bool) -> None:
-    key = f"{url}#{seed}"
-    if key in _ready:
+def _missing_database(url: str) -> NotFoundError:
+    shown = shown_url(url)
+    return NotFoundError(
+        f"There is no database at {shown}. Check --db / {ENV_VAR}; create one with "
+        "`healthwatch demo` or `healthwatch db upgrade`.",
+        f"数据库 {shown} 不存在。请检查 --db / {ENV_VAR}；可用 `healthwatch demo` 或 "
+        "`healthwatch db upgrade` 创建。",
+    )
+
+
+def _ensure_ready(url: str, create: bool) -> None:
+    """Check (read) or bring (create) the database to the newest schema."""
+    if url in _ready:
         return
-    if current_revision(url) != head_revision():
+    if not create and sqlite_file_missing(url):
+        raise _missing_database(url)
+    current, head = current_revision(url), head_revision()
+    if current != head:
+        if not create:
+            if current is None:
+                raise _missing_database(url)
+            raise HealthwatchError(
+                f"The database {shown_url(url)} is at schema revision {current}, not {head}: "
+                "run `healthwatch db upgrade` first (it keeps every row).",
+                f"数据库 {shown_url(url)} 的结构版本为 {current}，不是最新的 {head}："
+                "请先运行 `healthwatch db upgrade`（不会丢失数据）。",
+            )
         upgrade(url)
-    if seed:
-        with Session(get_engine(url)) as session, session.begin():
-            session.info["actor"] = "system:seed"
-            seed_builtin(session)
-    _ready.add(key)
-
-
-def seed_builtin(session: Session) -> dict[str, int]:
-    """Fill empty tables with the built-in Liaoning regions, 2021 city populations and plans."""
-    from healthwatch.regions.hierarchy import liaoning_regions
-    from healthwatch.regions.population import BUILTIN_SOURCE, builtin_city_populations
-    from healthwatch.store.plans import save_plan
-    from healthwatch.store.regions import save_populations, save_regions
-
-    loaded = {"regions": 0, "populations": 0, "plans": 0}
-    if not session.scalar(select(func.count()).select_from(Region)):
-        loaded["regions"] = save_regions(session, liaoning_regions())
-        loaded["populations"] = save_populations(
-            session, builtin_city_populations(), actor="system:seed", source=BUILTIN_SOURCE
-        )
-    if not session.scalar(select(func.count()).select_from(Plan)):
-        for document in builtin_plan_documents():
-            save_plan(session, document, actor="system:seed")
-            loaded["plans"] += 1
-    return loaded
-
-
-def builtin_plan_documents() -> list[dict[str, Any]]:
-    """The built-in plans (Liaoning province, Anshan city) as JSON documents (fresh copies)."""
-    return [json.loads(doc) for doc in _builtin_plan_texts()]
-
-
-@functools.lru_cache(maxsize=1)
-def _builtin_plan_texts() -> tuple[str, ...]:
-    """Parsed once per process: the packaged plans do not change while it runs."""
-    from healthwatch.plans.loader import builtin_plans
-
-    return tuple(json.dumps(plan.to_json(), ensure_ascii=False) for plan in builtin_plans())
+    _ready.add(url)
 
 
 @contextmanager
 def session_scope(
-    db: str | None = None, *, actor: str | None = None, seed: bool = True
+    db: str | None = None, *, actor: str | None = None, create: bool = False
 ) -> Iterator[Session]:
     """A session in one transaction: commit on success, roll back on any exception.
 
-    On first use in a process the database is migrated to the newest schema and, when ``seed``
-    is true and its tables are empty, filled with the built-in data.
+    ``create=False`` (reading, or changing what is there): the database must exist at the
+    newest schema, else a bilingual error says how to create or upgrade it and nothing is
+    written. ``create=True`` (demo, loads and imports): a missing database is created and an old
+    one migrated (upgrade, never drop). No table is ever filled here.
     """
     url = resolve_url(db)
-    _ensure_ready(url, seed)
-    session = Session(get_engine(url))
+    _ensure_ready(url, create)
+    session = AuditedSession(get_engine(url))
     session.info["actor"] = actor
     try:
         yield session

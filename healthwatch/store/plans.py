@@ -1,8 +1,8 @@
 """Plans in the database: versioned JSON documents, never overwritten.
 
-A plan document is what ``healthwatch.plans.Plan.to_json()`` produces; here it is only a dict
-with at least ``id`` (and normally ``name_zh``, ``name_en``, ``region``, ``start_year``,
-``end_year``, ``indicators``). Each distinct document (by SHA-256 of its canonical JSON) is stored
+:func:`save_plan` takes a validated :class:`healthwatch.plans.Plan` only (never a raw dict), so
+every stored document passed the plan model's checks; it is stored as ``Plan.to_json()``. Each
+distinct document (by SHA-256 of its canonical JSON) is stored
 once as a numbered version; the plan row points at the current one. Saving an unchanged document
 does nothing; saving one equal to an older version makes that version current again; restoring a
 version just moves the pointer. Every change is in the audit trail.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from healthwatch.errors import InputError, NotFoundError, Problem
 from healthwatch.plans.checks import Finding, check_selected
-from healthwatch.plans.loader import default_known_adcodes, load_plan_file
+from healthwatch.plans.loader import default_known_adcodes, load_plan_files
 from healthwatch.plans.model import Plan as PlanModel
 from healthwatch.store.audit import acting_as, iso_utc
 from healthwatch.store.db import session_scope
@@ -33,39 +33,6 @@ def document_sha256(document: dict[str, Any]) -> str:
     """SHA-256 of the canonical JSON (sorted keys, no whitespace, UTF-8)."""
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def _check_document(document: dict[str, Any]) -> str:
-    if not isinstance(document, dict) or not str(document.get("id") or "").strip():
-        raise InputError(
-            [
-                Problem(
-                    "A plan document must be a JSON object with a non-empty id.",
-                    "规划文档必须是带非空 id 的 JSON 对象。",
-                    field="id",
-                )
-            ]
-        )
-    indicators = document.get("indicators") or []
-    codes = [str(i.get("code", "")) for i in indicators if isinstance(i, dict)]
-    problems = []
-    if len(codes) != len(indicators):
-        problems.append(
-            Problem(
-                "Every indicator must be an object.", "每个指标都必须是对象。", field="indicators"
-            )
-        )
-    for code in sorted({c for c in codes if codes.count(c) > 1 or not c}):
-        problems.append(
-            Problem(
-                f"Indicator code {code!r} is empty or repeated.",
-                f"指标编码 {code!r} 为空或重复。",
-                field="indicators.code",
-            )
-        )
-    if problems:
-        raise InputError(problems)
-    return str(document["id"])
 
 
 def _indicator_rows(plan_id: str, version: int, document: dict[str, Any]) -> list[Indicator]:
@@ -105,32 +72,45 @@ def _set_listing(plan: Plan, number: int, doc: dict[str, Any]) -> None:
     plan.indicator_count = len(doc.get("indicators") or [])
 
 
-def save_plan(session: Session, plan_json: dict[str, Any], *, actor: str) -> int:
-    """Store a plan document; returns the plan's current version number afterwards.
+def save_plan(session: Session, plan: PlanModel, *, actor: str) -> int:
+    """Store a validated plan; returns the plan's current version number afterwards.
 
-    A new version is created only when the document differs from every stored version.
+    A new version is created only when the document differs from every stored version. Anything
+    but a :class:`healthwatch.plans.Plan` is refused: a dict could hold anything.
     """
-    plan_id = _check_document(plan_json)
+    if not isinstance(plan, PlanModel):
+        raise InputError(
+            [
+                Problem(
+                    f"save_plan takes a validated healthwatch.plans.Plan, not "
+                    f"{type(plan).__name__}: check it with Plan.from_json or load_plan_file.",
+                    f"save_plan 只接受经过校验的 healthwatch.plans.Plan，而不是 "
+                    f"{type(plan).__name__}：请先用 Plan.from_json 或 load_plan_file 校验。",
+                )
+            ]
+        )
+    plan_json = plan.to_json()
+    plan_id = plan.id
     digest = document_sha256(plan_json)
     with acting_as(session, actor):
-        plan = session.get(Plan, plan_id)
-        if plan is not None:
-            current = _version_row(session, plan_id, plan.current_version)
+        row = session.get(Plan, plan_id)
+        if row is not None:
+            current = _version_row(session, plan_id, row.current_version)
             if current.sha256 == digest:
-                return plan.current_version
+                return row.current_version
             same = session.scalar(
                 select(PlanVersion).where(
                     PlanVersion.plan_id == plan_id, PlanVersion.sha256 == digest
                 )
             )
             if same is not None:
-                _make_current(session, plan, same)
+                _make_current(session, row, same)
                 return same.version
         number = 1
-        if plan is None:
-            plan = Plan(id=plan_id)
-            _set_listing(plan, number, plan_json)
-            session.add(plan)
+        if row is None:
+            row = Plan(id=plan_id)
+            _set_listing(row, number, plan_json)
+            session.add(row)
         else:
             last = session.scalar(
                 select(func.max(PlanVersion.version)).where(PlanVersion.plan_id == plan_id)
@@ -146,7 +126,7 @@ def save_plan(session: Session, plan_json: dict[str, Any], *, actor: str) -> int
         )
         session.add(version)
         session.flush()
-        _make_current(session, plan, version)
+        _make_current(session, row, version)
     return number
 
 
@@ -283,9 +263,24 @@ def import_plan_file(
 ) -> tuple[PlanModel, int]:
     """Validate a YAML/JSON plan file, then store it as a new version: (plan, version number).
 
-    The whole file is checked before the database is opened, so a bad file writes nothing.
+    See :func:`import_plan_files`; the plan's parent must already be stored.
     """
-    plan = load_plan_file(path, default_known_adcodes())
-    with session_scope(db, actor=actor) as session:
-        version = save_plan(session, plan.to_json(), actor=actor)
+    ((plan, version),) = import_plan_files([path], actor=actor, db=db)
     return plan, version
+
+
+def import_plan_files(
+    paths: Sequence[str | Path], *, actor: str, db: str | None = None
+) -> list[tuple[PlanModel, int]]:
+    """Validate plan files together and store each as a new version, parents first.
+
+    Every file is checked before the database is opened; then, in the same transaction and
+    before anything is written, each plan's parent must be stored or among ``paths`` (and the
+    parents must not form a cycle). A bad file or a missing parent writes nothing at all.
+    """
+    adcodes = default_known_adcodes()
+    load_plan_files(paths, adcodes)
+    with session_scope(db, actor=actor, create=True) as session:
+        stored = {r["id"]: get_plan(session, r["id"]).get("parent") for r in list_plans(session)}
+        plans = load_plan_files(paths, adcodes, stored)
+        return [(plan, save_plan(session, plan, actor=actor)) for plan in plans]

@@ -8,7 +8,6 @@ for a key that exists replaces it, and the audit trail keeps the old one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -17,9 +16,8 @@ from sqlalchemy.orm import Session
 from healthwatch.errors import InputError, NotFoundError, Problem
 from healthwatch.regions.hierarchy import Region as RegionInfo
 from healthwatch.regions.hierarchy import with_ancestors
-from healthwatch.regions.population import PopulationRow, read_population_csv
+from healthwatch.regions.population import PopulationRow
 from healthwatch.store.audit import acting_as
-from healthwatch.store.db import session_scope
 from healthwatch.store.models import Population, Region
 
 
@@ -158,32 +156,3 @@ def population_records(session: Session, year: int | None = None) -> list[dict[s
         }
         for p in session.scalars(query)
     ]
-
-
-def load_population_file(
-    path: str | Path,
-    *,
-    actor: str,
-    year: int | None = None,
-    source: str | None = None,
-    synthetic: bool = False,
-    db: str | None = None,
-) -> dict[str, Any]:
-    """Check a population CSV whole, then store it (source defaults to the file name).
-
-    The file is read and checked before the database is opened, so a bad file writes nothing.
-    """
-    path = Path(path)
-    rows = read_population_csv(path, year=year)
-    with session_scope(db, actor=actor) as session:
-        changed = save_populations(
-            session, rows, actor=actor, source=source or path.name, synthetic=synthetic
-        )
-    return {
-        "file": str(path),
-        "rows": len(rows),
-        "changed": changed,
-        "regions": len({r.adcode for r in rows}),
-        "years": sorted({r.year for r in rows}),
-        "synthetic": synthetic,
-    }

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from conftest import strict_json_loads
 from typer.testing import CliRunner
 
 from healthwatch.access.demo_data import make_demo_data, write_demo_data
@@ -141,6 +142,8 @@ def test_bad_demand_rows_are_named(files: dict[str, Path], tmp_path: Path) -> No
             str(bad),
             "--candidates",
             str(files["candidates"]),
+            "--province",
+            "210000",
         ],
     )
     assert result.exit_code == 2
@@ -300,3 +303,77 @@ def test_facilities_without_a_subcommand_lists_the_demo_registry_when_none_is_st
     out = _json(["access", "facilities", "list", "--kind", "ems_centre", "--json"])
     assert out["source"] == "synthetic demo" and out["synthetic"] is True
     assert out["count"] == 14  # one EMS centre per city in the demo data
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 8: clear bilingual errors, nothing written, no traceback (real subprocesses)
+# --------------------------------------------------------------------------------------------
+
+
+def _refused(result: Any, *words: str) -> None:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    flat = " ".join(result.stderr.split())
+    for word in words:
+        assert word in flat, (word, flat)
+
+
+def test_cli_refusals_are_bilingual_and_write_nothing(run_cli: Any, tmp_path: Path) -> None:
+    fac = tmp_path / "f.csv"
+    fac.write_text(
+        "id,name,kind,adcode,lon,lat,bed\nH1,铁东医院,hospital,210302,122.99,41.11,800\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "hw.sqlite"
+    _refused(
+        run_cli("access", "facilities", "import", str(fac), "--db", str(db)), "未知的列", "bed"
+    )
+    assert not db.exists()  # a bad file creates no database
+    for url in ("mysql://u@h/db", "foo://x"):
+        _refused(run_cli("access", "facilities", "history", "--db", url), "不支持的数据库地址")
+    # A read command on a mistyped --db says so and creates nothing.
+    typo = tmp_path / "typo.sqlite"
+    _refused(run_cli("access", "facilities", "history", "--db", str(typo)), "不存在", "demo")
+    assert not typo.exists()
+    _refused(run_cli("regions", "load", str(tmp_path), "--db", str(db)), "文件夹", "folder")
+    assert not db.exists()
+    # Unwritable outputs are refused before any work.
+    nowhere = tmp_path / "no" / "such" / "dir" / "x.geojson"
+    _refused(run_cli("access", "coverage", "--geojson", str(nowhere)), "无法写入", "--geojson")
+    _refused(run_cli("access", "map", str(tmp_path)), "无法写入", "folder")
+
+
+def test_revert_twice_is_a_clear_error(run_cli: Any, tmp_path: Path) -> None:
+    fac = tmp_path / "f.csv"
+    fac.write_text(
+        "id,name,kind,adcode,lon,lat,beds\nH1,铁东医院,hospital,210302,122.99,41.11,800\n",
+        encoding="utf-8",
+    )
+    db = str(tmp_path / "hw.sqlite")
+    assert run_cli("access", "facilities", "import", str(fac), "--db", db).returncode == 0
+    fac.write_text(fac.read_text(encoding="utf-8").replace("800", "900"), encoding="utf-8")
+    assert run_cli("access", "facilities", "import", str(fac), "--db", db).returncode == 0
+    history = strict_json_loads(
+        run_cli("access", "facilities", "history", "--db", db, "--json").stdout
+    )
+    update = next(h for h in history if h["action"] == "update")
+    first = run_cli("access", "facilities", "revert", str(update["id"]), "--db", db, "--json")
+    assert first.returncode == 0 and strict_json_loads(first.stdout)["action"] == "update"
+    _refused(
+        run_cli("access", "facilities", "revert", str(update["id"]), "--db", db),
+        "无法撤销",
+        "already undone",
+    )
+
+
+def test_access_help_is_chinese_first(run_cli: Any) -> None:
+    for args in (
+        ("access", "--help"),
+        ("access", "facilities", "--help"),
+        ("access", "ratios", "--help"),
+    ):
+        out = run_cli(*args).stdout
+        description = next(
+            line.strip() for line in out.splitlines()[2:] if line.strip() and "Usage" not in line
+        )
+        assert "\u4e00" <= description[0] <= "\u9fff", (args, description)

@@ -16,7 +16,7 @@ from healthwatch.access.demo_data import (
     write_demo_data,
 )
 from healthwatch.access.distance import haversine_matrix
-from healthwatch.access.facilities import read_facilities
+from healthwatch.data.facilities import read_facilities
 from healthwatch.regions.geo import point_in_region
 
 # Two cities keep the test fast: 朝阳市 (mostly rural) and 盘锦市.

@@ -87,6 +87,7 @@ def test_check_points_names_rows_and_reasons() -> None:
             [10, 5, 3, -2],
             ids=["a", "b", "c", "d"],
             file="demand.csv",
+            bbox=(118.5, 38.4, 126.2, 43.8),  # a caller's box; files are checked on polygons
         )
     problems = err.value.problems
     text = "\n".join(p.reason_en for p in problems)

@@ -10,17 +10,21 @@ import pytest
 
 from healthwatch.access.facilities import (
     FACILITY_COLUMNS,
-    boundary,
-    locate_counties,
+    KIND_CODES,
+    FacilityKind,
     parse_kind,
     parse_level,
-    points_in_geometry,
-    read_facilities,
     summarise,
     validate_facilities,
 )
+from healthwatch.data.facilities import read_facilities
 from healthwatch.errors import InputError
-from healthwatch.regions.geo import point_in_region, wgs84_to_gcj02
+from healthwatch.regions.geo import (
+    locate_counties,
+    point_in_region,
+    points_in_geometry,
+    wgs84_to_gcj02,
+)
 
 # Points checked against the regions package's own point-in-polygon (an independent oracle).
 DALIAN_ZHONGSHAN = (121.65, 38.91)  # 210202 中山区, 大连市
@@ -119,7 +123,7 @@ def test_every_problem_is_reported_with_line_and_field(tmp_path: Path) -> None:
     swapped = next(p for p in info.value.problems if p.line == 7)
     assert "swapped" in swapped.reason_en and "写反" in swapped.reason_zh
     outside = next(p for p in info.value.problems if p.line == 8)
-    assert "outside Liaoning" in outside.reason_en
+    assert "outside 辽宁省 (210000)" in outside.reason_en  # the province the other rows name
     county = next(p for p in info.value.problems if p.line == 9)
     assert "210202" in county.reason_en and "中山区" in county.reason_zh
 
@@ -166,29 +170,38 @@ def test_point_in_polygon_square_with_hole_by_hand() -> None:
     geom = {"type": "Polygon", "coordinates": [square, hole]}
     x = np.array([0.5, 2.0, 3.5, 5.0, 2.0])
     y = np.array([0.5, 2.0, 3.5, 2.0, 0.5])
-    expected = [True, False, True, False, True]
-    assert points_in_geometry(x, y, geom).tolist() == expected
-    assert points_in_geometry(x, y, geom, use_matplotlib=False).tolist() == expected
-
-
-def test_point_in_polygon_agrees_with_regions_oracle() -> None:
-    rng = np.random.default_rng(7)
-    geom = boundary("210200")  # Dalian: many islands (MultiPolygon)
-    lon = rng.uniform(120.9, 123.5, 3000)
-    lat = rng.uniform(38.7, 40.2, 3000)
-    ours = points_in_geometry(lon, lat, geom)
-    ours_numpy = points_in_geometry(lon, lat, geom, use_matplotlib=False)
-    oracle = point_in_region(lon, lat, "210200")
-    assert ours.sum() > 300
-    assert (ours == oracle).all() and (ours_numpy == oracle).all()
+    assert points_in_geometry(x, y, geom).tolist() == [True, False, True, False, True]
 
 
 def test_locate_counties() -> None:
     found = locate_counties(
         np.array([DALIAN_ZHONGSHAN[0], SHENYANG_HEPING[0], BEIJING[0]]),
         np.array([DALIAN_ZHONGSHAN[1], SHENYANG_HEPING[1], BEIJING[1]]),
+        "210000",
     )
     assert found == ["210202", "210102", None]
+    # Any province: Beijing's 东城区 from the Beijing boundaries.
+    assert locate_counties([BEIJING[0]], [BEIJING[1]], "110000") == ["110101"]
+
+
+def test_one_schema_kinds_and_synthetic_flags() -> None:
+    # The stored kind codes are the enum's values, not a hand-made copy.
+    assert KIND_CODES == tuple(k.value for k in FacilityKind)
+    raw = pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "name": ["x", "y", "z"],
+            "kind": ["hospital"] * 3,
+            "lon": [121.65] * 3,
+            "lat": [38.91] * 3,
+            "synthetic": ["y", "否", "maybe"],
+        }
+    )
+    with pytest.raises(InputError) as info:
+        validate_facilities(raw, check_boundaries=False)
+    assert [(p.line, p.field) for p in info.value.problems] == [(4, "synthetic")]
+    out = validate_facilities(raw.iloc[:2], check_boundaries=False).facilities
+    assert out["synthetic"].tolist() == [True, False]
 
 
 def test_validate_frame_without_boundaries_is_pure() -> None:

@@ -1,17 +1,27 @@
-"""Resource ratios and absolute gaps, every expected number computed by hand in the comments."""
+"""Resource ratios and absolute gaps against the plan's own targets, every expected number
+computed by hand in the comments (targets: the packaged Liaoning plan)."""
 
 from __future__ import annotations
+
+import functools
 
 import pandas as pd
 import pytest
 
 from healthwatch.access.facilities import normalise_registry
-from healthwatch.access.ratios import (
-    FALLBACK_TARGETS,
-    _need,
-    resource_ratios,
-    targets_from_plan,
-)
+from healthwatch.access.ratios import Targets, _need, targets_from_plan
+from healthwatch.access.ratios import resource_ratios as _resource_ratios
+from healthwatch.plans import Plan, builtin_plans
+
+
+@functools.cache
+def liaoning() -> Plan:
+    return builtin_plans()[0]
+
+
+def resource_ratios(*args, targets: Targets | None = None, **kw):  # type: ignore[no-untyped-def]
+    return _resource_ratios(*args, targets=targets or targets_from_plan(liaoning()), **kw)
+
 
 NAMES = {"211300": "朝阳市", "211302": "双塔区", "211321": "朝阳县", "211100": "盘锦市",
          "210000": "辽宁省"}  # fmt: skip
@@ -34,7 +44,9 @@ def test_nurses_gap_matches_the_issue_example() -> None:
     row = next(r for r in report.resources if r.resource == "nurses")
     assert row.required == 10_792 and row.gap == 1_240 and row.status == "below"
     assert row.rate == pytest.approx(9552 / 2840)
-    assert "needs 1,240 more registered nurses to reach 3.8 per 1,000" in row.message_en
+    assert (
+        "needs 1,240 more registered nurses to reach the target ≥3.8 名 per 1,000" in row.message_en
+    )
     assert "注册护士 1,240" in row.message_zh
     assert report.gap("211300", "nurses") == 1_240
 
@@ -90,24 +102,38 @@ def test_aggregation_from_counties_to_city_and_province() -> None:
     pops = {"211302": 400_000, "211321": 300_000, "211102": 250_000}
     report = resource_ratios(fac, pops, levels=["county", "city", "province"], names=NAMES)
     beds = {r.adcode: r for r in report.resources if r.resource == "beds"}
-    # County 211302: 8 x 400 = 3,200 needed, 3,000 there -> 200.
-    assert beds["211302"].gap == 200
-    # City 211300: population 700,000 (sum of counties) -> 5,600 needed, 4,000 there -> 1,600.
-    assert beds["211300"].population == 700_000 and beds["211300"].gap == 1_600
-    # City 211100: 250,000 -> 2,000 needed, 2,000 there -> met.
+    # Beds are "8张左右" (about 8, tolerance 0.5): the lower end is 7.5 per 1,000.
+    # County 211302: 3,000 for 400,000 is 7.5 per 1,000 -> about 8, met, no gap.
+    assert beds["211302"].gap == 0 and beds["211302"].status == "met" and beds["211302"].met
+    # City 211300: population 700,000 (sum of counties) -> 7.5 x 700 = 5,250; 4,000 -> 1,250.
+    assert beds["211300"].population == 700_000 and beds["211300"].gap == 1_250
+    # City 211100: 250,000 -> 8.0 per 1,000 -> met.
     assert beds["211100"].gap == 0 and beds["211100"].status == "met"
-    # Province: 950,000 -> 7,600 needed, 6,000 there -> 1,600.
-    assert beds["210000"].gap == 1_600
+    # Province: 950,000 -> 7.5 x 950 = 7,125 needed, 6,000 there -> 1,125.
+    assert beds["210000"].gap == 1_125
     # Physicians at the province: 4 x 950 = 3,800, 1,500 there -> 2,300.
     assert report.gap("210000", "physicians") == 2_300
 
 
 def test_beds_about_target_reports_excess() -> None:
-    # 100,000 residents -> 800 beds for 8 per 1,000; 900 there -> 100 above, gap 0.
+    # 100,000 residents, 900 beds = 9.0 per 1,000, above "8张左右" (at most 8.5 -> 850): 50 over.
     fac = _registry([_fac(id="a", adcode="211302", beds=900)])
     report = resource_ratios(fac, {"211300": 100_000}, levels=["city"], names=NAMES)
     beds = next(r for r in report.resources if r.resource == "beds")
-    assert beds.gap == 0 and beds.status == "above" and "100" in beds.message_en
+    assert beds.gap == 0 and beds.status == "above" and beds.met is False
+    assert "has 50 beds more than the target 8张左右" in beds.message_en
+
+
+def test_about_8_is_read_as_the_plan_model_reads_it() -> None:
+    # The issue's example: Liaoning, 42,294,000 residents, 7.59 beds per 1,000 = 321,011 beds.
+    # The plan model says "8张左右" is met by 7.59; ratios must agree (it asked for 17,195 more).
+    target = liaoning().indicator("beds_per_1000")
+    assert target is not None and target.target.evaluate(7.59) is True
+    fac = _registry([_fac(id="a", adcode="211302", beds=321_011)])
+    report = resource_ratios(fac, {"210000": 42_294_000}, levels=["province"], names=NAMES)
+    beds = next(r for r in report.resources if r.resource == "beds")
+    assert beds.rate == pytest.approx(7.59, abs=1e-4)
+    assert (beds.status, beds.gap, beds.met) == ("met", 0, True)
 
 
 def test_year_filter_and_missing_population() -> None:
@@ -134,38 +160,37 @@ def test_ems_centre_in_every_city() -> None:
     assert not checks["211100"].ok and "no EMS" in checks["211100"].message_en
 
 
-def test_targets_from_a_plan_overlay_the_fallback() -> None:
-    plan = {
-        "id": "liaoning-2021",
-        "indicators": [
-            {"code": "beds_per_1000", "name": "每千常住人口床位数", "target": 8.5},
-            {"code": "gp_per_10k", "name": "每万人口全科医生数", "target": {"value": 5.0}},
-            {"code": "np_share", "name": "负压救护车占比", "target": 30},
-            {
-                "code": "ambulances_per_30000",
-                "name": "救护车配置（每3万人口）",
-                "unit": "per_30000",
-                "target": {"value": 2},
-            },
-            {"code": "unrelated", "name": "孕产妇系统管理率", "target": 90},
-        ],
-    }
-    targets = targets_from_plan(plan)
+def test_targets_are_the_plans_own_and_nothing_falls_back() -> None:
+    targets = targets_from_plan(liaoning())
     by = {t.resource: t for t in targets.resources}
-    assert by["beds"].value == 8.5 and by["beds"].source == "plan:liaoning-2021:beds_per_1000"
-    assert by["gps"].value == 5.0 and by["gps"].per == 10000
-    assert by["nurses"] == next(t for t in FALLBACK_TARGETS.resources if t.resource == "nurses")
-    assert targets.ambulances.negative_pressure_share == pytest.approx(0.30)
-    assert targets.ambulances.persons_per_ambulance == 15_000  # 2 per 30,000
-
-
-def test_builtin_liaoning_plan_targets_match_the_notes() -> None:
-    # The plan data (plans helper) and shared/notes/access.md must agree on the numbers.
-    from healthwatch.access.ratios import liaoning_targets
-
-    targets = liaoning_targets()
-    assert {t.resource: t.value for t in targets.resources} == {
-        t.resource: t.value for t in FALLBACK_TARGETS.resources
-    }
+    assert by["beds"].target.kind == "approximately" and by["beds"].text_zh == "8张左右"
+    assert by["beds"].source == "plan:liaoning-2021-2025:beds_per_1000"
+    assert by["gps"].per == 10_000 and by["gps"].target.value == 4.6
     assert targets.ambulances.persons_per_ambulance == 30_000
     assert targets.ambulances.negative_pressure_share == pytest.approx(0.30)
+    # A plan without a beds target: beds are not assessed (no number written in the code).
+    document = liaoning().to_json()
+    document["indicators"] = [i for i in document["indicators"] if i["code"] != "beds_per_1000"]
+    document["supplementary_targets"] = [
+        t for t in document["supplementary_targets"] if not t["code"].startswith("ambulances")
+    ]
+    bare = targets_from_plan(Plan.from_json(document))
+    assert "beds" not in {t.resource for t in bare.resources}
+    assert bare.ambulances.persons_per_ambulance is None
+    fac = _registry([_fac(id="a", adcode="211302", beds=10, ambulances=1, kind="ems_station")])
+    report = resource_ratios(fac, {"211300": 100_000}, levels=["city"], targets=bare)
+    assert report.unassessed == ["beds"]
+    assert not [r for r in report.resources if r.resource == "beds"]
+    # The negative-pressure share is still the plan's; the ambulance count is not assessed.
+    (amb,) = report.ambulances
+    assert amb.required == 0 and amb.negative_pressure_required == 1
+
+
+def test_a_plan_without_resource_targets_assesses_nothing() -> None:
+    # Anshan's plan states beds per 1,000 only as a context figure (7.12 in 2020), no target:
+    # nothing is invented for it.
+    targets = targets_from_plan(builtin_plans()[1])
+    assert targets.resources == ()
+    fac = _registry([_fac(id="a", adcode="210302", beds=100, lon=122.99, lat=41.11)])
+    report = resource_ratios(fac, {"210300": 100_000}, levels=["city"], targets=targets)
+    assert report.resources == [] and len(report.unassessed) == 5

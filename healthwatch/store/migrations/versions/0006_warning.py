@@ -2,7 +2,7 @@
 configurations and runs, signals, alerts with their events, recipients and notifications.
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-01
 
 Why: the platform runs detection every day on stored feeds and carries alerts to people. New
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

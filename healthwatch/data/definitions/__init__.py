@@ -1,0 +1,1 @@
+"""Packaged data element and indicator definition files (YAML)."""
