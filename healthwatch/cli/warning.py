@@ -2,9 +2,8 @@
 
 Thin shells over :mod:`healthwatch.services.warning`: each command parses its arguments, calls
 one library function and prints a Rich table or, with ``--json``, strict JSON. Who is acting is
-given by ``--user/--role/--scope`` (default: the local administrator of a single-user
-installation); a duty officer (``--role duty_officer --scope 210300``) sees and answers only
-the alerts of that region.
+``--as USER`` (a stored user; default the local administrator of a single-user installation); a
+duty officer sees and answers only the alerts of its region.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from healthwatch.cli._actor import AsOption, resolve_cli_actor
 from healthwatch.cli._common import DbOption, JsonOption, console, friendly_errors, print_json
 from healthwatch.errors import InputError, Problem
 
@@ -26,13 +26,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-UserOption = typer.Option("local-admin", "--user", help="操作人 / acting user name")
-RoleOption = typer.Option(
-    "admin", "--role", help="角色 admin/analyst/duty_officer/viewer / role of the acting user"
-)
-ScopeOption = typer.Option(
-    None, "--scope", help="所辖区域代码，如 210300 / region scope of the acting user"
-)
 NoteOption = typer.Option("", "--note", help="备注 / note recorded with the step")
 FileArgument = typer.Argument(
     ..., help="date,region,source,syndrome,count 的 CSV/xlsx，或个案列表 / counts or line list"
@@ -42,23 +35,6 @@ DateOption = typer.Option(None, "--date", help="日期 YYYY-MM-DD（默认今天
 
 LEVEL_STYLE = {"red": "bold red", "orange": "dark_orange", "yellow": "yellow", "blue": "cyan"}
 LEVEL_ZH = {"red": "红色", "orange": "橙色", "yellow": "黄色", "blue": "蓝色"}
-
-
-def _actor(user: str, role: str, scope: str | None) -> Any:
-    from healthwatch.users import Actor, Role
-
-    try:
-        return Actor(user, Role(role), scope)
-    except ValueError:
-        raise InputError(
-            [
-                Problem(
-                    f"unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}",
-                    f"未知角色 {role!r}；可选：{', '.join(r.value for r in Role)}",
-                    field="role",
-                )
-            ]
-        ) from None
 
 
 def _public(result: dict[str, Any]) -> dict[str, Any]:
@@ -102,15 +78,13 @@ def ingest(
         help="个案列表（含身份证号，需 HEALTHWATCH_PSEUDONYM_KEY）/ case line list (needs the key)",
     ),
     db: str | None = DbOption,
-    user: str = UserOption,
-    role: str = RoleOption,
-    scope: str | None = ScopeOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
     """导入监测数据（整体校验，有错不写入）/ Load feed counts or a case line list."""
     from healthwatch.services.warning import ingest_file
 
-    result = ingest_file(file, db=db, actor=_actor(user, role, scope), line_list=line_list)
+    result = ingest_file(file, db=db, actor=resolve_cli_actor(db, as_user), line_list=line_list)
     if json:
         print_json(result)
         return
@@ -151,9 +125,7 @@ def run(
         30.0, "--wait", help="等待通知发送的最长秒数 / seconds to wait for notifications"
     ),
     db: str | None = DbOption,
-    user: str = UserOption,
-    role: str = RoleOption,
-    scope: str | None = ScopeOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
     """运行当日探测（并重跑收到迟报数据的日期）/ Run the day's detection (and stale days)."""
@@ -162,7 +134,7 @@ def run(
     results = run_due(
         day,
         db=db,
-        actor=_actor(user, role, scope),
+        actor=resolve_cli_actor(db, as_user),
         scheduler=scheduler,
         notify=notify,
         min_level=min_level,
@@ -226,17 +198,16 @@ def alerts(
     ),
     region: str | None = typer.Option(None, "--region", help="区域代码 / region adcode"),
     db: str | None = DbOption,
-    user: str = UserOption,
-    role: str = RoleOption,
-    scope: str | None = ScopeOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
     """列出预警（值班人员只见本辖区）/ List alerts (duty officers: their region only)."""
     from healthwatch.services.warning import list_alerts
     from healthwatch.store.db import session_scope
 
+    actor = resolve_cli_actor(db, as_user)
     with session_scope(db) as session:
-        rows = list_alerts(session, actor=_actor(user, role, scope), status=status, region=region)
+        rows = list_alerts(session, actor=actor, status=status, region=region)
     if json:
         print_json(rows)
         return
@@ -248,17 +219,16 @@ def alerts(
 def show(
     alert: int = AlertArgument,
     db: str | None = DbOption,
-    user: str = UserOption,
-    role: str = RoleOption,
-    scope: str | None = ScopeOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
     """预警详情：证据、处置记录与通知 / One alert with evidence, steps and notifications."""
     from healthwatch.services.warning import alert_detail
     from healthwatch.store.db import session_scope
 
+    actor = resolve_cli_actor(db, as_user)
     with session_scope(db) as session:
-        data = alert_detail(session, alert, actor=_actor(user, role, scope))
+        data = alert_detail(session, alert, actor=actor)
     if json:
         print_json(data)
         return
@@ -316,13 +286,11 @@ def ack(
     alert: int = AlertArgument,
     note: str = NoteOption,
     db: str | None = DbOption,
-    user: str = UserOption,
-    role: str = RoleOption,
-    scope: str | None = ScopeOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
     """签收预警 / Acknowledge an alert."""
-    _step(alert, "acknowledge", note, db, _actor(user, role, scope), json, None)
+    _step(alert, "acknowledge", note, db, resolve_cli_actor(db, as_user), json, None)
 
 
 @app.command("assign")
@@ -332,13 +300,11 @@ def assign(
     to: str = typer.Option(..., "--to", help="负责人 / person to assign"),
     note: str = NoteOption,
     db: str | None = DbOption,
-    user: str = UserOption,
-    role: str = RoleOption,
-    scope: str | None = ScopeOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
     """指派预警负责人 / Assign an alert to a person."""
-    _step(alert, "assign", note, db, _actor(user, role, scope), json, to)
+    _step(alert, "assign", note, db, resolve_cli_actor(db, as_user), json, to)
 
 
 RESOLVE_ACTIONS = {
@@ -360,9 +326,7 @@ def resolve(
     ),
     note: str = NoteOption,
     db: str | None = DbOption,
-    user: str = UserOption,
-    role: str = RoleOption,
-    scope: str | None = ScopeOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
     """推进处置：调查、确认或排除、关闭 / Investigate, confirm or rule out, close."""
@@ -376,7 +340,7 @@ def resolve(
                 )
             ]
         )
-    _step(alert, RESOLVE_ACTIONS[outcome], note, db, _actor(user, role, scope), json, None)
+    _step(alert, RESOLVE_ACTIONS[outcome], note, db, resolve_cli_actor(db, as_user), json, None)
 
 
 @app.command("scan")
@@ -390,9 +354,7 @@ def scan(
     replicates: int = typer.Option(999, "--replicates", help="蒙特卡罗次数 / Monte Carlo"),
     seed: int = typer.Option(0, "--seed", help="随机种子 / random seed"),
     db: str | None = DbOption,
-    user: str = UserOption,
-    role: str = RoleOption,
-    scope: str | None = ScopeOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
     """时空重排扫描（Kulldorff），显著聚集生成预警 / Space-time permutation scan."""
@@ -403,7 +365,7 @@ def scan(
         syndrome=syndrome,
         source=source,
         db=db,
-        actor=_actor(user, role, scope),
+        actor=resolve_cli_actor(db, as_user),
         days=days,
         max_days=max_days,
         replicates=replicates,
@@ -438,16 +400,14 @@ def recipient(
     region: str = typer.Option("210000", "--region", help="负责区域 / region"),
     min_level: str = typer.Option("yellow", "--min-level", help="最低级别 / lowest level"),
     db: str | None = DbOption,
-    user: str = UserOption,
-    role: str = RoleOption,
-    scope: str | None = ScopeOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
     """添加预警通知接收人 / Add someone to notify about new alerts."""
     from healthwatch.services.warning import add_recipient
     from healthwatch.store.db import session_scope
 
-    actor = _actor(user, role, scope)
+    actor = resolve_cli_actor(db, as_user)
     with session_scope(db, actor=actor.username) as session:
         data = add_recipient(
             session,
@@ -471,17 +431,18 @@ def notify(
         False, "--retry-failed", help="重发失败的通知 / queue failed notifications again"
     ),
     db: str | None = DbOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
     """发送待发通知并列出投递记录 / Deliver pending notifications and list deliveries."""
     from healthwatch.services.warning import deliver_pending, notifications
     from healthwatch.services.warning import retry_failed as retry
     from healthwatch.store.db import session_scope
-    from healthwatch.users import LOCAL_ADMIN
 
     if retry_failed:
-        with session_scope(db) as session:
-            retry(session, actor=LOCAL_ADMIN)
+        actor = resolve_cli_actor(db, as_user)
+        with session_scope(db, actor=actor.username) as session:
+            retry(session, actor=actor)
     outcome = deliver_pending(db)
     with session_scope(db) as session:
         rows = notifications(session)
@@ -505,14 +466,15 @@ def config(
     ),
     params: str = typer.Option("{}", "--params", help='方法参数 JSON，如 {"years": 3}'),
     db: str | None = DbOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
     """查看或设置探测配置 / List detection configurations, or set one."""
     from healthwatch.services.warning import list_configs, set_config
     from healthwatch.store.db import session_scope
-    from healthwatch.users import LOCAL_ADMIN
 
-    with session_scope(db) as session:
+    actor = resolve_cli_actor(db, as_user)
+    with session_scope(db, actor=actor.username) as session:
         if syndrome or source or method:
             if not (syndrome and source and method):
                 raise InputError(
@@ -529,7 +491,7 @@ def config(
                 raise InputError(
                     [Problem(f"--params is not JSON: {exc}", f"--params 不是 JSON：{exc}")]
                 ) from None
-            set_config(session, syndrome, source, method, parsed, actor=LOCAL_ADMIN)
+            set_config(session, syndrome, source, method, parsed, actor=actor)
         rows = list_configs(session)
     if json:
         print_json(rows)
@@ -559,7 +521,7 @@ def demo(
     from healthwatch.services.warning import load_demo
     from healthwatch.store.db import session_scope
 
-    with session_scope(db, actor="demo") as session:
+    with session_scope(db, actor="demo", create=True) as session:
         result = load_demo(session, end=date.fromisoformat(end) if end else None)
     if json:
         print_json(result)

@@ -28,6 +28,7 @@ from sqlalchemy import delete, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from healthwatch.errors import InputError, NotFoundError, Problem
+from healthwatch.regions.hierarchy import all_regions, liaoning_regions
 from healthwatch.store.audit import iso_utc
 from healthwatch.store.db import session_scope
 from healthwatch.store.models import Region, utcnow
@@ -121,10 +122,22 @@ def _day(value: date | str | np.datetime64 | None) -> date:
 
 
 def county_codes(session: Session) -> list[str]:
-    """Adcodes of the county-level regions in the database (the units that report)."""
-    return list(
+    """Adcodes of the county-level regions in the database (the units that report).
+
+    A database without regions (feeds may arrive before anyone loaded the reference data) gets
+    Liaoning's 100 counties from the packaged GB/T 2260 hierarchy.
+    """
+    stored = list(
         session.scalars(select(Region.adcode).where(Region.level == "county").order_by("adcode"))
     )
+    if stored:
+        return stored
+    return sorted(r.adcode for r in liaoning_regions() if r.level == "county")
+
+
+def reporting_regions() -> frozenset[str]:
+    """County adcodes a feed may name: every county-level code of GB/T 2260."""
+    return frozenset(a for a, r in all_regions().items() if r.level == "county")
 
 
 # -- blocks: the current values ----------------------------------------------------------------
@@ -337,8 +350,8 @@ def ingest_file(
     identity numbers never reach the database. Nothing is written when anything is wrong.
     """
     path = Path(path)
-    with session_scope(db, actor=actor.username) as session:
-        regions = county_codes(session)
+    regions = reporting_regions()
+    with session_scope(db, actor=actor.username, create=True) as session:
         if line_list:
             cells, file, first = read_line_list(path)
             frame, stats = count_line_list(
@@ -368,10 +381,10 @@ def ingest_records(
 ) -> dict[str, Any]:
     """The JSON way in: ``[{"date", "region", "source", "syndrome", "count"}]`` (null = missing)."""
     cells = records_frame(records)
-    with session_scope(db, actor=actor.username) as session:
-        frame = validate_counts(
-            cells, regions=county_codes(session), today=today, file="records", first_line=1
-        )
+    frame = validate_counts(
+        cells, regions=reporting_regions(), today=today, file="records", first_line=1
+    )
+    with session_scope(db, actor=actor.username, create=True) as session:
         text = json.dumps(list(records), sort_keys=True, ensure_ascii=False, default=str)
         return ingest_frame(
             session,

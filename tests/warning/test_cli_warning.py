@@ -28,6 +28,16 @@ def write_feed(path, end: date, days: int = 40) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def add_officers(db: str) -> None:
+    from healthwatch.services.users import add_user
+    from healthwatch.store.db import session_scope
+    from healthwatch.users import LOCAL_ADMIN
+
+    with session_scope(db, create=True) as s:
+        for name, region in (("sy", "210100"), ("as", "210300")):
+            add_user(s, LOCAL_ADMIN, name, "Duty-officer-2024!", "duty_officer", region=region)
+
+
 def test_the_whole_flow_from_the_command_line(run_cli, tmp_path):
     db = str(tmp_path / "hw.sqlite")
     end = date(2024, 5, 31)
@@ -56,8 +66,9 @@ def test_the_whole_flow_from_the_command_line(run_cli, tmp_path):
     (alert,) = strict_json_loads(out.stdout)
     assert alert["region"] == "210302" and alert["status"] == "new"
     aid = str(alert["id"])
-    shenyang = ("--user", "sy", "--role", "duty_officer", "--scope", "210100")
-    anshan = ("--user", "as", "--role", "duty_officer", "--scope", "210300")
+    add_officers(db)
+    shenyang = ("--as", "sy")
+    anshan = ("--as", "as")
     out = run_cli("warning", "alerts", "--db", db, "--json", *shenyang)
     assert strict_json_loads(out.stdout) == []
     out = run_cli("warning", "ack", aid, "--db", db, *shenyang)

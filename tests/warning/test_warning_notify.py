@@ -120,6 +120,7 @@ def test_webhook_and_email_delivered_failures_retried_recorded_and_never_block(
     ok_server, ok_url = serve(Receiver)
     slow_server, slow_url = serve(Slow)
     refused_url = f"http://127.0.0.1:{closed_port()}/hook"
+    _cholera(db_url)
     with session_scope(db_url) as s:
         for name, channel, address in (
             ("ok-hook", "webhook", ok_url),
@@ -146,7 +147,6 @@ def test_webhook_and_email_delivered_failures_retried_recorded_and_never_block(
             actor=LOCAL_ADMIN,
         )
     monkeypatch.setenv("HEALTHWATCH_SMTP", good_smtp)
-    _cholera(db_url)
     policy = RetryPolicy(attempts=2, backoff=0.05, timeout=0.5)
     started = time.monotonic()
     result = svc.run_day("2024-03-30", db=db_url, policy=policy)
