@@ -12,12 +12,13 @@ See ``docs/warning.md`` for the whole flow with a working example.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -1275,17 +1276,11 @@ def deliver_pending(
     outcome = {"sent": 0, "failed": 0}
     for notification_id, channel, address, alert_id in pending:
         subject, text, payload = messages[alert_id]
+        send: Callable[[float], None]
         if channel == "webhook":
-
-            def send(timeout: float, url: str = address, body: Any = payload) -> None:
-                send_webhook(url, body, timeout)
+            send = functools.partial(_send_webhook, address, payload)
         else:
-
-            def send(
-                timeout: float, to: str = address, subj: str = subject, body: str = text
-            ) -> None:
-                send_email(to, subj, body, server=smtp, sender=sender, timeout=timeout)
-
+            send = functools.partial(_send_email, address, subject, text, smtp=smtp, sender=sender)
         attempts = deliver(send, policy)
         ok = attempts[-1].ok
         with session_scope(db, actor="system:notify") as session:
@@ -1310,6 +1305,16 @@ def deliver_pending(
                 n.delivered_at = utcnow()
         outcome["sent" if ok else "failed"] += 1
     return outcome
+
+
+def _send_webhook(url: str, payload: Mapping[str, Any], timeout: float) -> None:
+    send_webhook(url, payload, timeout)
+
+
+def _send_email(
+    to: str, subject: str, text: str, timeout: float, *, smtp: str, sender: str
+) -> None:
+    send_email(to, subject, text, server=smtp, sender=sender, timeout=timeout)
 
 
 def start_delivery(db: str | None = None, **kwargs: Any) -> threading.Thread:

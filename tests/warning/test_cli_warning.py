@@ -29,11 +29,13 @@ def write_feed(path, end: date, days: int = 40) -> None:
 
 
 def add_officers(db: str) -> None:
+    from healthwatch.services.database import load_builtin
     from healthwatch.services.users import add_user
     from healthwatch.store.db import session_scope
     from healthwatch.users import LOCAL_ADMIN
 
     with session_scope(db, create=True) as s:
+        load_builtin(s)
         for name, region in (("sy", "210100"), ("as", "210300")):
             add_user(s, LOCAL_ADMIN, name, "Duty-officer-2024!", "duty_officer", region=region)
 
