@@ -82,6 +82,7 @@ def counts(days: int, mean: np.ndarray, start_doy: int, rng: np.random.Generator
 
 
 def setup(db: str, years: int) -> tuple[Path, list[str]]:
+    from healthwatch.services.database import load_builtin
     from healthwatch.services.warning import county_codes, set_config, write_history
     from healthwatch.store.db import session_scope
     from healthwatch.users import LOCAL_ADMIN
@@ -90,7 +91,8 @@ def setup(db: str, years: int) -> tuple[Path, list[str]]:
     history_days = 365 * years + 1
     start = DAY - timedelta(days=history_days)  # history ends the day before DAY
     t0 = time.perf_counter()
-    with session_scope(db, actor="bench") as s:
+    with session_scope(db, actor="bench", create=True) as s:
+        load_builtin(s)
         regions = county_codes(s)
         mu = means(len(regions), rng)
         for source in bench_sources():

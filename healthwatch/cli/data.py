@@ -64,13 +64,20 @@ def import_(
     from healthwatch.services.data import import_file
 
     result = import_file(
-        file, actor=_actor(), db=db, format=format, mapping=mapping, dry_run=dry_run,
+        file,
+        actor=_actor(),
+        db=db,
+        format=format,
+        mapping=mapping,
+        dry_run=dry_run,
         definitions=definitions,
     )
     if json:
         print_json(result.to_json())
         return
-    what = "校验通过（未写入）/ valid, nothing written (dry run)" if dry_run else "已导入 / imported"
+    what = (
+        "校验通过（未写入）/ valid, nothing written (dry run)" if dry_run else "已导入 / imported"
+    )
     console.print(
         f"{what}: {escape(result.file)} [{result.format}] — {result.rows} 行 rows，新增 "
         f"{result.inserted} inserted，更新 {result.updated} updated（新版本 new versions），未变 "
@@ -113,8 +120,9 @@ def export(
     format: str = typer.Option("csv", "--format", help="csv | xlsx | dhis2-json | fhir"),
     plan: str | None = typer.Option(None, "--plan", help="Only this plan's indicators / 规划"),
     region: str | None = typer.Option(None, "--region", help="Region subtree / 地区"),
-    period: str | None = typer.Option(None, "--period", help="Period (a year includes its quarters "
-                                      "and months) / 期间"),
+    period: str | None = typer.Option(
+        None, "--period", help="Period (a year includes its quarters and months) / 期间"
+    ),
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
@@ -149,11 +157,25 @@ def values(
     if json:
         print_json(rows)
         return
-    table = Table("地区 region", "期间 period", "数据项 element", "值 value", "版本 v", "状态 status",
-                  "模拟 synthetic")
+    table = Table(
+        "地区 region",
+        "期间 period",
+        "数据项 element",
+        "值 value",
+        "版本 v",
+        "状态 status",
+        "模拟 synthetic",
+    )
     for r in rows[:500]:
-        table.add_row(r["region"], r["period"], r["element"], f"{r['value']:g}", str(r["version"]),
-                      r["status"] + (" 🔒" if r["locked"] else ""), "是" if r["synthetic"] else "")
+        table.add_row(
+            r["region"],
+            r["period"],
+            r["element"],
+            f"{r['value']:g}",
+            str(r["version"]),
+            r["status"] + (" 🔒" if r["locked"] else ""),
+            "是" if r["synthetic"] else "",
+        )
     console.print(table)
     if len(rows) > 500:
         console.print(f"… 共 {len(rows)} 行 / {len(rows)} rows (use --json for all)")
@@ -175,20 +197,34 @@ def history(
     if json:
         print_json(result)
         return
-    table = Table("数据项 element", "版本 v", "旧值 old", "新值 new", "填报人 by", "时间 at",
-                  "来源/原因 source/why")
+    table = Table(
+        "数据项 element",
+        "版本 v",
+        "旧值 old",
+        "新值 new",
+        "填报人 by",
+        "时间 at",
+        "来源/原因 source/why",
+    )
     for v in result["versions"]:
         why = v["reason"] or v["comment"] or v["source"]
-        table.add_row(v["element"], str(v["version"]) + (" *" if v["current"] else ""),
-                      "" if v["old"] is None else f"{v['old']:g}",
-                      "删除" if v["new"] is None else f"{v['new']:g}", v["stored_by"],
-                      v["stored_at"][:19], escape(why or ""))
+        table.add_row(
+            v["element"],
+            str(v["version"]) + (" *" if v["current"] else ""),
+            "" if v["old"] is None else f"{v['old']:g}",
+            "删除" if v["new"] is None else f"{v['new']:g}",
+            v["stored_by"],
+            v["stored_at"][:19],
+            escape(why or ""),
+        )
     console.print(table)
     for e in result["approvals"]:
         after = e["after"] or {}
-        console.print(f"  审核 approval {e['at'][:19]} {e['actor']}: {after.get('status')} "
-                      f"locked={after.get('locked')} {escape(after.get('comment') or '')}",
-                      highlight=False)
+        console.print(
+            f"  审核 approval {e['at'][:19]} {e['actor']}: {after.get('status')} "
+            f"locked={after.get('locked')} {escape(after.get('comment') or '')}",
+            highlight=False,
+        )
 
 
 @app.command("revert")
@@ -209,8 +245,11 @@ def revert(
     if json:
         print_json(result)
         return
-    console.print(f"已恢复 / restored {element} {region} {period}: 第 {version} 版 -> 第 "
-                  f"{result['new_version']} 版 (value {result['value']:g})", highlight=False)
+    console.print(
+        f"已恢复 / restored {element} {region} {period}: 第 {version} 版 -> 第 "
+        f"{result['new_version']} 版 (value {result['value']:g})",
+        highlight=False,
+    )
 
 
 def _workflow(action: str, region: str, period: str, text: str, db: str | None, json: bool) -> None:
@@ -225,42 +264,58 @@ def _workflow(action: str, region: str, period: str, text: str, db: str | None, 
         print_json(result)
         return
     lock = "，已锁定 locked" if result["locked"] else ""
-    console.print(f"{region} {period}: {result['status_zh']} {result['status']}{lock}",
-                  highlight=False)
+    console.print(
+        f"{region} {period}: {result['status_zh']} {result['status']}{lock}", highlight=False
+    )
 
 
 @app.command("submit")
 @friendly_errors
-def submit(region: str = _REGION, period: str = _PERIOD,
-           comment: str = typer.Option("", "--comment", help="Comment / 说明"),
-           db: str | None = DbOption, json: bool = JsonOption) -> None:
+def submit(
+    region: str = _REGION,
+    period: str = _PERIOD,
+    comment: str = typer.Option("", "--comment", help="Comment / 说明"),
+    db: str | None = DbOption,
+    json: bool = JsonOption,
+) -> None:
     """上报（草稿 -> 已上报）/ Submit (draft -> submitted)."""
     _workflow("submit", region, period, comment, db, json)
 
 
 @app.command("approve")
 @friendly_errors
-def approve(region: str = _REGION, period: str = _PERIOD,
-            comment: str = typer.Option("", "--comment", help="Comment / 说明"),
-            db: str | None = DbOption, json: bool = JsonOption) -> None:
+def approve(
+    region: str = _REGION,
+    period: str = _PERIOD,
+    comment: str = typer.Option("", "--comment", help="Comment / 说明"),
+    db: str | None = DbOption,
+    json: bool = JsonOption,
+) -> None:
     """审核并锁定（下级须全部审核）/ Approve and lock (all regions below first)."""
     _workflow("approve", region, period, comment, db, json)
 
 
 @app.command("unlock")
 @friendly_errors
-def unlock(region: str = _REGION, period: str = _PERIOD,
-           reason: str = typer.Option(..., "--reason", help="Why / 原因"),
-           db: str | None = DbOption, json: bool = JsonOption) -> None:
+def unlock(
+    region: str = _REGION,
+    period: str = _PERIOD,
+    reason: str = typer.Option(..., "--reason", help="Why / 原因"),
+    db: str | None = DbOption,
+    json: bool = JsonOption,
+) -> None:
     """管理员解锁（记入审计）/ Administrator unlock (audited)."""
     _workflow("unlock", region, period, reason, db, json)
 
 
 @app.command("status")
 @friendly_errors
-def status(period: str = _PERIOD,
-           region: str | None = typer.Option(None, "--region", help="Region subtree / 地区"),
-           db: str | None = DbOption, json: bool = JsonOption) -> None:
+def status(
+    period: str = _PERIOD,
+    region: str | None = typer.Option(None, "--region", help="Region subtree / 地区"),
+    db: str | None = DbOption,
+    json: bool = JsonOption,
+) -> None:
     """各地区审核状态 / Approval state of every region."""
     from healthwatch.services.data import status as run
 
@@ -291,17 +346,33 @@ def aggregate(
     """逐级汇总（由计数重算比率）及完整性 / Aggregate up the hierarchy from counts, with completeness."""
     from healthwatch.services.data import aggregate as run
 
-    rows = [r for r in run(indicator, db=db, periods=period or None, region=region)
-            if r["level"] in level]
+    rows = [
+        r
+        for r in run(indicator, db=db, periods=period or None, region=region)
+        if r["level"] in level
+    ]
     if json:
         print_json(rows)
         return
-    table = Table("期间 period", "地区 region", "本级填报 own", "汇总 aggregate", "完整性 complete",
-                  "差异 gap", title=f"{indicator}")
+    table = Table(
+        "期间 period",
+        "地区 region",
+        "本级填报 own",
+        "汇总 aggregate",
+        "完整性 complete",
+        "差异 gap",
+        title=f"{indicator}",
+    )
     for r in rows:
         gap = _fmt(r["gap"]) + (" [red]⚠[/red]" if r["gap_finding"] else "")
-        table.add_row(r["period"], r["region"], _fmt(r["own"]), _fmt(r["aggregate"]),
-                      f"{r['counties_reported']}/{r['counties_total']}", gap)
+        table.add_row(
+            r["period"],
+            r["region"],
+            _fmt(r["own"]),
+            _fmt(r["aggregate"]),
+            f"{r['counties_reported']}/{r['counties_total']}",
+            gap,
+        )
     console.print(table)
 
 
@@ -325,8 +396,9 @@ def completeness(
     for r in rows:
         missing = r["missing_counties"]
         shown = ", ".join(missing[:6]) + (" …" if len(missing) > 6 else "")
-        table.add_row(r["indicator"], r["region"], f"{r['counties_reported']}/{r['counties_total']}",
-                      shown)
+        table.add_row(
+            r["indicator"], r["region"], f"{r['counties_reported']}/{r['counties_total']}", shown
+        )
     console.print(table)
 
 
@@ -339,16 +411,26 @@ def definitions(json: bool = JsonOption) -> None:
     defs = load_definitions()
     names = indicator_names()
     rows = [
-        {"code": d.code, "name_zh": d.name_zh or names.get(d.code, ("", ""))[0],
-         "name_en": d.name_en or names.get(d.code, ("", ""))[1], "unit": d.unit,
-         "formula": d.formula(), "direct": d.direct, "bounds": d.bounds}
+        {
+            "code": d.code,
+            "name_zh": d.name_zh or names.get(d.code, ("", ""))[0],
+            "name_en": d.name_en or names.get(d.code, ("", ""))[1],
+            "unit": d.unit,
+            "formula": d.formula(),
+            "direct": d.direct,
+            "bounds": d.bounds,
+        }
         for d in defs.indicators.values()
     ]
     if json:
-        print_json({"indicators": rows,
-                    "elements": [e.model_dump(mode="json") for e in defs.elements.values()],
-                    "rules": [r.model_dump(mode="json") for r in defs.rules],
-                    "files": list(defs.files)})
+        print_json(
+            {
+                "indicators": rows,
+                "elements": [e.model_dump(mode="json") for e in defs.elements.values()],
+                "rules": [r.model_dump(mode="json") for r in defs.rules],
+                "files": list(defs.files),
+            }
+        )
         return
     table = Table("指标 indicator", "名称 name", "公式 formula", "单位 unit")
     for r in rows:

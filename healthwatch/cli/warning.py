@@ -322,7 +322,7 @@ def resolve(
     alert: int = AlertArgument,
     outcome: str = typer.Option(
         ...,
-        "--as",
+        "--outcome",
         help="investigating（开始调查）/ confirmed（确认）/ ruled_out（排除）/ closed（关闭）",
     ),
     note: str = NoteOption,
@@ -335,9 +335,9 @@ def resolve(
         raise InputError(
             [
                 Problem(
-                    f"--as must be one of {', '.join(RESOLVE_ACTIONS)}",
-                    f"--as 须为 {'、'.join(RESOLVE_ACTIONS)} 之一",
-                    field="--as",
+                    f"--outcome must be one of {', '.join(RESOLVE_ACTIONS)}",
+                    f"--outcome 须为 {'、'.join(RESOLVE_ACTIONS)} 之一",
+                    field="--outcome",
                 )
             ]
         )

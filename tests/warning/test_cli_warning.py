@@ -78,11 +78,11 @@ def test_the_whole_flow_from_the_command_line(run_cli, tmp_path):
 
     out = run_cli("warning", "ack", aid, "--note", "已电话核实", "--db", db, "--json", *anshan)
     assert strict_json_loads(out.stdout)["status"] == "acknowledged"
-    out = run_cli("warning", "resolve", aid, "--as", "closed", "--db", db, *anshan)
+    out = run_cli("warning", "resolve", aid, "--outcome", "closed", "--db", db, *anshan)
     assert out.returncode == 2 and "不能对状态为" in out.stderr and "Traceback" not in out.stderr
     out = run_cli("warning", "assign", aid, "--to", "王医生", "--db", db, "--json", *anshan)
     assert strict_json_loads(out.stdout)["assigned_to"] == "王医生"
-    out = run_cli("warning", "resolve", aid, "--as", "investigating", "--db", db, *anshan)
+    out = run_cli("warning", "resolve", aid, "--outcome", "investigating", "--db", db, *anshan)
     assert out.returncode == 0 and "调查核实中" in out.stdout
     out = run_cli("warning", "show", aid, "--db", db, "--json")
     detail = strict_json_loads(out.stdout)
