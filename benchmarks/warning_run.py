@@ -49,12 +49,19 @@ def bench_sources() -> list[str]:
     return [s for s in SOURCES if s != "station_screening"][:10]
 
 
+#: sources where a case of a fixed-threshold disease is a case (a screening or laboratory
+#: positive, a notified case); elsewhere the disease's counts are watched with EARS
+CASE_SOURCES = frozenset({"notifiable", "laboratory", "port_screening", "station_screening"})
+
+
 def config_for(syndrome: str, source: str, years: int = 3) -> DetectionConfig:
+    """CIDARS as China runs it: the moving percentile method on notified cases (NNDRS) of the
+    mpm diseases, the fixed threshold on cases of single-case diseases; EARS C2 elsewhere."""
     entry = SYNDROMES[syndrome]
-    if entry.cidars == "fixed":
+    if entry.cidars == "fixed" and source in CASE_SOURCES:
         return DetectionConfig(syndrome, source, "cidars_fixed", {"threshold": 1})
-    if entry.cidars == "mpm":
-        params = {"years": years}
+    if entry.cidars == "mpm" and source == "notifiable":
+        params: dict[str, float] = {"years": years}
         if entry.percentile is not None:
             params["percentile"] = entry.percentile
         return DetectionConfig(syndrome, source, "cidars_mpm", params)
