@@ -934,7 +934,7 @@ def scan_day(
             out.append(entry)
             if c["p_value"] <= alpha and end == when:
                 alert = {
-                    "region": counties[0],
+                    "region": regions[c["center"]] if "center" in c else counties[0],
                     "regions": counties,
                     "syndrome": syndrome,
                     "first_date": start.isoformat(),

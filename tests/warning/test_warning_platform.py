@@ -232,3 +232,60 @@ def test_reporter_outside_its_region_cannot_ingest(db_url, tmp_path):
     reporter = Actor("anshan", Role.REPORTER, "210300")
     with pytest.raises(PermissionDeniedError):
         svc.ingest_file(feed_csv(tmp_path), db=db_url, actor=reporter, today="2024-04-01")
+
+
+def test_dask_client_gives_the_local_signals(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    db = f"sqlite:///{tmp_path / 'dask.sqlite'}"
+    svc.ingest_file(feed_csv(tmp_path), db=db, today="2024-04-01")
+    local = svc.run_day(END, db=db, notify=False)
+    with session_scope(db) as s:
+        before = sorted((x.region, x.source, x.p_value) for x in s.scalars(select(WarningSignal)))
+    with distributed.Client(processes=False, n_workers=1, dashboard_address=None) as client:
+        remote = svc.run_day(END, db=db, notify=False, client=client)
+    with session_scope(db) as s:
+        after = sorted((x.region, x.source, x.p_value) for x in s.scalars(select(WarningSignal)))
+    assert after == before and remote["signals"] == local["signals"] > 0
+    assert remote["alerts_new"] == 0  # the same day again: the alert is updated, not repeated
+
+
+def test_space_time_cluster_becomes_an_alert_with_its_counties(tmp_path):
+    from healthwatch.warning.geography import neighbours_within
+
+    db = f"sqlite:///{tmp_path / 'scan.sqlite'}"
+    counties = svc.county_codes_builtin()[:40]
+    core = "210302"
+    ring = sorted(neighbours_within(counties)[core])[:2]
+    cluster = {core, *ring}
+    rng = np.random.default_rng(5)
+    records = []
+    for k in range(56):
+        day = END - timedelta(days=55 - k)
+        for county in counties:
+            n = int(rng.poisson(3)) + (12 if county in cluster and k >= 53 else 0)
+            records.append(
+                {
+                    "date": str(day),
+                    "region": county,
+                    "source": "kindergarten_absence",
+                    "syndrome": "rash",
+                    "count": n,
+                }
+            )
+    svc.ingest_records(records, db=db, today="2024-04-01")
+    result = svc.scan_day(
+        END, syndrome="rash", source="kindergarten_absence", db=db, replicates=199, seed=3
+    )
+    top = result["clusters"][0]
+    assert set(top["counties"]) >= cluster and top["p_value"] <= 0.01
+    assert top["end"] == END.isoformat()
+    with session_scope(db) as s:
+        (alert,) = [a for a in svc.list_alerts(s) if a["kind"] == "cluster"]
+        detail = svc.alert_detail(s, alert["id"])
+    assert set(alert["regions"]) == set(top["counties"]) and alert["syndrome"] == "rash"
+    assert detail["evidence"]["cluster"]["llr"] == pytest.approx(top["llr"])
+    # scanning the same day again does not raise a second alert
+    again = svc.scan_day(
+        END, syndrome="rash", source="kindergarten_absence", db=db, replicates=199, seed=3
+    )
+    assert again["alerts_new"] == []
