@@ -82,6 +82,10 @@ def run_demo(db: str | None = None) -> dict[str, Any]:
                 }
             )
 
+        from healthwatch.services.warning import load_demo
+
+        warning = load_demo(session)  # simulated multi-source feeds, detection, open alerts
+
         records = population_records(session, DEMO_YEAR)
         persons = populations(session, DEMO_YEAR)
         findings = check_plans(stored_plans, persons)
@@ -114,6 +118,7 @@ def run_demo(db: str | None = None) -> dict[str, Any]:
         "findings": [f.to_json() for f in findings],
         "findings_by_severity": dict(Counter(f.severity for f in findings)),
         "indicator_data": indicator_data,
+        "warning": warning,
     }
 
 

@@ -29,7 +29,19 @@ from typing import Any
 
 import typer
 
-from healthwatch.cli import access, data, db, demo, evaluate, plans, regions, serve, surveil, users
+from healthwatch.cli import (
+    access,
+    data,
+    db,
+    demo,
+    evaluate,
+    plans,
+    regions,
+    serve,
+    surveil,
+    users,
+    warning,
+)
 from healthwatch.cli._common import (
     HELP_OPTION_NAMES,
     ZhHelpCommand,
@@ -93,6 +105,7 @@ app.add_typer(surveil.app, name="surveil")
 app.add_typer(access.app, name="access")
 app.add_typer(users.app, name="users")
 app.add_typer(data.app, name="data")
+app.add_typer(warning.app, name="warning")
 app.command("demo", cls=ZhHelpCommand)(demo.demo)
 evaluate.register(app)  # evaluate, report, plans draft
 chinese_help_everywhere(app)
