@@ -1,8 +1,8 @@
 """`healthwatch data`: indicator data import, template, export, approval, history, aggregation.
 
 Thin shells over :mod:`healthwatch.services.data`; every command prints a Rich table or, with
-``--json``, strict JSON. The acting user comes from :func:`_actor` (a local administrator until
-the users table and ``--as USER`` land).
+``--json``, strict JSON. Commands that read or write values act as ``--as USER`` /
+``$HEALTHWATCH_USER`` (its role and region scope), else as the local administrator.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from healthwatch.cli._actor import AsOption, resolve_cli_actor
 from healthwatch.cli._common import DbOption, JsonOption, console, friendly_errors, print_json
-from healthwatch.users import LOCAL_ADMIN, Actor
+from healthwatch.users import Actor
 
 app = typer.Typer(
     help="指标数据：导入、模板、导出、审核、历史、汇总 / indicator data: import, template, export, "
@@ -43,9 +44,9 @@ _PERIODS = typer.Option([], "--period", help="Period(s) / 期间（可重复）"
 _LEVELS = typer.Option(["province", "city"], "--level", help="Levels shown / 层级")
 
 
-def _actor() -> Actor:
-    """The user the CLI acts as (swap for the users module's --as / HEALTHWATCH_USER)."""
-    return LOCAL_ADMIN
+def _actor(db: str | None, as_user: str | None) -> Actor:
+    """The user the CLI acts as: ``--as USER`` / ``$HEALTHWATCH_USER``, else the local admin."""
+    return resolve_cli_actor(db, as_user)
 
 
 def _print_warnings(warnings: list[dict[str, Any]], limit: int = 30) -> None:
@@ -68,6 +69,7 @@ def import_(
     definitions: list[Path] = _DEFINITIONS,
     dry_run: bool = _DRY,
     db: str | None = DbOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
     """导入指标数据（整体校验，全部成功或全部拒绝）/ Import values, validated whole."""
@@ -75,7 +77,7 @@ def import_(
 
     result = import_file(
         file,
-        actor=_actor(),
+        actor=_actor(db, as_user),
         db=db,
         format=format,
         mapping=mapping,
@@ -106,13 +108,14 @@ def template(
     year: int = typer.Option(..., "--year", help="Year to report / 填报年份"),
     out: Path | None = _TEMPLATE_OUT,
     db: str | None = DbOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
     """生成 Excel 填报模板 / Write the Excel reporting template."""
     from healthwatch.services.data import template as write
 
     path = out or Path(f"{plan}-{region}-{year}.xlsx")
-    result = write(path, plan=plan, region=region, year=year, actor=_actor(), db=db)
+    result = write(path, plan=plan, region=region, year=year, actor=_actor(db, as_user), db=db)
     if json:
         print_json(result)
         return
@@ -134,12 +137,21 @@ def export(
         None, "--period", help="Period (a year includes its quarters and months) / 期间"
     ),
     db: str | None = DbOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
     """导出指标数据（可再导入）/ Export values (imports back unchanged)."""
     from healthwatch.services.data import export as run
 
-    result = run(out, format=format, plan=plan, region=region, period=period, actor=_actor(), db=db)
+    result = run(
+        out,
+        format=format,
+        plan=plan,
+        region=region,
+        period=period,
+        actor=_actor(db, as_user),
+        db=db,
+    )
     if json:
         print_json(result)
         return
@@ -198,12 +210,13 @@ def history(
     period: str = _PERIOD,
     element: str | None = typer.Option(None, "--element", help="Element code / 数据项"),
     db: str | None = DbOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
     """修改历史：谁、何时、旧值、新值、原因 / History: who, when, old, new, why."""
     from healthwatch.services.data import history as run
 
-    result = run(region, period, element, db=db, actor=_actor())
+    result = run(region, period, element, db=db, actor=_actor(db, as_user))
     if json:
         print_json(result)
         return
@@ -246,12 +259,13 @@ def revert(
     version: int = typer.Option(..., "--version", help="Version to restore / 要恢复的版本"),
     reason: str = typer.Option(..., "--reason", help="Why / 原因"),
     db: str | None = DbOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
     """恢复某一版本（作为新版本）/ Restore a version (as a new version)."""
     from healthwatch.services.data import revert as run
 
-    result = run(region, period, element, version, reason=reason, actor=_actor(), db=db)
+    result = run(region, period, element, version, reason=reason, actor=_actor(db, as_user), db=db)
     if json:
         print_json(result)
         return
@@ -262,10 +276,18 @@ def revert(
     )
 
 
-def _workflow(action: str, region: str, period: str, text: str, db: str | None, json: bool) -> None:
+def _workflow(
+    action: str,
+    region: str,
+    period: str,
+    text: str,
+    db: str | None,
+    json: bool,
+    as_user: str | None,
+) -> None:
     from healthwatch.services import data as svc
 
-    actor = _actor()
+    actor = _actor(db, as_user)
     if action == "unlock":
         result = svc.unlock(region, period, actor=actor, reason=text, db=db)
     else:
@@ -286,10 +308,11 @@ def submit(
     period: str = _PERIOD,
     comment: str = typer.Option("", "--comment", help="Comment / 说明"),
     db: str | None = DbOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
     """上报（草稿 -> 已上报）/ Submit (draft -> submitted)."""
-    _workflow("submit", region, period, comment, db, json)
+    _workflow("submit", region, period, comment, db, json, as_user)
 
 
 @app.command("approve")
@@ -299,10 +322,11 @@ def approve(
     period: str = _PERIOD,
     comment: str = typer.Option("", "--comment", help="Comment / 说明"),
     db: str | None = DbOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
     """审核并锁定（下级须全部审核）/ Approve and lock (all regions below first)."""
-    _workflow("approve", region, period, comment, db, json)
+    _workflow("approve", region, period, comment, db, json, as_user)
 
 
 @app.command("unlock")
@@ -312,10 +336,11 @@ def unlock(
     period: str = _PERIOD,
     reason: str = typer.Option(..., "--reason", help="Why / 原因"),
     db: str | None = DbOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
     """管理员解锁（记入审计）/ Administrator unlock (audited)."""
-    _workflow("unlock", region, period, reason, db, json)
+    _workflow("unlock", region, period, reason, db, json, as_user)
 
 
 @app.command("status")
@@ -324,12 +349,13 @@ def status(
     period: str = _PERIOD,
     region: str | None = typer.Option(None, "--region", help="Region subtree / 地区"),
     db: str | None = DbOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
     """各地区审核状态 / Approval state of every region."""
     from healthwatch.services.data import status as run
 
-    rows = run(period, region=region, db=db, actor=_actor())
+    rows = run(period, region=region, db=db, actor=_actor(db, as_user))
     if json:
         print_json(rows)
         return

@@ -169,3 +169,23 @@ def test_export_template_and_definitions(run_cli, tmp_path):
     out = run_cli("data", "definitions", "--json")
     defs = strict_json_loads(out.stdout)
     assert {"infant_mortality", "life_expectancy"} <= {i["code"] for i in defs["indicators"]}
+
+
+def test_as_user_writes_only_inside_its_region(run_cli, seeded_sqlite, tmp_path):
+    env = {"HEALTHWATCH_DB": seeded_sqlite}
+    added = run_cli(
+        "users", "add", "tiedong", "--role", "reporter", "--region", "210302", "--password-stdin",
+        env=env, input="Liaoning#2025\n",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    both = tmp_path / "both.csv"
+    both.write_text(ROWS, encoding="utf-8")
+    refused = run_cli("data", "import", str(both), "--as", "tiedong", env=env)
+    assert refused.returncode == 2, refused.stdout
+    assert "210303" in refused.stderr and "只能" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    own = tmp_path / "own.csv"
+    own.write_text("".join(ROWS.splitlines(keepends=True)[:4]), encoding="utf-8")
+    ok = run_cli("data", "import", str(own), "--json", env={**env, "HEALTHWATCH_USER": "tiedong"})
+    assert ok.returncode == 0, ok.stderr
+    assert strict_json_loads(ok.stdout)["inserted"] == 3
