@@ -91,6 +91,9 @@ def run_demo(db: str | None = None) -> dict[str, Any]:
         findings = check_plans(stored_plans, persons)
 
     indicator_data = load_demo_data(url, actor=LOCAL_ADMIN)
+    from healthwatch.surveillance.warm import warm  # compile/load the detection kernels once
+
+    warm()
     liaoning = {r.adcode for r in regions}
     kept = [r for r in records if r["adcode"] in liaoning]
     return {

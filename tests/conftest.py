@@ -88,6 +88,23 @@ def seeded_db_url(db_url: str) -> str:
     return db_url
 
 
+@pytest.fixture
+def seeded_sqlite(tmp_path: Path) -> Iterator[str]:
+    """An SQLite file path with the built-in reference data loaded, for real-subprocess CLI tests.
+
+    The CLI's read commands refuse a missing database, so a test of ``users``/``data`` commands
+    prepares the database first, as a user would with ``healthwatch demo``.
+    """
+    from healthwatch.services.database import install_builtin
+    from healthwatch.store.db import dispose_engine
+
+    path = str(tmp_path / "seeded.sqlite")
+    install_builtin(path)
+    dispose_engine(path)  # the subprocesses under test open it themselves
+    yield path
+    dispose_engine(path)
+
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 
@@ -103,7 +120,7 @@ def require_or_skip(condition: bool, reason: str) -> None:
         return
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason}; CI must provide it", pytrace=False)
-    pytest.skip(reason)
+    pytest.skip(reason, allow_module_level=True)
 
 
 def require_shared(*parts: str) -> Path:

@@ -7,8 +7,8 @@ import json
 from typer.testing import CliRunner
 
 from healthwatch.cli import app
-from healthwatch.plans import builtin_plans, check_plans
 from healthwatch.data.populations import builtin_city_populations
+from healthwatch.plans import builtin_plans, check_plans
 from healthwatch.store.audit import audit_trail
 from healthwatch.store.db import session_scope
 from healthwatch.store.plans import list_plans

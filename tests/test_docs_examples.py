@@ -41,17 +41,26 @@ def test_the_documents_have_examples() -> None:
     assert len(BLOCKS) >= 5  # the extraction itself must find something to run
 
 
-@pytest.mark.parametrize(("name", "line", "code"), BLOCKS, ids=[f"{n}:{ln}" for n, ln, _ in BLOCKS])
-def test_example_runs(
-    name: str, line: int, code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+DOCUMENT_NAMES = sorted({name for name, _, _ in BLOCKS})
+
+
+@pytest.mark.parametrize("document", DOCUMENT_NAMES)
+def test_examples_run(document: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A document's blocks run in order in one namespace, as a reader runs them in turn."""
     monkeypatch.chdir(tmp_path)
-    if ">>>" in code:
-        parser = doctest.DocTestParser()
-        test = parser.get_doctest(code, {}, f"{name}:{line}", name, line)
-        runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-        runner.run(test)
-        result = runner.summarize(verbose=False)
-        assert result.failed == 0, f"{name}:{line}: {result.failed} doctest example(s) failed"
-    else:
-        exec(compile(code, f"{name}:{line}", "exec"), {"__name__": "__docs__"})
+    namespace: dict[str, object] = {"__name__": "__docs__"}
+    for name, line, code in BLOCKS:
+        if name != document:
+            continue
+        if ">>>" in code:
+            parser = doctest.DocTestParser()
+            test = parser.get_doctest(code, namespace, f"{name}:{line}", name, line)
+            runner = doctest.DocTestRunner(
+                optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+            )
+            runner.run(test, clear_globs=False)
+            result = runner.summarize(verbose=False)
+            assert result.failed == 0, f"{name}:{line}: {result.failed} doctest example(s) failed"
+            namespace = test.globs
+        else:
+            exec(compile(code, f"{name}:{line}", "exec"), namespace)

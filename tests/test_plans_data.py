@@ -21,6 +21,7 @@ SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 ANSHAN_TXT = SEEDS / "000_14fe07d2ce9f326d.txt"
 LIAONING_TXT = SEEDS / "003_2b4deb73e30e62d3.txt"
 
+
 @pytest.fixture(autouse=True)
 def _seed_texts() -> None:
     """The seed texts live in ../shared: skipped without them, a failure under CI."""

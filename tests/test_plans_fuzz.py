@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_plans_malformed import VALID, dump, seeded
+from test_plans_malformed import VALID, dump
 
 from healthwatch.errors import InputError
 from healthwatch.plans import Plan, parse_plan
@@ -185,12 +185,12 @@ def test_any_text_parses_or_is_refused(text: str) -> None:
 )
 @given(case=any_input)
 def test_database_unchanged_unless_the_plan_loads(
-    db_url: str, tmp_path_factory: Any, case: tuple[str, bytes]
+    seeded_db_url: str, tmp_path_factory: Any, case: tuple[str, bytes]
 ) -> None:
     from healthwatch.store.db import session_scope
     from healthwatch.store.plans import import_plan_files, stored_plan
 
-    url = seeded(db_url)
+    url = seeded_db_url
     path = tmp_path_factory.mktemp("fuzzdb") / "plan.yaml"
     path.write_bytes(case[1])
     before = dump(url)

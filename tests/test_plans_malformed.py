@@ -2,7 +2,8 @@
 and a refused load leaves the database exactly as it was (SQLite and PostgreSQL).
 
 The corpus (``CASES``) is generated here; ``VALID`` is a small plan whose parent is the packaged
-Liaoning plan (stored in every seeded database). ``test_plans_fuzz`` reuses both.
+Liaoning plan (stored by the built-in load, see the ``seeded_db_url`` fixture).
+``test_plans_fuzz`` reuses both.
 """
 
 from __future__ import annotations
@@ -139,7 +140,10 @@ CASES = [
     Case("only-comments", _text("comments.yaml", "# nothing here\n\n"), "empty"),
     Case("folder", _folder, "folder"),
     Case("missing", _missing, "does not exist"),
-    Case("too-big", _bytes("big.yaml", b"#" * 5_000_001), "at most 5,000,000"),
+    Case("too-big", _bytes("big.yaml", b"#" * 1_000_001), "at most 1,000,000"),
+    Case(
+        "too-many-values", _text("many.yaml", "a: [" + "1," * 30_000 + "1]\n"), "more than 20,000"
+    ),
     Case("top-level-list", _text("list.yaml", "- a\n- b\n"), "mapping"),
     Case("top-level-scalar", _text("scalar.yaml", "just text\n"), "mapping"),
     Case(
@@ -429,7 +433,7 @@ def test_cycles_and_duplicates_in_one_load_are_refused(tmp_path: Path) -> None:
 # ---- the database is untouched by a refused load, on SQLite and PostgreSQL -----------------
 
 
-def dump(url: str) -> dict[str, list[tuple[object, ...]]]:
+def dump(url: str) -> dict[str, list[tuple[str, ...]]]:
     """Every row of every table (Alembic's included), in primary-key order."""
     engine = create_engine(url)
     try:
@@ -447,18 +451,10 @@ def dump(url: str) -> dict[str, list[tuple[object, ...]]]:
         engine.dispose()
 
 
-def seeded(url: str) -> str:
-    from healthwatch.store.db import session_scope
-
-    with session_scope(url):
-        pass
-    return url
-
-
-def test_refused_loads_leave_the_database_unchanged(db_url: str, tmp_path: Path) -> None:
+def test_refused_loads_leave_the_database_unchanged(seeded_db_url: str, tmp_path: Path) -> None:
     from healthwatch.store.plans import import_plan_files
 
-    url = seeded(db_url)
+    url = seeded_db_url
     before = dump(url)
     assert before["plans"] and before["audit_log"]
     cases = [*CASES, Case("parent-missing", _text("orphan.yaml", PARENT_MISSING), "not stored")]

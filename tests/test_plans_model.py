@@ -170,3 +170,39 @@ def test_seed_yaml_files_validate_against_the_published_schema() -> None:
         broken = json.loads(json.dumps(doc))
         broken["indicators"][0]["target"]["kind"] = "more_or_less"
         assert list(validator.iter_errors(broken)), "the schema must reject an unknown kind"
+
+
+def test_length_limits_are_the_database_columns() -> None:
+    """The model refuses what a column cannot hold, so SQLite and PostgreSQL refuse alike."""
+    from healthwatch.plans.model import CODE_MAX_LENGTH, PLAN_ID_MAX_LENGTH
+    from healthwatch.store import models
+
+    assert models.Plan.__table__.c.id.type.length == PLAN_ID_MAX_LENGTH
+    assert models.PlanVersion.__table__.c.plan_id.type.length == PLAN_ID_MAX_LENGTH
+    assert models.Indicator.__table__.c.plan_id.type.length == PLAN_ID_MAX_LENGTH
+    assert models.Indicator.__table__.c.code.type.length == CODE_MAX_LENGTH
+    assert models.Plan.__table__.c.region.type.length == 6  # the 6-digit adcode rule
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "reason"),
+    [
+        (("id",), "a" * 101, "at most 100 characters"),
+        (("indicators", 0, "code"), "c" * 101, "at most 100 characters"),
+        (("start_year",), 1899, "greater than or equal to 1949"),
+        (("indicators", 0, "target", "value"), float("nan"), "finite"),
+        (("indicators", 1, "target", "value"), -5, "cannot be negative"),
+        (("indicators", 0, "baselines", 0, "value"), 1e300, "less than or equal to"),
+        (("name_zh",), "a\x00b", "control character"),
+    ],
+)
+def test_model_refuses_what_no_plan_can_say(
+    path: tuple[str | int, ...], value: object, reason: str
+) -> None:
+    doc = builtin_plans()[1].to_json()
+    target = doc
+    for part in path[:-1]:
+        target = target[part]  # type: ignore[index]
+    target[path[-1]] = value  # type: ignore[index]
+    with pytest.raises(ValidationError, match=reason):
+        Plan.model_validate(doc)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from healthwatch.errors import InputError
 from healthwatch.data.populations import builtin_city_populations
 from healthwatch.data.populations import read_populations as read_population_csv
+from healthwatch.errors import InputError
 from healthwatch.regions.population import PopulationRow, synthetic_county_split
 
 

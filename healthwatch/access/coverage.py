@@ -139,8 +139,8 @@ def coverage(
 
     ``radius_km`` is a scalar or one value per point; with ``metric="network"`` and
     ``weight="time"`` it is read as minutes. Missing coordinates and negative populations are
-    rejected here; the region check (Liaoning bounding box, swapped lon/lat) is
-    :func:`healthwatch.access.distance.check_points`, to run on user input first.
+    rejected here; files are checked against real region boundaries (and swapped lon/lat
+    named) by :func:`healthwatch.data.points.read_points` before they get here.
     """
     lon = np.asarray(demand_lon, dtype=float)
     lat = np.asarray(demand_lat, dtype=float)

@@ -29,8 +29,25 @@ from typing import Any
 
 import typer
 
-from healthwatch.cli import access, data, db, demo, plans, regions, surveil, users, warning
-from healthwatch.cli._common import HELP_OPTION_NAMES, ZhHelpCommand, ZhHelpGroup
+from healthwatch.cli import (
+    access,
+    data,
+    db,
+    demo,
+    evaluate,
+    plans,
+    regions,
+    serve,
+    surveil,
+    users,
+    warning,
+)
+from healthwatch.cli._common import (
+    HELP_OPTION_NAMES,
+    ZhHelpCommand,
+    ZhHelpGroup,
+    chinese_help_everywhere,
+)
 from healthwatch.errors import HealthwatchError
 
 INTERRUPTED_EXIT = 130
@@ -90,6 +107,9 @@ app.add_typer(users.app, name="users")
 app.add_typer(data.app, name="data")
 app.add_typer(warning.app, name="warning")
 app.command("demo", cls=ZhHelpCommand)(demo.demo)
+evaluate.register(app)  # evaluate, report, plans draft
+chinese_help_everywhere(app)
+app.command("serve", cls=ZhHelpCommand)(serve.serve)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
+from typer.models import DefaultPlaceholder
 
 from healthwatch.errors import HealthwatchError
 
@@ -53,6 +54,21 @@ class ZhHelpGroup(_ZhHelpMixin, TyperGroup):
 
 class ZhHelpCommand(_ZhHelpMixin, TyperCommand):
     """A Typer command whose ``-h/--help`` is described in Chinese first: ``command(cls=...)``."""
+
+
+def chinese_help_everywhere(app: typer.Typer) -> None:
+    """Give every command and group under ``app`` that chose no class of its own the classes
+    above, so that ``-h/--help`` reads the same (Chinese first) in every command group."""
+    for command in app.registered_commands:
+        if command.cls in (None, TyperCommand):  # Typer fills in TyperCommand for "none"
+            command.cls = ZhHelpCommand
+    for group in app.registered_groups:
+        sub = group.typer_instance
+        if sub is None:
+            continue
+        if sub.info.cls in (None, TyperGroup) or isinstance(sub.info.cls, DefaultPlaceholder):
+            sub.info.cls = ZhHelpGroup
+        chinese_help_everywhere(sub)
 
 
 def strict_json(data: Any) -> Any:

@@ -188,6 +188,12 @@ def _list_registry(db: str | None, county: str | None, kind: str | None, as_json
 
     info = service.list_facilities(db, county, kind)
     _synthetic_notice(info["source"] == service.DEMO_SOURCE, as_json)
+    if "no_facilities_in" in info and not as_json:
+        err_console.print(
+            f"[yellow]数据库 {info['no_facilities_in']} 不存在或没有机构 / no facilities in "
+            f"{info['no_facilities_in']}[/yellow]",
+            highlight=False,
+        )
     _print_registry(info, as_json)
 
 

@@ -26,6 +26,21 @@ app = typer.Typer(
 _REGION = typer.Option(..., "--region", help="GB/T 2260 adcode / 行政区划代码")
 _PERIOD = typer.Option(..., "--period", help="2024, 2024Q1 or 202401 / 期间")
 _DRY = typer.Option(False, "--dry-run", help="Validate only, write nothing / 只校验不写入")
+_FILE = typer.Argument(..., help="CSV, xlsx, DHIS2 JSON/CSV or FHIR file / 数据文件")
+_IMPORT_FORMAT = typer.Option(
+    None, "--format", help="csv | xlsx | dhis2-json | dhis2-csv | fhir (default: guessed)"
+)
+_MAPPING = typer.Option(
+    None, "--mapping", help="DHIS2 UID mapping CSV type,uid,code / DHIS2 编码映射"
+)
+_DEFINITIONS = typer.Option(
+    [], "--definitions", help="Extra definitions YAML (repeatable) / 额外的指标定义"
+)
+_TEMPLATE_OUT = typer.Option(None, "--out", help="Workbook to write / 输出文件")
+_EXPORT_OUT = typer.Argument(..., help="File to write / 输出文件")
+_ELEMENTS = typer.Option([], "--element", help="Element code (repeatable) / 数据项")
+_PERIODS = typer.Option([], "--period", help="Period(s) / 期间（可重复）")
+_LEVELS = typer.Option(["province", "city"], "--level", help="Levels shown / 层级")
 
 
 def _actor() -> Actor:
@@ -36,7 +51,8 @@ def _actor() -> Actor:
 def _print_warnings(warnings: list[dict[str, Any]], limit: int = 30) -> None:
     for w in warnings[:limit]:
         console.print(
-            f"  [yellow]警告 warning[/yellow] {escape(w['message_zh'])}\n    {escape(w['message_en'])}",
+            f"  [yellow]警告 warning[/yellow] {escape(w['message_zh'])}\n"
+            f"    {escape(w['message_en'])}",
             highlight=False,
         )
     if len(warnings) > limit:
@@ -46,21 +62,15 @@ def _print_warnings(warnings: list[dict[str, Any]], limit: int = 30) -> None:
 @app.command("import")
 @friendly_errors
 def import_(
-    file: Path = typer.Argument(..., help="CSV, xlsx, DHIS2 JSON/CSV or FHIR file / 数据文件"),
-    format: str | None = typer.Option(
-        None, "--format", help="csv | xlsx | dhis2-json | dhis2-csv | fhir (default: guessed)"
-    ),
-    mapping: Path | None = typer.Option(
-        None, "--mapping", help="DHIS2 UID mapping CSV type,uid,code / DHIS2 编码映射"
-    ),
-    definitions: list[Path] = typer.Option(
-        [], "--definitions", help="Extra definitions YAML (repeatable) / 额外的指标定义"
-    ),
+    file: Path = _FILE,
+    format: str | None = _IMPORT_FORMAT,
+    mapping: Path | None = _MAPPING,
+    definitions: list[Path] = _DEFINITIONS,
     dry_run: bool = _DRY,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
-    """导入指标数据（整体校验，全部成功或全部拒绝）/ Import values (validated whole, all or nothing)."""
+    """导入指标数据（整体校验，全部成功或全部拒绝）/ Import values, validated whole."""
     from healthwatch.services.data import import_file
 
     result = import_file(
@@ -94,7 +104,7 @@ def template(
     plan: str = typer.Option(..., "--plan", help="Plan id / 规划"),
     region: str = _REGION,
     year: int = typer.Option(..., "--year", help="Year to report / 填报年份"),
-    out: Path | None = typer.Option(None, "--out", help="Workbook to write / 输出文件"),
+    out: Path | None = _TEMPLATE_OUT,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
@@ -116,7 +126,7 @@ def template(
 @app.command("export")
 @friendly_errors
 def export(
-    out: Path = typer.Argument(..., help="File to write / 输出文件"),
+    out: Path = _EXPORT_OUT,
     format: str = typer.Option("csv", "--format", help="csv | xlsx | dhis2-json | fhir"),
     plan: str | None = typer.Option(None, "--plan", help="Only this plan's indicators / 规划"),
     region: str | None = typer.Option(None, "--region", help="Region subtree / 地区"),
@@ -144,7 +154,7 @@ def export(
 def values(
     region: str | None = typer.Option(None, "--region", help="Region subtree / 地区"),
     period: str | None = typer.Option(None, "--period", help="Period / 期间"),
-    element: list[str] = typer.Option([], "--element", help="Element code (repeatable) / 数据项"),
+    element: list[str] = _ELEMENTS,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
@@ -337,13 +347,13 @@ def _fmt(x: Any, digits: int = 2) -> str:
 @friendly_errors
 def aggregate(
     indicator: str = typer.Argument(..., help="Indicator code / 指标编码"),
-    period: list[str] = typer.Option([], "--period", help="Period(s) / 期间（可重复）"),
+    period: list[str] = _PERIODS,
     region: str | None = typer.Option(None, "--region", help="Region subtree / 地区"),
-    level: list[str] = typer.Option(["province", "city"], "--level", help="Levels shown / 层级"),
+    level: list[str] = _LEVELS,
     db: str | None = DbOption,
     json: bool = JsonOption,
 ) -> None:
-    """逐级汇总（由计数重算比率）及完整性 / Aggregate up the hierarchy from counts, with completeness."""
+    """逐级汇总（由计数重算比率）及完整性 / Aggregate from counts, with completeness."""
     from healthwatch.services.data import aggregate as run
 
     rows = [
@@ -434,5 +444,5 @@ def definitions(json: bool = JsonOption) -> None:
         return
     table = Table("指标 indicator", "名称 name", "公式 formula", "单位 unit")
     for r in rows:
-        table.add_row(r["code"], r["name_zh"] or "", r["formula"], r["unit"])
+        table.add_row(str(r["code"]), str(r["name_zh"] or ""), str(r["formula"]), str(r["unit"]))
     console.print(table)

@@ -49,7 +49,8 @@ def _print(s: dict[str, Any]) -> None:
     )
     data = s["indicator_data"]
     console.print(
-        f"指标数据：规划基线 {data['baselines']['values']} 条（真实，附原文）；[bold]模拟面板[/bold] "
+        f"指标数据：规划基线 {data['baselines']['values']} 条（真实，附原文）；"
+        "[bold]模拟面板[/bold] "
         f"{data['synthetic']['values']} 条（{data['synthetic']['years']}，含预置问题）。\n"
         f"Indicator data: {data['baselines']['values']} plan baselines (real, with source "
         f"sentence); SYNTHETIC panel of {data['synthetic']['values']} values "

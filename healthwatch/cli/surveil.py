@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import math
 import re
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,46 +24,81 @@ if TYPE_CHECKING:  # the heavy imports wait until a command runs, so `--help` st
     from healthwatch.surveillance import Counts, DetectionResult
 
 app = typer.Typer(
-    help="疫情暴发探测 / outbreak detection: detect, simulate, assess, methods",
+    help="疫情暴发探测：detect 探测、simulate 模拟、assess 评估、methods 方法列表 / "
+    "outbreak detection: detect, simulate, assess, methods",
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 ParamOption = typer.Option(
     [],
     "--param",
     "-p",
-    help="Method parameter k=v, repeatable (b=4, alpha=0.01, limit54=5,4) / 方法参数",
+    help="方法参数 名称=值，可重复（b=4、alpha=0.01、limit54=5,4） / "
+    "method parameter name=value, repeatable",
 )
 RangeOption = typer.Option(
-    None, "--range", help="Time points a:b to evaluate (1-based, inclusive) / 评估时间范围"
+    None,
+    "--range",
+    help="评估的时间点 a:b（从 1 开始，含两端） / time points a:b to evaluate (1-based, inclusive)",
 )
-FreqOption = typer.Option(52, "--freq", help="52 weekly or 365 daily / 频率：52 周，365 日")
+FreqOption = typer.Option(
+    0,
+    "--freq",
+    help="频率：52 周、12 月、365 日、1 年；文件有 date 列时由日期推断，不必给出 / "
+    "frequency: 52 weekly, 12 monthly, 365 daily, 1 yearly; taken from the dates when the "
+    "file has a date column",
+)
 SchedulerOption = typer.Option(
     None,
     "--scheduler",
-    help="Dask scheduler address (tcp://host:8786) to spread series over workers / Dask 调度器",
+    help="Dask 调度器地址（tcp://host:8786），将序列分发到各节点 / "
+    "Dask scheduler address to spread series over workers",
+)
+RowsOption = typer.Option(
+    40,
+    "--rows",
+    help="表格最多显示的行数（结果较大时按序列汇总；完整结果请用 --json） / "
+    "most rows in the table (large results are summarised per series; --json gives all)",
 )
 
 
 CountsFileArgument = typer.Argument(
-    ..., help="Long CSV series,t,count[,date][,population] / 长表 CSV"
+    ...,
+    help="长表 CSV/xlsx：series,t 或 date,count[,population] / "
+    "long CSV/xlsx series,t or date,count[,population]",
 )
-StateFileArgument = typer.Argument(None, help="Long CSV with a state column / 含 state 列")
+StateFileArgument = typer.Argument(
+    None, help="含 state 列（已知暴发）的长表 CSV / long CSV with a state column"
+)
 MethodOption = typer.Option(
-    ..., "--method", "-m", help="Method name (see `surveil methods`) / 方法名"
+    ..., "--method", "-m", help="方法名（见 surveil methods） / method name (see surveil methods)"
 )
-ScenarioOption = typer.Option(None, "--scenario", help="Noufaily scenario 1..42 / 情景编号")
+ScenarioOption = typer.Option(None, "--scenario", help="Noufaily 情景编号 1..42 / scenario 1..42")
 ScenariosOption = typer.Option(
-    [], "--scenario", help="Assess on simulated Noufaily scenario(s) instead of FILE / 模拟情景"
+    [],
+    "--scenario",
+    help="改用模拟的 Noufaily 情景评估（可重复） / assess on simulated Noufaily scenario(s)",
 )
-AllOption = typer.Option(False, "--all", help="All 42 Noufaily scenarios / 全部 42 个情景")
-DailyOption = typer.Option(False, "--daily", help="Daily design with day-of-week effects / 日数据")
-NSeriesOption = typer.Option(100, "--n-series", "-n", help="Replicates per scenario / 重复数")
-SeedOption = typer.Option(0, "--seed", help="Random seed / 随机种子")
+AllOption = typer.Option(False, "--all", help="全部 42 个情景 / all 42 Noufaily scenarios")
+DailyOption = typer.Option(
+    False, "--daily", help="含星期效应的日数据设计 / daily design with day-of-week effects"
+)
+NSeriesOption = typer.Option(
+    100, "--n-series", "-n", help="每个情景的重复序列数（1..1000000） / replicates per scenario"
+)
+SeedOption = typer.Option(0, "--seed", help="随机种子（>= 0） / random seed (>= 0)")
 NoCurrentOption = typer.Option(
-    False, "--no-current", help="Leave out the outbreak in the evaluation period / 评估期不加暴发"
+    False,
+    "--no-current",
+    help="评估期内不加入暴发 / leave out the outbreak in the evaluation period",
 )
-OutOption = typer.Option(None, "--out", "-o", help="CSV to write (default stdout) / 输出文件")
+OutOption = typer.Option(
+    None, "--out", "-o", help="写入的 CSV 文件（默认输出到屏幕） / CSV to write (default stdout)"
+)
+
+#: largest number of replicate series ``simulate`` and ``assess`` accept
+MAX_SERIES = 1_000_000
 
 
 # -- argument parsing ------------------------------------------------------------------------
@@ -149,6 +185,36 @@ def _check_range(text: str | None) -> str | None:
     return text.replace(" ", "")
 
 
+def _check_int(value: int, name: str, low: int, high: int | None = None) -> None:
+    """Refuse a number outside ``low..high`` with a bilingual message (never a traceback)."""
+    if value < low or (high is not None and value > high):
+        bound_en = f">= {low}" if high is None else f"between {low} and {high}"
+        bound_zh = f"不小于 {low}" if high is None else f"在 {low} 到 {high} 之间"
+        raise InputError(
+            [
+                Problem(
+                    f"{name} must be an integer {bound_en}, got {value}",
+                    f"{name} 必须为{bound_zh}的整数，实际为 {value}",
+                    field=name,
+                )
+            ]
+        )
+
+
+def _check_freq(freq: int) -> None:
+    if freq not in (0, 1, 12, 52, 365):
+        raise InputError(
+            [
+                Problem(
+                    f"--freq must be 52 (weekly), 12 (monthly), 365 (daily) or 1 (yearly), "
+                    f"got {freq}",
+                    f"--freq 必须为 52（周）、12（月）、365（日）或 1（年），实际为 {freq}",
+                    field="--freq",
+                )
+            ]
+        )
+
+
 # -- output ------------------------------------------------------------------------------------
 def _num(x: float) -> float | None:
     return None if isinstance(x, float) and math.isnan(x) else x
@@ -158,35 +224,110 @@ def _fmt(x: float) -> str:
     return "" if math.isnan(x) else f"{x:.3f}".rstrip("0").rstrip(".")
 
 
-def print_result(res: DetectionResult) -> None:
+def print_result(res: DetectionResult, rows: int = 40) -> None:
+    """A table of the result: every cell when it fits in ``rows``, else one row per series.
+
+    The summary lists the series with alarms first (most alarms, then latest), at most ``rows``
+    of them, and says how many were left out: printing every cell of thousands of series took
+    longer than computing them and helps no reader; ``--json`` gives everything.
+    """
     import numpy as np
 
-    table = Table(title=f"{res.method}: 预期值、上界与警报 / expected, upper bound, alarm")
-    for name in (
-        "序列 series",
-        "t",
-        "观测 observed",
-        "预期 expected",
-        "上界 upperbound",
-        "警报 alarm",
-    ):
-        table.add_column(name, justify="left" if name.startswith("序列") else "right")
     alarm = np.asarray(res.alarm, dtype=bool)
-    for j, name in enumerate(res.names):
-        for i, t in enumerate(res.t):
+    dates = res.date_strings()
+    label = [dates[i] if dates else str(int(t)) for i, t in enumerate(res.t)]
+    n_cells = alarm.size
+    when = "日期 date" if dates else "t"
+    if n_cells <= rows:
+        table = Table(title=f"{res.method}：预期值、上界与警报 / expected, upper bound, alarm")
+        for name in (
+            "序列 series",
+            when,
+            "观测 observed",
+            "预期 expected",
+            "上界 upperbound",
+            "警报 alarm",
+        ):
+            table.add_column(name, justify="left" if name.startswith("序列") else "right")
+        for j, name in enumerate(res.names):
+            for i in range(len(res.t)):
+                table.add_row(
+                    name,
+                    label[i],
+                    _fmt(float(res.observed[i, j])),
+                    _fmt(float(res.expected[i, j])),
+                    _fmt(float(res.upperbound[i, j])),
+                    "[bold red]警报 ALARM[/]" if alarm[i, j] else "",
+                )
+    else:
+        per_series = alarm.sum(axis=0)
+        last = np.where(alarm.any(axis=0), alarm.shape[0] - 1 - np.argmax(alarm[::-1], axis=0), -1)
+        order = np.lexsort((-last, -per_series))[:rows]
+        table = Table(
+            title=f"{res.method}：按序列汇总（前 {len(order)} 条，共 {len(res.names)} 条） / "
+            f"summary per series ({len(order)} of {len(res.names)}; --json for every value)"
+        )
+        for name in (
+            "序列 series",
+            "警报数 alarms",
+            "最近警报 last alarm",
+            "观测 observed",
+            "预期 expected",
+            "上界 upperbound",
+        ):
+            table.add_column(name, justify="left" if name.startswith("序列") else "right")
+        end = alarm.shape[0] - 1
+        for j in order:
             table.add_row(
-                name,
-                str(int(t)),
-                _fmt(float(res.observed[i, j])),
-                _fmt(float(res.expected[i, j])),
-                _fmt(float(res.upperbound[i, j])),
-                "[bold red]ALARM 警报[/]" if alarm[i, j] else "",
+                res.names[j],
+                str(int(per_series[j])),
+                label[int(last[j])] if last[j] >= 0 else "",
+                _fmt(float(res.observed[end, j])),
+                _fmt(float(res.expected[end, j])),
+                _fmt(float(res.upperbound[end, j])),
             )
     console.print(table)
+    left = len(res.names) - min(len(res.names), rows) if n_cells > rows else 0
+    more_zh = f"，另有 {left} 条未列出" if left else ""
+    more_en = f"; {left} more series not listed" if left else ""
     console.print(
-        f"{len(res.names)} 条序列，{int(alarm.sum())} 个警报 / {len(res.names)} series, "
-        f"{int(alarm.sum())} alarms (t={int(res.t[0])}..{int(res.t[-1])})"
+        f"{len(res.names)} 条序列，{int(alarm.sum())} 个警报（{label[0]}..{label[-1]}）{more_zh} / "
+        f"{len(res.names)} series, {int(alarm.sum())} alarms ({label[0]}..{label[-1]}){more_en}"
     )
+
+
+def _write_json(res: DetectionResult) -> None:
+    """The result as strict JSON on stdout, written a series at a time (see json_chunks)."""
+    out = sys.stdout
+    for chunk in res.json_chunks():
+        out.write(chunk)
+    out.flush()
+
+
+def _warm_first(method: str) -> None:
+    """Before the first run of a method on this installation: say so, compile with a bar.
+
+    Compiling the kernels can take up to half a minute once (they are cached on disk after);
+    without a word that looks like a hang. Everything goes to stderr, never to stdout.
+    """
+    from healthwatch.surveillance.warm import cold_methods, warm
+
+    cold = cold_methods([method])
+    if not cold:
+        return
+    err_console.print(
+        f"首次运行 {method}：正在编译计算内核（仅此一次，最长约 30 秒）… / "
+        f"first run of {method}: compiling the kernels (once only, up to about 30 s)…"
+    )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("编译 compiling", total=len(cold))
+        warm(cold, progress=lambda _m, done, _total: bar.update(task, completed=done))
 
 
 def _run(
@@ -194,12 +335,13 @@ def _run(
 ) -> DetectionResult:
     from healthwatch.surveillance import engine
 
+    _warm_first(method)
     if quiet or counts.n_series < 2:
         return engine.run(counts, method, client=scheduler, **control)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total} series"),
+        TextColumn("{task.completed}/{task.total} 条序列 series"),
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
@@ -239,17 +381,26 @@ def detect(
     range_: str | None = RangeOption,
     freq: int = FreqOption,
     scheduler: str | None = SchedulerOption,
+    rows: int = RowsOption,
     json_out: bool = JsonOption,
 ) -> None:
-    """Run a detection method on every series of FILE / 对文件中每条序列运行探测方法."""
+    """对文件中每条序列运行探测方法 / run a detection method on every series of FILE.
+
+    FILE 为长表：series、t 或 date（日期 2024-07-01、ISO 周 2024-W53 或月份 2024-07）、count。
+    有日期时按日历对齐往年参考期（与 R surveillance 的 epochAsDate 相同）。 / FILE is a long
+    table series, t or date (a date, an ISO week or a month), count; with dates the reference
+    periods of past years are found by calendar, as R does with epochAsDate.
+    """
     from healthwatch.data.counts import read_counts
 
+    _check_freq(freq)
+    _check_int(rows, "--rows", 1)
     counts = read_counts(file, freq)
     res = _call(counts, method, param, range_, scheduler, json_out)
     if json_out:
-        print_json(res.to_json())
+        _write_json(res)
     else:
-        print_result(res)
+        print_result(res, rows)
 
 
 @app.command()
@@ -264,12 +415,20 @@ def simulate(
     out: Path | None = OutOption,
     json_out: bool = JsonOption,
 ) -> None:
-    """Simulate series with known outbreaks (long CSV with a state column) / 模拟已知暴发."""
+    """模拟含已知暴发的序列（含 state 列的长表） / simulate series with known outbreaks.
+
+    不给 --out 时输出 CSV 到屏幕；加 --json 则输出 JSON（汇总与每一行）。 / Without --out the CSV
+    goes to stdout; with --json, JSON (the summary and every row).
+    """
     import numpy as np
     import pandas as pd
 
     from healthwatch.surveillance.simulate import simulate_daily, simulate_noufaily
 
+    _check_int(n_series, "--n-series", 1, MAX_SERIES)
+    _check_int(seed, "--seed", 0)
+    if scenario is not None:
+        _check_int(scenario, "--scenario", 1, 42)
     if sum([scenario is not None, all_, daily]) != 1:
         raise InputError(
             [
@@ -308,9 +467,27 @@ def simulate(
         "file": str(out) if out else None,
     }
     if out is None:
-        table.to_csv(typer.get_text_stream("stdout"), index=False)
+        if json_out:
+            columns = [c for c in ("series", "t", "date", "count", "state") if c in table]
+            summary["columns"] = columns
+            summary["rows"] = table[columns].to_numpy().tolist()
+            print_json(summary)
+        else:
+            table.to_csv(typer.get_text_stream("stdout"), index=False)
         return
-    table.to_csv(out, index=False)
+    try:
+        table.to_csv(out, index=False)
+    except OSError as exc:
+        raise InputError(
+            [
+                Problem(
+                    f"cannot write the file: {exc.strerror}",
+                    f"无法写入文件：{exc.strerror}",
+                    file=str(out),
+                    field="--out",
+                )
+            ]
+        ) from None
     if json_out:
         print_json(summary)
     else:
@@ -335,11 +512,16 @@ def assess(
     scheduler: str | None = SchedulerOption,
     json_out: bool = JsonOption,
 ) -> None:
-    """POD, sensitivity, specificity, false positive rate and delay / 评估探测效果."""
+    """评估探测效果：检出率、灵敏度、特异度、误报率与延迟 / POD, sensitivity, FPR, delay."""
     from healthwatch.data.counts import read_counts
     from healthwatch.surveillance.assess import assess as assess_result
     from healthwatch.surveillance.assess import noufaily_table
 
+    _check_freq(freq)
+    _check_int(n_series, "--n-series", 1, MAX_SERIES)
+    _check_int(seed, "--seed", 0)
+    for number in scenario:
+        _check_int(number, "--scenario", 1, 42)
     if (file is None) == (not scenario):
         raise InputError(
             [
@@ -402,7 +584,7 @@ def assess(
 @app.command()
 @friendly_errors
 def methods(json_out: bool = JsonOption) -> None:
-    """List the detection methods and their parameters with defaults / 列出方法及参数."""
+    """列出探测方法及其参数和默认值 / list the detection methods and their parameters."""
     from healthwatch.surveillance import METHODS
 
     listing: list[dict[str, Any]] = []

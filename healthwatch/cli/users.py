@@ -70,7 +70,9 @@ def add_cmd(
 
     actor = resolve_cli_actor(db, as_user)
     password = _read_password(password_stdin)
-    with session_scope(db) as session:
+    # Adding a user is how a fresh installation gets its accounts: it may create the database
+    # (and migrate an old one); every other users command only reads or changes what is there.
+    with session_scope(db, create=True) as session:
         row = add_user(
             session, actor, username, password, role, region=region, display_name=name,
             source=SOURCE,

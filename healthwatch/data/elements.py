@@ -305,9 +305,7 @@ def _validate_items(
             except ValidationError as exc:
                 for err in exc.errors():
                     where = ".".join(str(p) for p in (section, i, *err["loc"]))
-                    problems.append(
-                        _problem(file, err["msg"], f"定义不合格：{err['msg']}", where)
-                    )
+                    problems.append(_problem(file, err["msg"], f"定义不合格：{err['msg']}", where))
     return out["elements"], out["indicators"], out["rules"]
 
 
@@ -323,16 +321,16 @@ def _cross_check(defs: Definitions, file_of: dict[str, str], problems: list[Prob
                         f"indicators.{ind.code}",
                     )
                 )
-        if ind.value is not None and ind.value in defs.elements:
-            if defs.elements[ind.value].kind != "value":
-                problems.append(
-                    _problem(
-                        file_of.get(ind.code, ""),
-                        f"indicator {ind.code}: a direct value must be an element of kind value",
-                        f"指标 {ind.code}：直接填报的值须引用 kind 为 value 的数据项",
-                        f"indicators.{ind.code}",
-                    )
+        direct = ind.value is not None and ind.value in defs.elements
+        if direct and defs.elements[str(ind.value)].kind != "value":
+            problems.append(
+                _problem(
+                    file_of.get(ind.code, ""),
+                    f"indicator {ind.code}: a direct value must be an element of kind value",
+                    f"指标 {ind.code}：直接填报的值须引用 kind 为 value 的数据项",
+                    f"indicators.{ind.code}",
                 )
+            )
         if ind.code in defs.elements and ind.elements() != (ind.code,):
             problems.append(
                 _problem(
@@ -377,7 +375,7 @@ def _env_files() -> tuple[str, ...]:
 
 
 def load_definitions(extra: Iterable[Path | str] = ()) -> Definitions:
-    """The packaged definitions plus ``extra`` files and those named in ``$HEALTHWATCH_DATA_DEFINITIONS``.
+    """The packaged definitions, ``extra`` files and those in ``$HEALTHWATCH_DATA_DEFINITIONS``.
 
     A code defined twice (in one file or across files) is an error: one definition serves every
     plan using the code. Every problem of every file is reported at once.

@@ -39,7 +39,17 @@ __all__ = ["ENTRY_SHEET", "is_template", "read_template", "write_template"]
 ENTRY_SHEET = "填报"
 INDICATOR_SHEET = "指标"
 META_SHEET = "_meta"
-ENTRY_HEADERS = ["编码", "数据项", "单位", "地区", "期间", "上年值", "本年值", "备注", "相关指标及规划目标"]
+ENTRY_HEADERS = [
+    "编码",
+    "数据项",
+    "单位",
+    "地区",
+    "期间",
+    "上年值",
+    "本年值",
+    "备注",
+    "相关指标及规划目标",
+]
 REQUIRED = ("编码", "地区", "期间", "本年值")
 VALUE_COL = ENTRY_HEADERS.index("本年值") + 1
 COMMENT_COL = ENTRY_HEADERS.index("备注") + 1
@@ -88,17 +98,38 @@ def write_template(
         el = defs.elements[code]
         prev = last_year.get(code)
         entry.append(
-            [code, el.name_zh, el.unit_zh, region, str(year), prev, None, None, "；".join(feeds[code])]
+            [
+                code,
+                el.name_zh,
+                el.unit_zh,
+                region,
+                str(year),
+                prev,
+                None,
+                None,
+                "；".join(feeds[code]),
+            ]
         )
         row_of[code] = entry.max_row
     _protect_entry(entry, order, defs)
     ind_sheet = wb.create_sheet(INDICATOR_SHEET)
     ind_sheet.append(
-        ["指标编码", "指标名称", "单位", "属性", "计算公式", "规划目标", "上年值", "本年值（自动计算）"]
+        [
+            "指标编码",
+            "指标名称",
+            "单位",
+            "属性",
+            "计算公式",
+            "规划目标",
+            "上年值",
+            "本年值（自动计算）",
+        ]
     )
     for ind in indicators:
         d = defs.indicators[ind.code]
-        cells = {c: f"'{ENTRY_SHEET}'!{get_column_letter(VALUE_COL)}{row_of[c]}" for c in d.elements()}
+        cells = {
+            c: f"'{ENTRY_SHEET}'!{get_column_letter(VALUE_COL)}{row_of[c]}" for c in d.elements()
+        }
         if d.value is not None:
             formula = f'=IF({cells[d.value]}="","",{cells[d.value]})'
         elif d.denominator is None:
@@ -129,21 +160,33 @@ def write_template(
         [f"{plan.name_zh}：{region_name}（{region}）{year} 年指标数据填报表"],
         [f"{plan.name_en}: indicator data for {region} in {year}"],
         ["请只在黄色的“本年值”和“备注”列填写；计数须为不小于 0 的整数。空白表示未填报。"],
-        ["Fill in only the yellow columns 本年值 (value) and 备注 (comment); counts are whole "
-         "numbers >= 0; a blank cell means not reported."],
+        [
+            "Fill in only the yellow columns 本年值 (value) and 备注 (comment); counts are whole "
+            "numbers >= 0; a blank cell means not reported."
+        ],
         ["填写完成后导入：healthwatch data import 本文件.xlsx"],
     ):
         readme.append(line)
     readme.column_dimensions["A"].width = 110
     meta = wb.create_sheet(META_SHEET)
-    for key, value in (("template", "healthwatch-data/1"), ("plan", plan.id),
-                       ("region", region), ("year", year)):
+    for key, value in (
+        ("template", "healthwatch-data/1"),
+        ("plan", plan.id),
+        ("region", region),
+        ("year", year),
+    ):
         meta.append([key, value])
     meta.sheet_state = "hidden"
     meta.protection.sheet = True
     wb.save(path)
-    return {"file": str(path), "plan": plan.id, "region": region, "year": year,
-            "elements": len(order), "indicators": len(indicators)}
+    return {
+        "file": str(path),
+        "plan": plan.id,
+        "region": region,
+        "year": year,
+        "elements": len(order),
+        "indicators": len(indicators),
+    }
 
 
 def _style(ws: Any, widths: list[int]) -> None:
@@ -159,12 +202,22 @@ def _style(ws: Any, widths: list[int]) -> None:
 def _protect_entry(ws: Any, order: list[str], defs: Definitions) -> None:
     _style(ws, widths=[28, 36, 8, 9, 8, 12, 14, 20, 60])
     whole = DataValidation(
-        type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
-        showErrorMessage=True, errorTitle="数值有误", error="请填写不小于 0 的整数 / whole number >= 0",
+        type="whole",
+        operator="greaterThanOrEqual",
+        formula1="0",
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="数值有误",
+        error="请填写不小于 0 的整数 / whole number >= 0",
     )
     decimal = DataValidation(
-        type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
-        showErrorMessage=True, errorTitle="数值有误", error="请填写不小于 0 的数 / number >= 0",
+        type="decimal",
+        operator="greaterThanOrEqual",
+        formula1="0",
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="数值有误",
+        error="请填写不小于 0 的数 / number >= 0",
     )
     ws.add_data_validation(whole)
     ws.add_data_validation(decimal)
@@ -183,7 +236,9 @@ def _protect_entry(ws: Any, order: list[str], defs: Definitions) -> None:
 def read_template(path: Path | str, defs: Definitions | None = None) -> Incoming:
     """The filled rows of a template's entry sheet (blank 本年值 = not reported)."""
     table = read_table(
-        path, required=REQUIRED, optional=[h for h in ENTRY_HEADERS if h not in REQUIRED],
+        path,
+        required=REQUIRED,
+        optional=[h for h in ENTRY_HEADERS if h not in REQUIRED],
         sheet=ENTRY_SHEET,
     )
     f = table.frame
@@ -194,7 +249,7 @@ def read_template(path: Path | str, defs: Definitions | None = None) -> Incoming
             "period": f["期间"].str.replace(r"\.0$", "", regex=True),
             "element": f["编码"],
             "value": f["本年值"],
-            "comment": f["备注"] if "备注" in f else "",
+            "comment": f.get("备注", ""),
             "source": f"Excel 填报表 {Path(path).name}",
             "line": lines,
         }
@@ -204,8 +259,14 @@ def read_template(path: Path | str, defs: Definitions | None = None) -> Incoming
         frame,
         table.file,
         "xlsx",
-        fields={"region": "地区", "period": "期间", "element": "编码", "value": "本年值",
-                "comment": "备注"},
+        fields={
+            "region": "地区",
+            "period": "期间",
+            "element": "编码",
+            "value": "本年值",
+            "comment": "备注",
+        },
+        stripped=True,
     )
 
 

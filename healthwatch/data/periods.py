@@ -1,4 +1,4 @@
-"""Reporting periods as DHIS2 writes them: ``2024`` (year), ``2024Q1`` (quarter), ``202403`` (month).
+"""Reporting periods as DHIS2 writes them: ``2024``, ``2024Q1`` (quarter), ``202403`` (month).
 
 Periods are kept as these strings everywhere (database, files, exports) so that a DHIS2 export
 imports without conversion; :func:`period_types` classifies a whole column at once.
@@ -31,14 +31,14 @@ _MONTH = r"^(19|20)\d\d(0[1-9]|1[0-2])$"
 
 def period_types(periods: pd.Series) -> pd.Series:
     """``year``/``quarter``/``month`` for each period string, None where it is not a period."""
-    s = periods.astype(str)
+    unique = pd.Series(pd.unique(periods.astype(str)))  # a few hundred distinct periods
     out = np.select(
-        [s.str.match(_YEAR), s.str.match(_QUARTER), s.str.match(_MONTH)],
+        [unique.str.match(_YEAR), unique.str.match(_QUARTER), unique.str.match(_MONTH)],
         ["year", "quarter", "month"],
         default="",
     )
-    result = pd.Series(out, index=periods.index, dtype=object)
-    return result.where(result != "", None)
+    kinds = {p: (k or None) for p, k in zip(unique.tolist(), out.tolist(), strict=True)}
+    return pd.Series(periods.astype(str).map(kinds), index=periods.index, dtype=object)
 
 
 def period_type(period: str) -> str | None:

@@ -1,4 +1,4 @@
-"""The demo's synthetic indicator panel, the plans' baselines as reported values, and bulk test data.
+"""The demo's synthetic indicator panel, the plans' baselines as reported values, bulk test data.
 
 **Everything made here except** :func:`baseline_values` **is invented** and stored with the
 synthetic flag. The panel exists so that the platform can be shown and tested end to end before
@@ -32,6 +32,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,12 +54,16 @@ PANEL_SOURCE = (
     "模拟数据（healthwatch.data.synthetic，种子 2021）：演示用，非真实统计 / synthetic demo panel "
     "(healthwatch.data.synthetic, seed 2021), not real statistics"
 )
-PLANTED = {
+PLANTED: dict[str, dict[str, Any]] = {
     "lagging_binding_indicator": {"indicator": "gps_per_10000", "target": 4.6, "reaches": 3.5},
     "outlier": {"region": "210381", "period": "2022", "element": "infant_deaths", "factor": 4},
     "not_reported": {"region": "211224", "period": "2025"},
-    "own_figure_gap": {"region": "211200", "period": "2024", "indicator": "beds_per_1000",
-                       "factor": 1.06},
+    "own_figure_gap": {
+        "region": "211200",
+        "period": "2024",
+        "indicator": "beds_per_1000",
+        "factor": 1.06,
+    },
 }
 ANSHAN = "210300"
 
@@ -94,7 +99,9 @@ class _Rate:
 
 #: Provincial (and Anshan) trajectories; stated figures are marked with the plan they come from.
 RATES: tuple[_Rate, ...] = (
-    _Rate("infant_mortality", {2015: 4.6, 2020: 3.4, 2025: 3.0}, {2019: 3.53}, 0.25),  # LN 2020, AS 2019
+    _Rate(
+        "infant_mortality", {2015: 4.6, 2020: 3.4, 2025: 3.0}, {2019: 3.53}, 0.25
+    ),  # LN 2020, AS 2019
     _Rate("under5_mortality", {2015: 5.9, 2020: 4.5, 2025: 4.0}, {2019: 4.4}, 0.2),  # AS 2019
     _Rate("maternal_mortality", {2015: 13.5, 2020: 10.8, 2025: 9.8}, {2019: 10.23}, 0.3),  # LN, AS
     _Rate("oop_share", {2015: 32.0, 2025: 27.4}, None, 0.08),
@@ -178,11 +185,9 @@ def _proportions(den: np.ndarray, effect: np.ndarray, target: float) -> np.ndarr
 
 class _Panel:
     def __init__(self, defs: Definitions, seed: int) -> None:
+        from healthwatch.data.populations import builtin_city_populations
         from healthwatch.regions.hierarchy import liaoning_regions
-        from healthwatch.regions.population import (
-            builtin_city_populations,
-            synthetic_county_split,
-        )
+        from healthwatch.regions.population import synthetic_county_split
 
         self.defs = defs
         self.rng = np.random.default_rng(seed)
@@ -200,8 +205,12 @@ class _Panel:
     def add(self, year: int, element: str, values: np.ndarray) -> None:
         self.rows.append(
             pd.DataFrame(
-                {"region": self.counties, "period": str(year), "element": element,
-                 "value": np.asarray(values, dtype=float)}
+                {
+                    "region": self.counties,
+                    "period": str(year),
+                    "element": element,
+                    "value": np.asarray(values, dtype=float),
+                }
             )
         )
 
@@ -221,7 +230,9 @@ class _Panel:
             "live_births_male": male,
             "live_births_female": births - male,
             "deliveries": births - np.round(births * 0.01),
-            "total_health_expenditure": np.round(pop * (4500 + 250 * t) / 1e4 * rng.normal(1, 0.05, n)),
+            "total_health_expenditure": np.round(
+                pop * (4500 + 250 * t) / 1e4 * rng.normal(1, 0.05, n)
+            ),
             "townships_total": np.round(8 + (self.pop2021 / 60000)).clip(5, 40),
             "smi_registered": np.round(pop * 0.0045 * rng.normal(1, 0.05, n)),
             "hypertension_managed": np.round(pop * 0.06 * rng.normal(1, 0.05, n)),
@@ -271,6 +282,19 @@ class _Panel:
                 raw = d * share
             else:
                 raw = d * target / ind.factor * np.exp(effect)
+            if spec.indicator == "under5_mortality":
+                # under-five deaths = infant deaths + deaths at ages 1-4, the latter calibrated to
+                # the difference of the two rates, so both aggregate to their stated figures
+                im = next(r for r in RATES if r.indicator == "infant_mortality")
+                diff = _Rate(
+                    "under5_mortality",
+                    {y: v - _curve(im.province)(y) for y, v in spec.province.items()},
+                    {y: v - (im.anshan or {}).get(y, 0.0) for y, v in (spec.anshan or {}).items()},
+                )
+                gap = _curve(diff.province)(year)
+                extra = self._calibrate(raw * gap / target, d, ind.factor, gap, diff, year)
+                out[ind.numerator] = out["infant_deaths"] + extra
+                continue
             num = self._calibrate(raw, d, ind.factor, target, spec, year)
             if ind.proportion:
                 num = np.minimum(num, d)
@@ -281,7 +305,7 @@ class _Panel:
         self, raw: np.ndarray, den: np.ndarray, factor: float, target: float, spec: _Rate, year: int
     ) -> np.ndarray:
         """Round so that the province (and Anshan, where stated) sum to the trajectory's rate."""
-        total = int(round(target * den.sum() / factor))
+        total = round(target * den.sum() / factor)
         if spec.anshan is None:
             return _largest_remainder(raw, total).astype(float)
         # Anshan's curve: the provincial one scaled through Anshan's stated figure(s)
@@ -289,7 +313,7 @@ class _Panel:
         ratio = np.mean([spec.anshan[y] / _curve(spec.province)(y) for y in known])
         a_target = spec.anshan[year] if year in spec.anshan else target * ratio
         a = self.in_anshan
-        a_total = int(round(a_target * den[a].sum() / factor))
+        a_total = round(a_target * den[a].sum() / factor)
         out = np.zeros(len(raw))
         out[a] = _largest_remainder(raw[a], a_total)
         out[~a] = _largest_remainder(raw[~a], total - a_total)
@@ -379,8 +403,10 @@ def _own_figures(counties: pd.DataFrame, defs: Definitions, panel: _Panel) -> pd
         rows += [ind.rename(columns={"indicator": "element"}), direct]
     own = pd.concat(rows, ignore_index=True)[["region", "period", "element", "value"]]
     g = PLANTED["own_figure_gap"]
-    hit = (own["region"] == g["region"]) & (own["period"] == g["period"]) & (
-        own["element"] == g["indicator"]
+    hit = (
+        (own["region"] == g["region"])
+        & (own["period"] == g["period"])
+        & (own["element"] == g["indicator"])
     )
     own.loc[hit, "value"] = (own.loc[hit, "value"] * g["factor"]).round(2)
     return own
@@ -407,9 +433,16 @@ def baseline_values() -> pd.DataFrame:
                 "at_least": "规划原文为下限（以上）/ the plan states a lower bound",
                 "at_most": "规划原文为上限（以下）/ the plan states an upper bound",
             }.get(b.qualifier, "")
-            rows.append({"region": plan.region, "period": str(b.year), "element": code,
-                         "value": b.value, "comment": comment,
-                         "source": f"{plan.name_zh}：{b.source}"})
+            rows.append(
+                {
+                    "region": plan.region,
+                    "period": str(b.year),
+                    "element": code,
+                    "value": b.value,
+                    "comment": comment,
+                    "source": f"{plan.name_zh}：{b.source}",
+                }
+            )
     return pd.DataFrame(rows, columns=["region", "period", "element", "value", "comment", "source"])
 
 
@@ -431,20 +464,42 @@ def bulk_frame(target_values: int, seed: int = 1) -> pd.DataFrame:
     periods_y = [str(y) for y in range(2026 - years, 2026)]
     frames = []
     safe = _safe_values(defs)
+    safe_ratio = {
+        i.numerator: safe[i.numerator] / safe[i.denominator]
+        for i in defs.indicators.values()
+        if i.numerator
+        and i.denominator
+        and i.bounds
+        and i.numerator not in ("infant_deaths", "under5_deaths", "maternal_deaths")
+    }
     for codes, periods in ((monthly, periods_m + periods_q + periods_y), (yearly, periods_y)):
         n = len(regions) * len(periods)
         reg = np.repeat(regions, len(periods))
         per = np.tile(np.array(periods), len(regions))
-        scale = np.where(pd.Series(per).str.len().to_numpy() == 4, 12.0,
-                         np.where(pd.Series(per).str.contains("Q").to_numpy(), 3.0, 1.0))
+        scale = np.where(
+            pd.Series(per).str.len().to_numpy() == 4,
+            12.0,
+            np.where(pd.Series(per).str.contains("Q").to_numpy(), 3.0, 1.0),
+        )
+        made: dict[str, np.ndarray] = {}
         for code in codes:
             base = safe[code]
             noise = rng.normal(1, 0.02, n)
             kind = defs.elements[code].kind
             value = base * noise * (scale if code in monthly else 1.0)
-            value = np.round(value) if kind == "count" else np.round(value, 2)
-            frames.append(pd.DataFrame({"region": reg, "period": per, "element": code,
-                                        "value": value}))
+            made[code] = np.round(value) if kind == "count" else np.round(value, 2)
+        for ind in defs.indicators.values():  # numerators follow their denominators
+            num, den = ind.numerator, ind.denominator
+            if num in made and den in made and num in safe_ratio:
+                value = made[den] * safe_ratio[num] * rng.normal(1, 0.01, n)
+                made[num] = np.round(np.minimum(value, made[den]) if ind.proportion else value)
+        if "live_births" in made:  # boys and girls add up to the births (a validation rule)
+            made["live_births_male"] = np.round(made["live_births"] * 0.515)
+            made["live_births_female"] = made["live_births"] - made["live_births_male"]
+        for code, value in made.items():
+            frames.append(
+                pd.DataFrame({"region": reg, "period": per, "element": code, "value": value})
+            )
     out = pd.concat(frames, ignore_index=True)
     return out.iloc[:target_values].reset_index(drop=True) if len(out) > target_values else out
 
@@ -453,16 +508,37 @@ def _safe_values(defs: Definitions) -> dict[str, float]:
     """A value per element that passes every proportion and rule (numerators well below
     denominators, male + female births = births)."""
     base = {c: 1000.0 for c in defs.elements}
-    base.update({"resident_population": 500000.0, "live_births": 300.0, "deliveries": 297.0,
-                 "live_births_male": 150.0, "live_births_female": 150.0, "infant_deaths": 1.0,
-                 "under5_deaths": 2.0, "maternal_deaths": 0.0, "tertiary_inpatient_days": 9000.0,
-                 "elderly_65_population": 90000.0, "children_0_6": 20000.0,
-                 "children_u3": 9000.0, "life_expectancy": 79.0,
-                 "healthy_life_expectancy": 70.0, "premature_ncd_mortality": 16.0})
+    base.update(
+        {
+            "resident_population": 500000.0,
+            "live_births": 300.0,
+            "deliveries": 297.0,
+            "live_births_male": 150.0,
+            "live_births_female": 150.0,
+            "infant_deaths": 1.0,
+            "under5_deaths": 2.0,
+            "maternal_deaths": 0.0,
+            "tertiary_inpatient_days": 9000.0,
+            "elderly_65_population": 90000.0,
+            "children_0_6": 20000.0,
+            "children_u3": 9000.0,
+            "life_expectancy": 79.0,
+            "healthy_life_expectancy": 70.0,
+            "premature_ncd_mortality": 16.0,
+        }
+    )
+    fixed = {"infant_deaths", "under5_deaths", "maternal_deaths", "live_births_male"}
     for ind in defs.indicators.values():
-        if ind.proportion and ind.numerator and ind.numerator not in (
-            "infant_deaths", "under5_deaths", "maternal_deaths", "hiv_living_cases"
+        if ind.numerator in fixed or ind.denominator is None or ind.bounds is None:
+            continue
+        # the middle of the plausible range, so that the data are clean, as most files are
+        middle = (ind.bounds[0] + ind.bounds[1]) / 2
+        num_code, den_code = str(ind.numerator), ind.denominator
+        den = base[den_code]
+        if "month" in defs.elements[den_code].periods and "month" not in (
+            defs.elements[num_code].periods
         ):
-            base[ind.numerator] = 0.8 * base[ind.denominator or ""]
+            den *= 12  # a yearly numerator over the year's figure of a monthly denominator
+        base[num_code] = den * middle / ind.factor
     base["hiv_living_cases"] = 150.0
     return base

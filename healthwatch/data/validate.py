@@ -57,6 +57,7 @@ class Incoming:
     format: str
     fields: dict[str, str] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    stripped: bool = False  # cells already stripped (read_table does it)
 
     def __post_init__(self) -> None:
         for col in ("comment", "source"):
@@ -130,7 +131,7 @@ class _Problems:
 
 def _parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Floats, and masks of blank cells and of cells that are not finite numbers."""
-    text = raw.astype(str).str.strip()
+    text = raw
     blank = text.eq("")
     number = pd.to_numeric(text.where(~blank, None), errors="coerce").astype(float)
     not_number = ~blank & ~np.isfinite(number)
@@ -155,37 +156,63 @@ def _percent_codes(defs: Definitions) -> set[str]:
     return codes
 
 
-def _row_checks(incoming: Incoming, defs: Definitions, ctx: Context, p: _Problems) -> pd.Series:
+class _Codes:
+    """A string column factorised once: per-row codes and the distinct values.
+
+    A file of a million values has a few hundred distinct regions, periods and elements; every
+    membership test and lookup is done on those and spread to the rows by integer indexing.
+    """
+
+    def __init__(self, column: pd.Series) -> None:
+        self.index = column.index
+        self.codes, uniques = pd.factorize(column, sort=True)
+        self.uniques = [str(u) for u in uniques]
+
+    def isin(self, values: set[str] | Any) -> pd.Series:
+        table = np.array([u in values for u in self.uniques] + [False])
+        return pd.Series(table[self.codes], index=self.index)
+
+    def map(self, mapping: dict[str, Any], default: Any = None) -> pd.Series:
+        table = np.array([mapping.get(u, default) for u in self.uniques] + [default], dtype=object)
+        return pd.Series(table[self.codes], index=self.index)
+
+    def eq(self, value: str) -> pd.Series:
+        return self.isin({value})
+
+
+def _row_checks(
+    incoming: Incoming, defs: Definitions, ctx: Context, p: _Problems, c: dict[str, _Codes]
+) -> pd.Series:
     """Per-row checks; returns the parsed values (NaN where invalid)."""
     f = incoming.frame
-    for col in FIELDS:
-        p.add(f[col].astype(str).str.strip().eq("") & (col != "value"), col, "empty cell", "空单元格")
-    region_ok = f["region"].isin(ctx.regions.keys())
+    for col in ("region", "period", "element"):
+        p.add(c[col].eq(""), col, "empty cell", "空单元格")
+    region_ok = c["region"].isin(ctx.regions.keys())
     p.add(
-        ~region_ok & f["region"].ne(""),
+        ~region_ok & ~c["region"].eq(""),
         "region",
         "unknown region code {region} (use a GB/T 2260 adcode of a stored region)",
         "未知的行政区划代码 {region}（请使用已载入的 GB/T 2260 代码）",
     )
-    ptype = period_types(f["period"])
+    kinds = period_types(pd.Series(c["period"].uniques, dtype=object))
+    ptype = c["period"].map(dict(zip(c["period"].uniques, kinds.tolist(), strict=True)))
     p.add(
-        ptype.isna() & f["period"].ne(""),
+        ptype.isna() & ~c["period"].eq(""),
         "period",
         "not a period: {period} (write 2024, 2024Q1 or 202401)",
         "不是有效的期间：{period}（应写作 2024、2024Q1 或 202401）",
     )
-    codes = defs.storable_codes()
-    known = f["element"].isin(codes)
+    known = c["element"].isin(defs.storable_codes())
     p.add(
-        ~known & f["element"].ne(""),
+        ~known & ~c["element"].eq(""),
         "element",
         "unknown data element or indicator code {code}",
         "未知的数据项或指标编码 {code}",
     )
-    allowed_ok = ~f["element"].isin(set(defs.elements)) | ptype.isna()
+    allowed_ok = ~c["element"].isin(set(defs.elements)) | ptype.isna()
     for kind in ("year", "quarter", "month"):
-        collected = {c for c, e in defs.elements.items() if kind in e.periods}
-        allowed_ok |= ptype.eq(kind) & f["element"].isin(collected)
+        collected = {code for code, e in defs.elements.items() if kind in e.periods}
+        allowed_ok |= ptype.eq(kind) & c["element"].isin(collected)
     p.add(
         known & ~allowed_ok,
         "period",
@@ -200,11 +227,10 @@ def _row_checks(incoming: Incoming, defs: Definitions, ctx: Context, p: _Problem
         "not a number: {value!r} for {code}",
         "{code} 的值 {value!r} 不是数字",
     )
-    kind = f["element"].map({c: e.kind for c, e in defs.elements.items()})
+    kind = c["element"].map({code: e.kind for code, e in defs.elements.items()})
     ok = np.isfinite(number)
-    count = kind.eq("count") & ok
     p.add(
-        count & ((number < 0) | (number != np.round(number))),
+        kind.eq("count") & ok & ((number < 0) | (number != np.round(number))),
         "value",
         "{code} is a count: it must be a whole number >= 0, not {value}",
         "{code} 是计数，应为不小于 0 的整数，而不是 {value}",
@@ -215,7 +241,7 @@ def _row_checks(incoming: Incoming, defs: Definitions, ctx: Context, p: _Problem
         "{code} must not be negative ({value})",
         "{code} 不能为负数（{value}）",
     )
-    pct = f["element"].isin(_percent_codes(defs)) & ok
+    pct = c["element"].isin(_percent_codes(defs)) & ok
     p.add(
         pct & ((number < 0) | (number > 100)),
         "value",
@@ -224,13 +250,16 @@ def _row_checks(incoming: Incoming, defs: Definitions, ctx: Context, p: _Problem
     )
     locked = pd.Series(False, index=f.index)
     if ctx.locked:
-        year = f["period"].astype(str).str[:4]
-        keys = pd.MultiIndex.from_tuples(sorted(ctx.locked))
-        locked = pd.Series(
-            pd.MultiIndex.from_arrays([f["region"], f["period"]]).isin(keys)
-            | pd.MultiIndex.from_arrays([f["region"], year]).isin(keys),
-            index=f.index,
-        )
+        regions_locked = {r for r, _ in ctx.locked}
+        maybe = c["region"].isin(regions_locked)
+        if maybe.any():
+            sub = f.loc[maybe, ["region", "period"]]
+            keys = set(ctx.locked)
+            hit = [
+                (r, per) in keys or (r, per[:4]) in keys
+                for r, per in zip(sub["region"], sub["period"], strict=True)
+            ]
+            locked.loc[sub.index] = hit
     p.add(
         locked,
         "period",
@@ -240,15 +269,22 @@ def _row_checks(incoming: Incoming, defs: Definitions, ctx: Context, p: _Problem
     return number
 
 
-def _duplicates(incoming: Incoming, number: pd.Series, p: _Problems) -> tuple[pd.Series, int]:
+def _duplicates(
+    incoming: Incoming, number: pd.Series, p: _Problems, c: dict[str, _Codes]
+) -> tuple[pd.Series, int]:
     """Rows repeating a key: an error when values differ; identical repeats are dropped."""
     f = incoming.frame
-    key = ["region", "period", "element"]
-    dup = f.duplicated(key, keep=False)
+    n_p = len(c["period"].uniques) + 1
+    n_e = len(c["element"].uniques) + 1
+    key = pd.Series(
+        (c["region"].codes.astype(np.int64) * n_p + c["period"].codes) * n_e + c["element"].codes,
+        index=f.index,
+    )
+    dup = key.duplicated(keep=False)
     if not dup.any():
         return pd.Series(True, index=f.index), 0
-    values = pd.DataFrame({"k0": f["region"], "k1": f["period"], "k2": f["element"], "v": number})
-    spread = values[dup].groupby(["k0", "k1", "k2"])["v"].transform(lambda s: s.nunique(dropna=False))
+    values = pd.DataFrame({"k": key[dup], "v": number[dup]})
+    spread = values.groupby("k")["v"].transform(lambda s: s.nunique(dropna=False))
     conflicting = pd.Series(False, index=f.index)
     conflicting.loc[spread.index] = spread.to_numpy() > 1
     p.add(
@@ -257,7 +293,7 @@ def _duplicates(incoming: Incoming, number: pd.Series, p: _Problems) -> tuple[pd
         "{region} {period} {code} appears more than once with different values",
         "{region} {period} {code} 出现多次且数值不同",
     )
-    keep = ~f.duplicated(key, keep="first")
+    keep = ~key.duplicated(keep="first")
     return keep, int((dup & ~conflicting).sum() - (dup & ~conflicting & keep).sum())
 
 
@@ -274,18 +310,35 @@ def _merged(values: pd.DataFrame, ctx: Context) -> pd.DataFrame:
 
 
 def _wide(merged: pd.DataFrame, columns: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(values, from_file) pivoted to one row per (region, period), one column per element."""
+    """(values, from_file) pivoted to one row per (region, period), one column per element.
+
+    Filled through integer codes rather than ``pivot_table`` (a million string keys would be
+    hashed several times over); when a key repeats, the last row wins, as in :func:`_merged`.
+    """
     sub = merged[merged["element"].isin(columns)]
     if sub.empty:
         empty = pd.DataFrame(index=pd.MultiIndex.from_arrays([[], []], names=["region", "period"]))
         return empty, empty
-    vals = sub.pivot_table(
-        index=["region", "period"], columns="element", values="value", aggfunc="last"
+    r_codes, r_uni = pd.factorize(sub["region"])
+    p_codes, p_uni = pd.factorize(sub["period"])
+    e_codes, e_uni = pd.factorize(sub["element"])
+    rp = r_codes.astype(np.int64) * len(p_uni) + p_codes
+    rp_codes, rp_uni = pd.factorize(rp, sort=True)
+    vals = np.full((len(rp_uni), len(e_uni)), np.nan)
+    vals[rp_codes, e_codes] = sub["value"].to_numpy(dtype=float)
+    touched = np.zeros((len(rp_uni), len(e_uni)), dtype=bool)
+    touched[rp_codes, e_codes] = sub["from_file"].to_numpy(dtype=bool)
+    index = pd.MultiIndex.from_arrays(
+        [
+            np.asarray(r_uni, dtype=object)[rp_uni // len(p_uni)],
+            np.asarray(p_uni, dtype=object)[rp_uni % len(p_uni)],
+        ],
+        names=["region", "period"],
     )
-    touched = sub.pivot_table(
-        index=["region", "period"], columns="element", values="from_file", aggfunc="max"
+    cols = pd.Index([str(e) for e in e_uni], name="element")
+    return pd.DataFrame(vals, index=index, columns=cols), pd.DataFrame(
+        touched, index=index, columns=cols
     )
-    return vals, touched.fillna(False).astype(bool)
 
 
 def compute_indicators(
@@ -310,12 +363,16 @@ def compute_indicators(
         else:
             den = wide[ind.denominator].astype(float)
             value = wide[ind.numerator].astype(float) / den.where(den > 0) * ind.factor
-        frame = value.dropna().rename("value").reset_index()
-        frame["indicator"] = ind.code
-        frames.append(frame)
+        arr = value.to_numpy(dtype=float)
+        rows = np.flatnonzero(~np.isnan(arr))
+        frames.append(pd.DataFrame({"row": rows, "indicator": ind.code, "value": arr[rows]}))
     if not frames:
-        return pd.DataFrame(columns=["region", "period", "indicator", "value"])
-    return pd.concat(frames, ignore_index=True)[["region", "period", "indicator", "value"]]
+        return pd.DataFrame(columns=["region", "period", "indicator", "value", "row"])
+    out = pd.concat(frames, ignore_index=True)
+    rows = out["row"].to_numpy()
+    out["region"] = wide.index.get_level_values(0).to_numpy()[rows]
+    out["period"] = wide.index.get_level_values(1).to_numpy()[rows]
+    return out[["region", "period", "indicator", "value", "row"]]
 
 
 def _side(wide: pd.DataFrame, terms: list[tuple[str | None, float]]) -> tuple[Any, Any, Any]:
@@ -378,15 +435,12 @@ def _cross_checks(
     warnings: list[dict[str, Any]] = []
     if wide.empty:
         return errors, warnings, wide, touched
-    line_of = checked.set_index(["region", "period", "element"])["line"]
 
-    def line(region: str, period: str, codes: list[str]) -> int | None:
-        for c in codes:
-            key = (region, period, c)
-            if key in line_of.index:
-                found = int(line_of.loc[key])
-                return found if found > 0 else None
-        return None
+    def first_lines(codes: list[str], keys: pd.MultiIndex) -> list[int | None]:
+        """The first file line of each (region, period) among rows of ``codes``."""
+        sub = checked[checked["element"].isin(codes)]
+        first = sub.groupby(["region", "period"])["line"].min().reindex(keys)
+        return [int(x) if pd.notna(x) and x > 0 else None for x in first.tolist()]
 
     for ind in defs.indicators.values():
         if not ind.proportion or ind.numerator is None or ind.denominator is None:
@@ -395,7 +449,9 @@ def _cross_checks(
             continue
         num, den = wide[ind.numerator], wide[ind.denominator]
         hit = (num > den) & (touched[ind.numerator] | touched[ind.denominator])
-        for region, period in hit[hit].index:
+        keys = hit[hit].index
+        lines = first_lines([ind.numerator, ind.denominator], keys)
+        for (region, period), ln in zip(keys, lines, strict=True):
             n, d = num.loc[(region, period)], den.loc[(region, period)]
             errors.append(
                 Problem(
@@ -404,7 +460,7 @@ def _cross_checks(
                     f"{region} {period}：指标 {ind.code} 的分子 {ind.numerator}（{n:g}）大于分母 "
                     f"{ind.denominator}（{d:g}）",
                     incoming.file,
-                    line(region, period, [ind.numerator, ind.denominator]),
+                    ln,
                     incoming.column("value"),
                 )
             )
@@ -416,11 +472,12 @@ def _cross_checks(
         mine = touched[cols].any(axis=1).to_numpy()
         bad = _rule_violations(rule, wide) & mine
         symbol = OPERATOR_SYMBOL[rule.operator]
-        for region, period in wide.index[bad]:
+        keys = wide.index[bad]
+        lines = first_lines(codes, keys)
+        for (region, period), ln in zip(keys, lines, strict=True):
             text = f"{rule.left} {symbol} {rule.right}"
             en = f"{region} {period}: validation rule {rule.id} violated ({rule.name_en}: {text})"
             zh = f"{region} {period}：违反校验规则 {rule.id}（{rule.name_zh}：{text}）"
-            ln = line(region, period, codes)
             if rule.importance == "high":
                 errors.append(Problem(en, zh, incoming.file, ln, incoming.column("value")))
             else:
@@ -472,7 +529,9 @@ def _levels(adcodes: pd.Series) -> pd.Series:
     """province / city / county from the GB/T 2260 pattern (xx0000, xxxx00, other)."""
     a = adcodes.astype(str)
     return pd.Series(
-        np.where(a.str.endswith("0000"), "province", np.where(a.str.endswith("00"), "city", "county")),
+        np.where(
+            a.str.endswith("0000"), "province", np.where(a.str.endswith("00"), "city", "county")
+        ),
         index=adcodes.index,
     )
 
@@ -492,21 +551,21 @@ def _outliers(
     ].rename(columns={"element": "indicator"})
     if len(ind) == 0 and len(direct) == 0:
         return []
-    touched_any = touched.any(axis=1)
-    ind = ind.merge(
-        touched_any.rename("touched").reset_index(), on=["region", "period"], how="left"
-    )
-    ind["touched"] = ind["touched"].fillna(False).astype(bool)
+    touched_any = touched.any(axis=1).to_numpy()
+    ind["touched"] = touched_any[ind["row"].to_numpy(dtype=np.int64)]
+    ind = ind.drop(columns="row")
     ind["computed"] = True
     direct = direct.assign(touched=True, computed=False)
-    direct = direct[~direct["indicator"].isin({i.code for i in defs.indicators.values() if i.direct})]
+    direct = direct[
+        ~direct["indicator"].isin({i.code for i in defs.indicators.values() if i.direct})
+    ]
     frame = pd.concat([ind, direct], ignore_index=True)
     frame["value"] = frame["value"].astype(float)
     out: list[dict[str, Any]] = []
     mine = frame[frame["touched"]]
     bounds = {i.code: i.bounds for i in defs.indicators.values() if i.bounds is not None}
-    low = mine["indicator"].map(lambda c: bounds.get(c, (-np.inf, np.inf))[0])
-    high = mine["indicator"].map(lambda c: bounds.get(c, (-np.inf, np.inf))[1])
+    low = mine["indicator"].map({c: b[0] for c, b in bounds.items()}).fillna(-np.inf)
+    high = mine["indicator"].map({c: b[1] for c, b in bounds.items()}).fillna(np.inf)
     outside = (mine["value"] < low) | (mine["value"] > high)
     for row, lo, hi in zip(
         mine[outside].itertuples(index=False), low[outside], high[outside], strict=True
@@ -527,13 +586,24 @@ def _outliers(
     computed = frame[frame["computed"]].copy()
     if computed.empty:
         return out
-    computed["ptype"] = period_types(computed["period"])
-    computed["level"] = _levels(computed["region"])
-    size_own = computed.groupby(["region", "indicator", "ptype"])["value"].transform("size")
-    z_own = modified_z(computed["value"], [computed["region"], computed["indicator"], computed["ptype"]])
-    peers = [computed["level"], computed["period"], computed["indicator"]]
-    size_peer = computed.groupby(peers)["value"].transform("size")
-    z_peer = modified_z(computed["value"], peers)
+    region = _Codes(computed["region"])
+    period = _Codes(computed["period"])
+    indicator = pd.factorize(computed["indicator"])[0].astype(np.int64)
+    kinds = period_types(pd.Series(period.uniques, dtype=object))
+    ptype = pd.factorize(np.asarray(kinds.fillna("").tolist(), dtype=object)[period.codes])[0]
+    level = pd.factorize(_levels(pd.Series(region.uniques, dtype=object)).to_numpy()[region.codes])[
+        0
+    ]
+    n_i = int(indicator.max()) + 1
+    # one integer key per group: faster than grouping by several string columns
+    own_key = (region.codes.astype(np.int64) * n_i + indicator) * 4 + ptype
+    peer_key = (period.codes.astype(np.int64) * n_i + indicator) * 4 + level
+    own = pd.Series(own_key, index=computed.index)
+    peer = pd.Series(peer_key, index=computed.index)
+    size_own = computed["value"].groupby(own).transform("size")
+    z_own = modified_z(computed["value"], [own])
+    size_peer = computed["value"].groupby(peer).transform("size")
+    z_peer = modified_z(computed["value"], [peer])
     flag_own = computed["touched"] & (size_own >= MIN_HISTORY) & (z_own.abs() > Z_THRESHOLD)
     # a count without a denominator grows with the region's size: no peer comparison
     counts = {i.code for i in defs.indicators.values() if i.numerator and not i.denominator}
@@ -570,14 +640,15 @@ def validate(incoming: Incoming, defs: Definitions, ctx: Context) -> Checked:
     """
     f = incoming.frame
     if f.empty:
-        raise InputError(
-            [Problem("the file has no data rows", "文件中没有数据行", incoming.file)]
-        )
+        raise InputError([Problem("the file has no data rows", "文件中没有数据行", incoming.file)])
     for col in FIELDS:
-        f[col] = f[col].astype(str).str.strip()
+        f[col] = f[col].astype(str)
+        if not incoming.stripped:
+            f[col] = f[col].str.strip()
     p = _Problems(incoming)
-    number = _row_checks(incoming, defs, ctx, p)
-    keep, identical = _duplicates(incoming, number, p)
+    codes = {col: _Codes(f[col]) for col in ("region", "period", "element")}
+    number = _row_checks(incoming, defs, ctx, p, codes)
+    keep, identical = _duplicates(incoming, number, p, codes)
     row_problems = p.problems()
     if row_problems:
         raise InputError(row_problems)

@@ -12,6 +12,7 @@ from healthwatch.plans.loader import (
     builtin_plans,
     default_known_adcodes,
     load_plan_file,
+    load_plan_files,
     parse_plan,
 )
 from healthwatch.plans.model import (
@@ -44,6 +45,7 @@ __all__ = [
     "check_plans",
     "default_known_adcodes",
     "load_plan_file",
+    "load_plan_files",
     "parse_plan",
     "plan_json_schema",
 ]

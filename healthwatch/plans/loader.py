@@ -12,7 +12,8 @@ that no file can exhaust memory or the stack or crash the reader:
 
 * aliases (``*name``) may only repeat a single value (a source sentence), within a budget: a
   few hundred bytes of nested aliases to lists ("billion laughs") expand to billions of nodes;
-* nesting at most :data:`MAX_DEPTH` levels, files at most :data:`MAX_FILE_BYTES`;
+* nesting at most :data:`MAX_DEPTH` levels, at most :data:`MAX_NODES` values, files at most
+  :data:`MAX_FILE_BYTES`;
 * only plain data (text, numbers, true/false, null, lists, mappings): no tags such as
   ``!!binary`` or ``!!python/...``, and no implicit dates (``2020-13-45`` is just text, which the
   schema then refuses where a year is expected).
@@ -40,8 +41,11 @@ _ADCODE = re.compile(r"^[1-9]\d{5}$")
 
 #: Deepest nesting of lists and mappings accepted (a plan needs 5).
 MAX_DEPTH = 32
-#: Largest plan file accepted (the packaged plans are about 50 kB).
-MAX_FILE_BYTES = 5_000_000
+#: Largest plan file accepted (the packaged plans are 22 and 34 kB).
+MAX_FILE_BYTES = 1_000_000
+#: Most YAML nodes (values, lists, mappings) in one file (the packaged plans have 1,825 and 1,154).
+#: The pure-Python parser needs 0.1-0.4 ms a node, so this also bounds the time to refuse.
+MAX_NODES = 20_000
 #: Encodings tried in order: UTF-8 (a BOM is dropped), then GB 18030 (GBK, GB 2312).
 ENCODINGS = ("utf-8-sig", "gb18030")
 
@@ -75,6 +79,7 @@ class _PlanLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
         self._alias_chars = 0
+        self._nodes = 0
 
     def _check_alias(self, event: yaml.AliasEvent) -> None:
         """An alias may repeat a text (a source sentence), never a list or mapping.
@@ -108,7 +113,15 @@ class _PlanLoader(yaml.SafeLoader):
             self._check_alias(self.peek_event())
             return super().compose_node(parent, index)
         self._depth += 1
+        self._nodes += 1
         try:
+            if self._nodes > MAX_NODES:
+                mark = self.peek_event().start_mark
+                raise _Refused(
+                    f"more than {MAX_NODES:,} values in one file; a plan has a few thousand",
+                    f"文件中的取值超过 {MAX_NODES:,} 个；一个规划只有几千个",
+                    mark.line + 1,
+                )
             if self._depth > MAX_DEPTH:
                 mark = self.peek_event().start_mark
                 raise _Refused(

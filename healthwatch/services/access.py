@@ -191,9 +191,13 @@ def registry_summary(
 def list_facilities(
     db: str | None, county: str | None = None, kind: str | None = None
 ) -> dict[str, Any]:
-    """The registry (stored, else demo) as :func:`registry_summary` data."""
+    """The registry (stored, else demo) as :func:`registry_summary` data; for the demo,
+    ``no_facilities_in`` names the database that was looked at."""
     found = registry(db, county, kind)
-    return registry_summary(found.table, found.source)
+    summary = registry_summary(found.table, found.source)
+    if found.instead_of is not None:
+        summary["no_facilities_in"] = found.instead_of
+    return summary
 
 
 def check_facilities(

@@ -15,7 +15,6 @@ after the other, and no value is lost.
 from __future__ import annotations
 
 import hashlib
-import io
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -113,7 +112,9 @@ def _regions(session: Session) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["adcode", "level", "parent"])
 
 
-def _read_frame(session: Session, sql: str, params: dict[str, Any], columns: list[str]) -> pd.DataFrame:
+def _read_frame(
+    session: Session, sql: str, params: dict[str, Any], columns: list[str]
+) -> pd.DataFrame:
     rows = session.execute(text(sql), params).all()
     return pd.DataFrame(rows, columns=columns)
 
@@ -124,7 +125,7 @@ def _in_list(prefix: str, items: Iterable[str]) -> tuple[str, dict[str, Any]]:
 
 
 def _stored(session: Session, elements: Iterable[str]) -> pd.DataFrame:
-    """Current (non-deleted) values of ``elements``: id, region, period, element, version, value, comment."""
+    """Current (non-deleted) values of ``elements`` (id, key, version, value, comment)."""
     clause, params = _in_list("e", elements)
     return _read_frame(
         session,
@@ -225,10 +226,12 @@ def import_values(
 ) -> ImportResult:
     """Validate ``incoming`` against the store and write it in one transaction."""
     defs = defs or load_definitions()
-    _check_scope(actor, incoming.frame["region"].astype(str).str.strip().unique(), incoming.file)
+    _check_scope(actor, _distinct(incoming.frame["region"]), incoming.file)
     for attempt in range(8):
         try:
-            with session_scope(db, actor=actor.username) as session:
+            # An import is an explicit load: it may create (and migrate) the database on a
+            # fresh installation; a dry run writes nothing, so it never creates one.
+            with session_scope(db, actor=actor.username, create=not dry_run) as session:
                 return _import_in_session(
                     session, incoming, actor, defs, dry_run, sha256, synthetic, reason
                 )
@@ -240,6 +243,11 @@ def import_values(
                 ) from None
             time.sleep(0.5 * (attempt + 1))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _distinct(column: pd.Series) -> set[str]:
+    """Distinct stripped values of a column (stripping the few distinct values, not every row)."""
+    return {str(v).strip() for v in pd.unique(column)}
 
 
 def _take_write_lock(session: Session) -> None:
@@ -263,7 +271,7 @@ def _import_in_session(
     if not dry_run:
         _take_write_lock(session)
     regions = _regions(session)
-    codes = set(incoming.frame["element"].astype(str).str.strip().unique())
+    codes = _distinct(incoming.frame["element"])
     stored = _stored(session, _relevant_elements(codes, defs))
     ctx = Context(
         dict(zip(regions["adcode"], regions["parent"], strict=True)),
@@ -308,16 +316,24 @@ def _plan_writes(checked: Checked, stored: pd.DataFrame) -> pd.DataFrame:
     values = checked.values
     key = ["region", "period", "element"]
     cur = stored.rename(
-        columns={"id": "old_id", "version": "old_version", "value": "old_value", "comment": "old_comment"}
+        columns={
+            "id": "old_id",
+            "version": "old_version",
+            "value": "old_value",
+            "comment": "old_comment",
+        }
     )
     merged = values.merge(cur, on=key, how="left")
     new = merged["old_id"].isna()
-    same_value = np.isclose(
-        merged["value"].to_numpy(float),
-        merged["old_value"].to_numpy(float),
-        rtol=1e-12,
-        atol=0.0,
-    ) & merged["old_value"].notna().to_numpy()
+    same_value = (
+        np.isclose(
+            merged["value"].to_numpy(float),
+            merged["old_value"].to_numpy(float),
+            rtol=1e-12,
+            atol=0.0,
+        )
+        & merged["old_value"].notna().to_numpy()
+    )
     same_comment = merged["comment"].fillna("").eq(merged["old_comment"].fillna(""))
     merged["new"] = new
     merged["changed"] = ~new & ~(same_value & same_comment)
@@ -367,25 +383,50 @@ def _write(
     bulk_insert(session, frame)
 
 
+def _csv_quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _csv_text(frame: pd.DataFrame) -> str:
+    """``frame`` as CSV for COPY, built column-wise: codes are validated (no quoting needed),
+    free text is quoted once per distinct value, constant columns once per call."""
+    columns: dict[str, Any] = {}
+    for c in ("region", "period", "element"):
+        columns[c] = frame[c].tolist()
+    columns["version"] = frame["version"].astype(int).astype(str).tolist()
+    columns["value"] = [repr(float(v)) for v in frame["value"].tolist()]
+    for c in ("source", "comment", "reason", "stored_by"):
+        codes, uniques = pd.factorize(frame[c].astype(str))
+        quoted = np.array([_csv_quote(u) for u in uniques], dtype=object)
+        columns[c] = quoted[codes].tolist()
+    stamp = pd.Timestamp(frame["stored_at"].iloc[0]).isoformat()
+    columns["synthetic"] = ["t" if b else "f" for b in frame["synthetic"].tolist()]
+    columns["stored_at"] = [stamp] * len(frame)
+    imports = frame["import_id"].tolist()
+    columns["import_id"] = ["" if i is None else str(int(i)) for i in imports]
+    columns["current"] = ["t" if b else "f" for b in frame["current"].tolist()]
+    rows = zip(*(columns[c] for c in _COLUMNS), strict=True)
+    return "".join(",".join(r) + "\n" for r in rows)
+
+
 def bulk_insert(session: Session, frame: pd.DataFrame) -> None:
     """Append rows to data_values: COPY on PostgreSQL, executemany on SQLite (same transaction)."""
     if frame.empty:
         return
+    # in the order of the table's one index, so that the index is appended to, not scattered
+    order = np.lexsort(
+        [pd.factorize(frame[c], sort=True)[0] for c in ("region", "period", "element")]
+    )
+    frame = frame.iloc[order]
     conn = session.connection()
     cols = ", ".join(_COLUMNS)
     if conn.dialect.name == "postgresql":
-        out = frame[list(_COLUMNS)].copy()
-        out["stored_at"] = out["stored_at"].map(lambda d: d.isoformat())
-        buf = io.StringIO()
-        out.to_csv(buf, index=False, header=False)
         raw = conn.connection.driver_connection
         with raw.cursor() as cur:  # type: ignore[union-attr]
-            sql = (
-                f"COPY data_values ({cols}) FROM STDIN WITH (FORMAT csv, "
-                "FORCE_NOT_NULL (source, comment, reason))"
-            )
+            sql = f"COPY data_values ({cols}) FROM STDIN WITH (FORMAT csv)"
             with cur.copy(sql) as copy:
-                copy.write(buf.getvalue())
+                for start in range(0, len(frame), 200_000):
+                    copy.write(_csv_text(frame.iloc[start : start + 200_000]))
         return
     stamp = frame["stored_at"].iloc[0].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     out = frame[list(_COLUMNS)].copy()
@@ -393,7 +434,7 @@ def bulk_insert(session: Session, frame: pd.DataFrame) -> None:
     out["synthetic"] = out["synthetic"].astype(int)
     out["current"] = out["current"].astype(int)
     placeholders = ", ".join("?" for _ in _COLUMNS)
-    records = list(out.itertuples(index=False, name=None))
+    records = list(zip(*(out[c].tolist() for c in _COLUMNS), strict=True))
     conn.exec_driver_sql(f"INSERT INTO data_values ({cols}) VALUES ({placeholders})", records)
 
 
@@ -480,8 +521,8 @@ def history(
             .where(DataValue.region == region, DataValue.period == period)
             .order_by(DataValue.element, DataValue.version)
         )
-        if element:
-            query = query.where(DataValue.element == element)
+        codes = [element] if element else sorted(load_definitions().storable_codes())
+        query = query.where(DataValue.element.in_(codes))  # uses the (element, ...) index
         versions = []
         previous: dict[str, float | None] = {}
         for row, file in session.execute(query).all():
@@ -504,8 +545,13 @@ def history(
             )
             previous[row.element] = row.value
         events = audit_trail(session, entity="data_approvals", entity_key=f"{region}/{period}")
-    return {"region": region, "period": period, "element": element, "versions": versions,
-            "approvals": events}
+    return {
+        "region": region,
+        "period": period,
+        "element": element,
+        "versions": versions,
+        "approvals": events,
+    }
 
 
 def revert(
@@ -573,8 +619,14 @@ def revert(
         )
         session.add(new)
         session.flush()
-        return {"region": region, "period": period, "element": element,
-                "restored_version": version, "new_version": new.version, "value": new.value}
+        return {
+            "region": region,
+            "period": period,
+            "element": element,
+            "restored_version": version,
+            "new_version": new.version,
+            "value": new.value,
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -594,8 +646,9 @@ def _approval(session: Session, region: str, period: str, actor: str) -> DataApp
         select(DataApproval).where(DataApproval.region == region, DataApproval.period == period)
     )
     if row is None:
-        row = DataApproval(region=region, period=period, status="draft", locked=False,
-                           updated_by=actor, comment="")
+        row = DataApproval(
+            region=region, period=period, status="draft", locked=False, updated_by=actor, comment=""
+        )
         session.add(row)
     return row
 
@@ -608,25 +661,39 @@ def _region_row(session: Session, region: str) -> Region:
 
 
 def _state(row: DataApproval) -> dict[str, Any]:
-    return {"region": row.region, "period": row.period, "status": row.status,
-            "status_zh": STATUS_ZH.get(row.status, row.status), "locked": bool(row.locked),
-            "updated_by": row.updated_by, "comment": row.comment}
+    return {
+        "region": row.region,
+        "period": row.period,
+        "status": row.status,
+        "status_zh": STATUS_ZH.get(row.status, row.status),
+        "locked": bool(row.locked),
+        "updated_by": row.updated_by,
+        "comment": row.comment,
+    }
 
 
-def submit(region: str, period: str, *, actor: Actor, db: str | None = None,
-           comment: str = "") -> dict[str, Any]:
+def submit(
+    region: str, period: str, *, actor: Actor, db: str | None = None, comment: str = ""
+) -> dict[str, Any]:
     """draft -> submitted: the region's figures for the period are complete and sent up."""
     require(actor, "submit", region)
     with session_scope(db, actor=actor.username) as session:
         _region_row(session, region)
         n = session.scalar(
-            text("SELECT COUNT(*) FROM data_values WHERE region = :r AND period = :p AND current = :t"),
-            {"r": region, "p": period, "t": True},
+            select(func.count())
+            .select_from(DataValue)
+            .where(
+                DataValue.element.in_(sorted(load_definitions().storable_codes())),
+                DataValue.period == period,
+                DataValue.region.like(_prefix(region) + "%"),  # its own or its counties'
+                DataValue.current.is_(True),
+            )
         )
         if not n:
             raise HealthwatchError(
-                f"{region} has no values for {period}; import them before submitting.",
-                f"{region} 在 {period} 期没有数据，请先导入再上报。",
+                f"Neither {region} nor any region under it has values for {period}; import them "
+                "before submitting.",
+                f"{region} 及其下级地区在 {period} 期都没有数据，请先导入再上报。",
             )
         row = _approval(session, region, period, actor.username)
         if row.status != "draft":
@@ -640,8 +707,9 @@ def submit(region: str, period: str, *, actor: Actor, db: str | None = None,
         return _state(row)
 
 
-def approve(region: str, period: str, *, actor: Actor, db: str | None = None,
-            comment: str = "") -> dict[str, Any]:
+def approve(
+    region: str, period: str, *, actor: Actor, db: str | None = None, comment: str = ""
+) -> dict[str, Any]:
     """submitted -> approved and locked; a parent only when all its children are approved."""
     require(actor, "approve", region)
     with session_scope(db, actor=actor.username) as session:
@@ -650,7 +718,8 @@ def approve(region: str, period: str, *, actor: Actor, db: str | None = None,
         if row.status != "submitted":
             raise HealthwatchError(
                 f"{region} {period} is {row.status}; only submitted figures can be approved.",
-                f"{region} {period} 当前为{STATUS_ZH.get(row.status, row.status)}，只有已上报的数据才能审核。",
+                f"{region} {period} 当前为{STATUS_ZH.get(row.status, row.status)}，"
+                "只有已上报的数据才能审核。",
             )
         children = session.scalars(select(Region.adcode).where(Region.parent == reg.adcode)).all()
         if children:
@@ -671,14 +740,20 @@ def approve(region: str, period: str, *, actor: Actor, db: str | None = None,
                     f"{region} {period} 的下级地区尚未全部审核，不能审核：{'、'.join(waiting)}。",
                     [Problem(f"{c} not approved", f"{c} 未审核", field="region") for c in waiting],
                 )
-        row.status, row.locked, row.updated_by, row.comment = "approved", True, actor.username, comment
+        row.status, row.locked, row.updated_by, row.comment = (
+            "approved",
+            True,
+            actor.username,
+            comment,
+        )
         row.updated_at = datetime.now(UTC)
         session.flush()
         return _state(row)
 
 
-def unlock(region: str, period: str, *, actor: Actor, reason: str,
-           db: str | None = None) -> dict[str, Any]:
+def unlock(
+    region: str, period: str, *, actor: Actor, reason: str, db: str | None = None
+) -> dict[str, Any]:
     """Administrator only: approved -> draft, unlocked; the reason is kept in the audit log."""
     require(actor, "unlock", region)
     if not reason.strip():
@@ -686,7 +761,9 @@ def unlock(region: str, period: str, *, actor: Actor, reason: str,
     with session_scope(db, actor=actor.username) as session:
         row = _approval(session, region, period, actor.username)
         if not row.locked:
-            raise HealthwatchError(f"{region} {period} is not locked.", f"{region} {period} 未锁定。")
+            raise HealthwatchError(
+                f"{region} {period} is not locked.", f"{region} {period} 未锁定。"
+            )
         row.status, row.locked, row.updated_by = "draft", False, actor.username
         row.comment = f"解锁 / unlocked: {reason}"
         row.updated_at = datetime.now(UTC)
@@ -694,13 +771,16 @@ def unlock(region: str, period: str, *, actor: Actor, reason: str,
         return _state(row)
 
 
-def status(period: str, *, region: str | None = None, db: str | None = None,
-           actor: Actor) -> list[dict[str, Any]]:
+def status(
+    period: str, *, region: str | None = None, db: str | None = None, actor: Actor
+) -> list[dict[str, Any]]:
     """The workflow state of every region (in scope) for a period."""
     require(actor, "read", region)
     with session_scope(db) as session:
-        rows = {r.region: r for r in session.scalars(
-            select(DataApproval).where(DataApproval.period == period))}
+        rows = {
+            r.region: r
+            for r in session.scalars(select(DataApproval).where(DataApproval.period == period))
+        }
         regions = _regions(session)
         out = []
         for adcode, level in zip(regions["adcode"], regions["level"], strict=True):
@@ -709,9 +789,15 @@ def status(period: str, *, region: str | None = None, db: str | None = None,
             if not in_region_scope(actor, adcode):
                 continue
             row = rows.get(adcode)
-            out.append({"region": adcode, "level": level, "period": period,
-                        "status": row.status if row else "draft",
-                        "locked": bool(row.locked) if row else False})
+            out.append(
+                {
+                    "region": adcode,
+                    "level": level,
+                    "period": period,
+                    "status": row.status if row else "draft",
+                    "locked": bool(row.locked) if row else False,
+                }
+            )
         return out
 
 
@@ -732,8 +818,9 @@ def aggregate(
     defs = load_definitions()
     ind = defs.indicator(indicator)
     if ind is None:
-        raise NotFoundError(f"No definition for indicator {indicator}.",
-                            f"没有指标 {indicator} 的定义。")
+        raise NotFoundError(
+            f"No definition for indicator {indicator}.", f"没有指标 {indicator} 的定义。"
+        )
     if session is None:
         with session_scope(db) as s:
             return aggregate(indicator, periods=periods, region=region, session=s)
@@ -784,22 +871,32 @@ def completeness(
             for row in aggregate(code, periods=[period], region=region, session=session):
                 if row["level"] == "county":
                     continue
-                out.append({k: row[k] for k in ("indicator", "region", "level", "period",
-                                                "counties_reported", "counties_total",
-                                                "completeness", "missing_counties")})
+                out.append(
+                    {
+                        k: row[k]
+                        for k in (
+                            "indicator",
+                            "region",
+                            "level",
+                            "period",
+                            "counties_reported",
+                            "counties_total",
+                            "completeness",
+                            "missing_counties",
+                        )
+                    }
+                )
     return out
 
 
 def plan_elements(plan: str | None) -> set[str]:
     defs = load_definitions()
-    codes = set()
+    codes: set[str] = set()
     for code in plan_indicator_codes(plan):
         ind = defs.indicators[code]
         codes.update(ind.elements())
         codes.add(code)
     return codes
-
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -822,17 +919,30 @@ def export(
 
     if format not in EXPORT_FORMATS:
         raise InputError(
-            [Problem(f"unknown export format {format!r} (use {', '.join(EXPORT_FORMATS)})",
-                     f"未知的导出格式 {format!r}（可用：{'、'.join(EXPORT_FORMATS)}）",
-                     field="format")]
+            [
+                Problem(
+                    f"unknown export format {format!r} (use {', '.join(EXPORT_FORMATS)})",
+                    f"未知的导出格式 {format!r}（可用：{'、'.join(EXPORT_FORMATS)}）",
+                    field="format",
+                )
+            ]
         )
     require(actor, "read", region)
     elements = plan_elements(plan) if plan else None
     values = current_values(db, elements=elements, region=region, period=period)
-    values = values[[in_region_scope(actor, r) for r in values["region"]]] if len(values) else values
+    values = (
+        values[[in_region_scope(actor, r) for r in values["region"]]] if len(values) else values
+    )
     n = write_export(values, path, format, load_definitions(), data_set=plan or "")
-    return {"file": str(path), "format": format, "values": int(len(values)), "written": n,
-            "plan": plan, "region": region, "period": period}
+    return {
+        "file": str(path),
+        "format": format,
+        "values": len(values),
+        "written": n,
+        "plan": plan,
+        "region": region,
+        "period": period,
+    }
 
 
 def template(
@@ -857,8 +967,15 @@ def template(
         prev = current_values(region=region, period=str(year - 1), session=session)
     prev = prev[(prev["region"] == region) & (prev["period"] == str(year - 1))]
     last = dict(zip(prev["element"], prev["value"].astype(float), strict=True))
-    return write_template(path, plan=found[0], region=region, region_name=region_name, year=year,
-                          defs=load_definitions(), last_year=last)
+    return write_template(
+        path,
+        plan=found[0],
+        region=region,
+        region_name=region_name,
+        year=year,
+        defs=load_definitions(),
+        last_year=last,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -878,9 +995,13 @@ def load_demo_data(db: str | None = None, *, actor: Actor) -> dict[str, Any]:
     defs = load_definitions()
     baselines = baseline_values()
     base = import_values(
-        Incoming(baselines.assign(value=baselines["value"].map(repr), line=0), "plans:baselines",
-                 "plan"),
-        actor=actor, db=db, defs=defs, reason="规划文本中的基线值 / baselines stated in the plans",
+        Incoming(
+            baselines.assign(value=baselines["value"].map(repr), line=0), "plans:baselines", "plan"
+        ),
+        actor=actor,
+        db=db,
+        defs=defs,
+        reason="规划文本中的基线值 / baselines stated in the plans",
     )
     panel = demo_panel(defs=defs)
     keys = set(zip(baselines["region"], baselines["period"], baselines["element"], strict=True))
@@ -892,7 +1013,10 @@ def load_demo_data(db: str | None = None, *, actor: Actor) -> dict[str, Any]:
     frame = panel.assign(value=panel["value"].map(repr), comment="", source=PANEL_SOURCE, line=0)
     synthetic = import_values(
         Incoming(frame.reset_index(drop=True), "synthetic:demo-panel", "synthetic"),
-        actor=actor, db=db, defs=defs, synthetic=True,
+        actor=actor,
+        db=db,
+        defs=defs,
+        synthetic=True,
         reason="演示用模拟数据 / synthetic demo panel",
     )
     kinds: dict[str, int] = {}

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from healthwatch.errors import InputError, NotFoundError, PermissionDeniedError, Problem
 from healthwatch.store.audit import iso_utc
 from healthwatch.store.models import Region, utcnow
-from healthwatch.store.user_models import ApiToken, SecurityEvent, User
+from healthwatch.store.user_models import ApiToken, SecurityEvent, User, WebSession
 from healthwatch.users import Actor, Role, require
 from healthwatch.users.passwords import (
     AuthenticationError,
@@ -40,6 +40,7 @@ from healthwatch.users.passwords import (
 
 __all__ = [
     "GENESIS_HASH",
+    "IDLE_TIMEOUT",
     "LOCKOUT",
     "MAX_FAILED_LOGINS",
     "AuthenticationError",
@@ -49,16 +50,19 @@ __all__ = [
     "authenticate",
     "change_password",
     "check_login",
+    "end_session",
     "get_user",
     "issue_token",
     "list_tokens",
     "list_users",
     "log_event",
+    "resolve_session",
     "resolve_token",
     "revoke_token",
     "security_log",
     "set_disabled",
     "set_role",
+    "start_session",
     "verify_security_log",
 ]
 
@@ -707,3 +711,85 @@ def resolve_token(session: Session, token: str) -> Actor:
     if row.last_used_at is None or now - _aware(row.last_used_at) > _TOKEN_TOUCH:
         row.last_used_at = now
     return _actor(user)
+
+
+# --- browser sessions ------------------------------------------------------------------------
+
+#: A session unused this long ends (等保 2.0 level 3: idle-session timeout).
+IDLE_TIMEOUT = timedelta(minutes=30)
+#: A session ends this long after login however busy it is.
+SESSION_MAX_AGE = timedelta(hours=12)
+_SESSION_TOUCH = timedelta(seconds=60)
+
+
+def _session_expired() -> AuthenticationError:
+    return AuthenticationError(
+        "Your session has ended (logged out, idle for too long or expired); please log in again.",
+        "会话已结束（已退出、长时间未操作或已过期），请重新登录。",
+    )
+
+
+def start_session(session: Session, actor: Actor, *, source: str = "") -> str:
+    """A new browser session for a logged-in user; returns the cookie value (stored hashed)."""
+    user = _get(session, actor.username)
+    token = new_token()
+    session.add(
+        WebSession(
+            token_hash=hash_token(token), user_id=user.id, end_reason="", source=source[:200]
+        )
+    )
+    session.flush()
+    return token
+
+
+def resolve_session(
+    session: Session,
+    token: str,
+    *,
+    idle: timedelta = IDLE_TIMEOUT,
+    max_age: timedelta = SESSION_MAX_AGE,
+) -> Actor:
+    """The actor of a live session; ends (and logs) a session idle too long or too old.
+
+    The user's current role and region are read on every request, so a role change or disabling
+    takes effect at once.
+    """
+    row = session.scalar(select(WebSession).where(WebSession.token_hash == hash_token(token)))
+    if row is None or row.ended_at is not None:
+        raise _session_expired()
+    user = session.get(User, row.user_id)
+    now = utcnow()
+    reason = ""
+    if user is None or user.disabled:
+        reason = "disabled"
+    elif now - _aware(row.last_seen_at) > idle:
+        reason = "idle"
+    elif now - _aware(row.created_at) > max_age:
+        reason = "max_age"
+    if reason:
+        row.ended_at, row.end_reason = now, reason
+        log_event(
+            session,
+            "session_ended",
+            actor="system",
+            subject=user.username if user else "",
+            source=row.source,
+            detail={"reason": reason, "session": row.id},
+        )
+        raise _session_expired()
+    if now - _aware(row.last_seen_at) > _SESSION_TOUCH:
+        row.last_seen_at = now
+    assert user is not None
+    return _actor(user)
+
+
+def end_session(session: Session, token: str, *, source: str = "") -> bool:
+    """Log out: end the session (logged); False when it had already ended."""
+    row = session.scalar(select(WebSession).where(WebSession.token_hash == hash_token(token)))
+    if row is None or row.ended_at is not None:
+        return False
+    row.ended_at, row.end_reason = utcnow(), "logout"
+    user = session.get(User, row.user_id)
+    name = user.username if user else ""
+    log_event(session, "logout", actor=name, subject=name, source=source)
+    return True

@@ -1,4 +1,4 @@
-"""Tables for users, API tokens and the security audit log.
+"""Tables for users, API tokens, web sessions and the security audit log.
 
 Why not the general audit trail: ``audit_log`` records whole rows before and after, which for a
 user would copy password hashes into a table many people read. Users and tokens are therefore not
@@ -100,3 +100,26 @@ def _refuse_change(mapper: Any, connection: Any, target: SecurityEvent) -> None:
 
 event.listen(SecurityEvent, "before_update", _refuse_change)
 event.listen(SecurityEvent, "before_delete", _refuse_change)
+
+
+class WebSession(Base):
+    """A browser session: only the SHA-256 of the cookie value is kept.
+
+    Kept in the database rather than in a signed cookie so that logging out, disabling the user
+    or an idle timeout ends the session at once, in every server process.
+    """
+
+    __tablename__ = "web_sessions"
+    __audited__ = False
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(Integer, ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    end_reason: Mapped[str] = mapped_column(String(20), default="")
+    source: Mapped[str] = mapped_column(String(200), default="")
+
+    def audit_key(self) -> str:
+        return str(self.id)

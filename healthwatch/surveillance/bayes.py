@@ -63,6 +63,43 @@ def nb_quantile(q: float, size: np.ndarray, prob: np.ndarray) -> np.ndarray:
     return out
 
 
+def _prob(n_ref: np.ndarray) -> np.ndarray:
+    """The negative binomial's ``prob`` from the number of reference values (NaN for none)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(n_ref > 0, n_ref / (n_ref + 1.0), np.nan)
+
+
+def _per_distinct(fn: Any, *columns: np.ndarray) -> np.ndarray:
+    """``fn(*columns)`` elementwise, computed once per distinct row of integer-valued columns.
+
+    Cells with a NaN in any column are NaN. The columns are non-negative integers (counts, sums
+    of counts, numbers of values); they are packed into one integer key to find the distinct
+    rows. Falls back to evaluating every cell when the key would not fit in 62 bits.
+    """
+    shape = columns[0].shape
+    flat = [np.ravel(c) for c in columns]
+    ok = np.ones(flat[0].shape, dtype=bool)
+    for c in flat:
+        ok &= np.isfinite(c)
+    out = np.full(flat[0].shape, np.nan)
+    if not ok.any():
+        return out.reshape(shape)
+    vals = [c[ok].astype(np.int64) for c in flat]
+    spans = [int(v.max()) + 1 for v in vals]
+    if min(int(v.min()) for v in vals) < 0 or float(np.prod(spans, dtype=np.float64)) > 2.0**62:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[ok] = fn(*(c[ok] for c in flat))
+        return out.reshape(shape)
+    key = vals[0].copy()
+    for v, span in zip(vals[1:], spans[1:], strict=True):
+        key = key * span + v
+    _uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        distinct = fn(*(c[ok][first].astype(np.float64) for c in flat))
+    out[ok] = np.asarray(distinct, dtype=np.float64)[inverse.reshape(-1)]
+    return out.reshape(shape)
+
+
 def reference_offsets(b: int, w: int, act_y: bool, freq: int) -> np.ndarray:
     """Offsets (negative, in time points) of the reference values relative to ``t``."""
     parts = []
@@ -168,15 +205,19 @@ def bayes(
     with np.errstate(divide="ignore", invalid="ignore"):
         prob = n_ref / (n_ref + 1.0)
         prob[n_ref == 0] = np.nan
-        upper = nb_quantile(1.0 - alpha, size, prob)
         expected = size / n_ref
     observed = x[rng - 1]
+    # the predictive distribution depends only on (total, n_ref), and the score also on the
+    # count: a few thousand distinct cases among a million cells, so the special functions
+    # (the costly part) are evaluated once per distinct case, giving the same values
+    upper = _per_distinct(lambda t, n: nb_quantile(1.0 - alpha, t + 0.5, _prob(n)), total, n_ref)
     with np.errstate(invalid="ignore"):
         alarm = observed > upper
-        score = nbinom.sf(observed, size, prob)
+    score = _per_distinct(lambda y, t, n: nbinom.sf(y, t + 0.5, _prob(n)), observed, total, n_ref)
     return DetectionResult(
         method="bayes",
         t=rng,
+        dates=counts.dates_of(rng),
         names=list(counts.names),
         expected=expected,
         upperbound=upper,

@@ -199,6 +199,7 @@ def cidars_mpm(
     return DetectionResult(
         method="cidars_mpm",
         t=rng,
+        dates=counts.dates_of(rng),
         names=list(counts.names),
         expected=expected,
         upperbound=upper,
@@ -234,6 +235,7 @@ def cidars_fixed(counts: Counts, *, range: Any = None, threshold: int = 1) -> De
     return DetectionResult(
         method="cidars_fixed",
         t=rng,
+        dates=counts.dates_of(rng),
         names=list(counts.names),
         expected=np.zeros(observed.shape),
         upperbound=upper,

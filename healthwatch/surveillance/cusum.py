@@ -262,6 +262,7 @@ def cusum(
     return DetectionResult(
         method="cusum",
         t=rng,
+        dates=counts.dates_of(rng),
         names=list(counts.names),
         expected=mean,
         upperbound=upper,

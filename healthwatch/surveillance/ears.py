@@ -409,6 +409,7 @@ def _run(
     return DetectionResult(
         method=method,
         t=rng,
+        dates=counts.dates_of(rng),
         names=list(counts.names),
         expected=expected,
         upperbound=upper,

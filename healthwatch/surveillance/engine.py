@@ -363,6 +363,7 @@ class _Joined:
         return DetectionResult(
             method=first.method,
             t=first.t,
+            dates=first.dates,
             names=self.names,
             control=control,
             **self.arrays,

@@ -31,9 +31,10 @@ from typing import Any
 
 import numba
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from healthwatch.errors import InputError, Problem
+from healthwatch.surveillance import calendar
 from healthwatch.surveillance.farrington_kernel import farrington_block
 from healthwatch.surveillance.series import Counts, DetectionResult, resolve_range
 
@@ -192,16 +193,28 @@ def _check_history(
     if rng[0] >= first:
         return
     name = counts.names[0] if counts.n_series == 1 else f"{counts.names[0]!r} and all others"
+    if counts.calendar:
+        back_en = f"{b} calendar year(s) and {w} periods"
+        back_zh = f"按日历向前 {b} 年再加 {w} 个周期"
+    else:
+        back_en = f"{b}*{counts.freq}+{w} time points"
+        back_zh = f"{b}*{counts.freq}+{w} 个时间点"
+    if first > counts.n_times:
+        where_en, where_zh = (
+            "no time point of the series can be evaluated",
+            "序列中没有可评估的时间点",
+        )
+    else:
+        where_en = f"the first time point that can be evaluated is t={first}"
+        where_zh = f"最早可评估的时间点为 t={first}"
     raise InputError(
         [
             Problem(
                 f"{method}: series {name} is too short for b={b} years and w={w} weeks at "
-                f"t={int(rng[0])}: the reference weeks reach back {b}*{counts.freq}+{w} time "
-                f"points; the first time point that can be evaluated is t={first}. Start the "
-                f"range at t>={first} or lower b or w.",
+                f"t={int(rng[0])}: the reference weeks reach back {back_en}; {where_en}. "
+                f"Start the range at t>={first} or lower b or w.",
                 f"{method}：序列 {name} 在 t={int(rng[0])} 处历史太短，b={b} 年、w={w} 周需要向前 "
-                f"{b}*{counts.freq}+{w} 个时间点；最早可评估的时间点为 t={first}。请让 range 从 "
-                f"t>={first} 开始，或减小 b 或 w。",
+                f"{back_zh}；{where_zh}。请让 range 从 t>={first} 开始，或减小 b 或 w。",
                 field="range",
             )
         ]
@@ -217,6 +230,8 @@ def _nb_quantile(q: float, mu: np.ndarray, phi: np.ndarray) -> np.ndarray:
     The kernel computes nearly all quantiles itself and leaves to this function only those it
     cannot settle exactly (see ``farrington_kernel.nb_quantile_or_flag``).
     """
+    from scipy import stats  # only here: importing scipy.stats takes longer than most runs
+
     out = np.full(mu.shape, np.nan)
     ok = np.isfinite(mu) & np.isfinite(phi)
     pois = ok & (phi <= 1.0)
@@ -236,6 +251,7 @@ def _week_designs(
     counts: Counts,
     rng: np.ndarray,
     *,
+    classic: bool,
     b: int,
     w: int,
     no_periods: int,
@@ -243,11 +259,37 @@ def _week_designs(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Reference positions (0-based, sorted by level), their levels and counts, per week.
 
-    Reference weeks before the start of the series are left out. Returns ``(ref_t, ref_lev,
-    n_ref, n_levels)`` with ``ref_t`` and ``ref_lev`` padded to the longest week.
+    By position (``t - i*freq``) for series without dates, by calendar for dated ones (see
+    :mod:`healthwatch.surveillance.calendar`). Reference weeks before the start of the series
+    are left out. Returns ``(ref_t, ref_lev, n_ref, n_levels)`` with ``ref_t`` and ``ref_lev``
+    padded to the longest week.
     """
     designs = []
     for t in rng:
+        if counts.calendar:
+            assert counts.epoch is not None
+            if classic:
+                pos = calendar.classic_reference(
+                    counts.epoch, int(t) - 1, b=b, w=w, freq=counts.freq
+                )
+                idx0 = np.sort(pos[pos >= 0])
+                lev = np.zeros(idx0.size, dtype=np.int64)
+                designs.append((idx0, lev, 1))
+                continue
+            found = calendar.flexible_reference(
+                counts.epoch,
+                int(t) - 1,
+                b=b,
+                w=w,
+                no_periods=no_periods,
+                past_weeks_not_included=past_weeks_not_included,
+                freq=counts.freq,
+            )
+            assert found is not None  # the range was checked by _first_evaluable
+            idx0, lev = found
+            order = np.argsort(lev, kind="stable")
+            designs.append((idx0[order], lev[order], no_periods))
+            continue
         d = reference_design(
             int(t),
             freq=counts.freq,
@@ -267,6 +309,43 @@ def _week_designs(
         ref_t[r, : idx0.size] = idx0
         ref_lev[r, : lev.size] = lev
     return ref_t, ref_lev, n_ref, designs[0][2]
+
+
+def _first_evaluable(
+    counts: Counts, *, classic: bool, b: int, w: int, no_periods: int, pw: int
+) -> int:
+    """The first 1-based time point whose baseline is complete (see ``_check_history``).
+
+    By position: ``freq + w + 1`` for farrington (one full past year; older years may be cut)
+    and ``b*freq + w + 1`` for farrington_flexible. By calendar the same, with the actual
+    positions of the dates one (or ``b``) years back: a 53-week year in between moves it.
+    """
+    if not counts.calendar:
+        return counts.freq + w + 1 if classic else b * counts.freq + w + 1
+    assert counts.epoch is not None
+    epoch = counts.epoch
+    # the earliest date with a reference point one (b) years back inside the series
+    years = 1 if classic else b
+    start = max(int(np.searchsorted(epoch, calendar.shift_years(epoch[:1], years)[0])), 0)
+    for k in range(max(start - 2, 0), counts.n_times):
+        if classic:
+            pos = calendar.classic_reference(epoch, k, b=1, w=w, freq=counts.freq)
+            if np.all(pos >= 0):
+                return k + 1
+        elif (
+            calendar.flexible_reference(
+                epoch,
+                k,
+                b=b,
+                w=w,
+                no_periods=no_periods,
+                past_weeks_not_included=pw,
+                freq=counts.freq,
+            )
+            is not None
+        ):
+            return k + 1
+    return counts.n_times + 1
 
 
 def _count_tables(y: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -291,7 +370,7 @@ def _trend_critical_values(p_threshold: float, n_max: int) -> np.ndarray:
     """
     df = np.arange(n_max + 1, dtype=np.float64)
     with np.errstate(invalid="ignore"):
-        crit = stats.t.isf(p_threshold / 2.0, df)
+        crit = -special.stdtrit(df, p_threshold / 2.0)  # = scipy.stats.t.isf, bit for bit
     crit[0] = np.nan
     return np.ascontiguousarray(crit, dtype=np.float64)
 
@@ -332,10 +411,11 @@ def _run(
             )
         with np.errstate(divide="ignore", invalid="ignore"):
             log_pop = np.log(counts.population)
-    z = stats.norm.ppf(1 - alpha / 2) if classic else stats.norm.ppf(1 - alpha)
+    z = special.ndtri(1 - alpha / 2) if classic else special.ndtri(1 - alpha)  # norm.ppf
     ref_t, ref_lev, n_ref, n_levels = _week_designs(
         counts,
         rng,
+        classic=classic,
         b=b,
         w=w,
         no_periods=no_periods,
@@ -355,7 +435,9 @@ def _run(
         float(1 - alpha),
     )
     crit = _trend_critical_values(p_threshold_trend, ref_t.shape[1])
-    design = (ref_t, ref_lev, n_ref, np.ascontiguousarray(rng - 1, dtype=np.int64))
+    # the trend covariate: positions, or R's days / first step for dated monthly series
+    tc = calendar.time_coordinate(counts.epoch if not classic else None, _T, counts.freq)
+    design = (ref_t, ref_lev, n_ref, np.ascontiguousarray(rng - 1, dtype=np.int64), tc)
     res = np.empty((6, R, N))
     for c0 in range(0, N, chunk_size):
         cols = slice(c0, min(c0 + chunk_size, N))
@@ -401,6 +483,7 @@ def _result(
     return DetectionResult(
         method=method,
         t=rng,
+        dates=counts.dates_of(rng),
         names=list(counts.names),
         expected=out["expected"],
         upperbound=out["upperbound"],
@@ -436,9 +519,10 @@ def farrington(
     default range starts at ``b*freq - w`` like R's.
     """
     _validate(counts, b=b, w=w, alpha=alpha, limit54=limit54, powertrans=powertrans)
-    rng = resolve_range(counts, range, b * counts.freq - w)
+    first = _first_evaluable(counts, classic=True, b=b, w=w, no_periods=1, pw=w)
+    rng = resolve_range(counts, range, max(b * counts.freq - w, first))
     # like R, reference weeks before the start are left out; one full past year is required
-    _check_history(counts, rng, counts.freq + w + 1, b, w, "farrington")
+    _check_history(counts, rng, first, b, w, "farrington")
     out = _run(
         counts,
         rng,
@@ -519,7 +603,7 @@ def farrington_flexible(
         past_weeks_not_included=pw,
         threshold_method=threshold_method,
     )
-    first = b * counts.freq + w + 1
+    first = _first_evaluable(counts, classic=False, b=b, w=w, no_periods=no_periods, pw=pw)
     rng = resolve_range(counts, range, first)
     _check_history(counts, rng, first, b, w, "farrington_flexible")
     out = _run(

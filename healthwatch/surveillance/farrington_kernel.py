@@ -356,7 +356,7 @@ def _gather(r, s, tables, off_tab, has_off, design, ga, gap_idx, gaps, seg, L):
     the per-level sums of :func:`_unit_terms` (the start of every unit-weight fit). Returns the
     largest reference count, the offset of the predicted week and the number of distinct gaps.
     """
-    ref_t, ref_lev, n_ref, t_pos = design
+    ref_t, ref_lev, n_ref, t_pos, tc = design
     Y, YLOGY, LY01, DEV0, Y23 = tables
     y, ylogy, ly01, dev0, y23, off, tt = ga
     seg[:] = 0
@@ -377,8 +377,8 @@ def _gather(r, s, tables, off_tab, has_off, design, ga, gap_idx, gaps, seg, L):
         dev0[m] = DEV0[s, tp]
         y23[m] = Y23[s, tp]
         off[m] = off_tab[s, tp] if has_off else 0.0
-        tt[m] = tp - t_pos[r]
-        gap = tp - prev_tp if lev == prev_lev else 0
+        tt[m] = tc[tp] - tc[t_pos[r]]
+        gap = tc[tp] - tc[prev_tp] if lev == prev_lev else 0.0
         gi = 0
         while gi < n_gaps and gaps[gi] != gap:
             gi += 1
@@ -456,7 +456,7 @@ def _scratch(n_max, K):
     )
     ints = (
         np.empty(n_max, dtype=np.int64),  # gap index per count
-        np.empty(n_max, dtype=np.int64),  # distinct gaps
+        np.empty(n_max),  # distinct gaps
         np.empty(n_max, dtype=np.int64),  # positions of down-weighted counts
         np.empty(K + 1, dtype=np.int64),  # level boundaries
     )
@@ -469,8 +469,10 @@ def farrington_block(tables, off_tab, has_off, design, K, settings, crit, out):
 
     ``tables`` = (y, y log y, log(y + 0.1), the deviance at the start, y^(2/3)), each
     (series, time) with 0-based time; ``off_tab`` the log population (series, time) if
-    ``has_off``. ``design`` = (ref_t, ref_lev, n_ref, t_pos): week ``r`` is time position
-    ``t_pos[r]``; its ``n_ref[r]`` reference positions ``ref_t[r]`` are sorted by factor level
+    ``has_off``. ``design`` = (ref_t, ref_lev, n_ref, t_pos, tc): week ``r`` is time
+    position ``t_pos[r]``, ``tc`` the trend covariate of each position (the position itself,
+    or R's days / first step for dated monthly series); its ``n_ref[r]`` reference
+    positions ``ref_t[r]`` are sorted by factor level
     ``ref_lev[r]`` (``K`` levels, 0 = windows). ``settings`` = (trend, reweight, classic,
     threshold method, b, weights threshold, maxit, epsilon, z, power, quantile level).
     ``crit[df]`` is the critical |t| of the trend test. ``out`` (6, weeks, series) receives

@@ -182,6 +182,7 @@ def outbreakp(
     return DetectionResult(
         method="outbreakp",
         t=rng,
+        dates=counts.dates_of(rng),
         names=list(counts.names),
         expected=fitted[rows],
         upperbound=upper,

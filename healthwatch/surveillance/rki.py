@@ -79,6 +79,7 @@ def rki(
     return DetectionResult(
         method="rki",
         t=rng,
+        dates=counts.dates_of(rng),
         names=list(counts.names),
         expected=mean,
         upperbound=upper,

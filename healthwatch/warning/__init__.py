@@ -28,6 +28,10 @@ _LAZY = {
     "Cluster": "scan",
     "ScanResult": "scan",
     "space_time_permutation_scan": "scan",
+    "assess_multisource": "assess",
+    "MultiSourceSimulation": "multisource",
+    "SourceSpec": "multisource",
+    "simulate_multisource": "multisource",
 }
 
 __all__ = sorted(_LAZY)

@@ -32,6 +32,7 @@ Stouffer with dependence: ``Z = sum w_i z_i / sqrt(sum_ij w_i w_j rho_ij)`` with
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -440,9 +441,25 @@ def _check_signals(signals: pd.DataFrame, rules: FusionRules) -> pd.DataFrame:
     out["source"] = out["source"].astype(str)
     out["syndrome"] = out["syndrome"].astype(str)
     out["date"] = pd.to_datetime(out["date"], errors="coerce")
-    out["p_value"] = pd.to_numeric(out["p_value"], errors="coerce")
+    raw_p = out["p_value"]
+    out["p_value"] = pd.to_numeric(raw_p, errors="coerce")
+    blank = raw_p.isna() | raw_p.astype(str).str.strip().isin(("", "nan", "NaN", "None"))
+    for i in np.flatnonzero((out["p_value"].isna() & ~blank).to_numpy()):
+        problems.append(
+            Problem(
+                f"row {i + 1}: p_value {raw_p.iloc[i]!r} is not a number (leave it empty if the "
+                "method gives none)",
+                f"第 {i + 1} 行：p_value {raw_p.iloc[i]!r} 不是数值（方法不提供 p 值时请留空）",
+                line=int(i) + 1,
+                field="p_value",
+            )
+        )
     out["score"] = pd.to_numeric(out["score"], errors="coerce")
-    out["single_case"] = out["single_case"].fillna(False).astype(bool)
+    flag = out["single_case"]
+    if not pd.api.types.is_bool_dtype(flag):  # text or numbers from a CSV or JSON
+        text = flag.astype(str).str.strip().str.lower()
+        flag = text.isin(("true", "1", "1.0", "yes", "y", "t", "是"))
+    out["single_case"] = flag.fillna(False).astype(bool)
     for i in np.flatnonzero(out["date"].isna().to_numpy()):
         problems.append(
             Problem(
@@ -523,26 +540,6 @@ def _single_case_alerts(sig: pd.DataFrame, rules: FusionRules) -> list[FusedAler
     return out
 
 
-def _source_evidence(e: pd.DataFrame, rules: FusionRules, n_places: int) -> pd.Series:
-    """Each source's p-value over the episode: its smallest, Šidák-adjusted if asked."""
-    best = e.groupby("source")["p_value"].min()
-    if rules.adjust_window:
-        looks = rules.window_days * n_places
-        best = -np.expm1(looks * np.log1p(-best.clip(upper=1.0 - 1e-16)))
-    return best
-
-
-def _most_groups_in_window(e: pd.DataFrame, rules: FusionRules) -> int:
-    """Most independent sources signalling within any ``window_days`` days of the episode."""
-    day = e["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    group = np.array([rules.source_groups.get(s, s) for s in e["source"]], dtype=object)
-    best = 0
-    for d in np.unique(day):
-        inside = (day > d - rules.window_days) & (day <= d)
-        best = max(best, len(set(group[inside])))
-    return best
-
-
 def _level(p: float, n_groups: int, rules: FusionRules) -> str | None:
     for rule in rules.levels:
         if n_groups >= rule.min_sources and (p <= rule.max_p or rule.max_p >= 1.0):
@@ -550,40 +547,173 @@ def _level(p: float, n_groups: int, rules: FusionRules) -> str | None:
     return None
 
 
-def _fused(
+def _sidak(p: np.ndarray, looks: np.ndarray | float) -> np.ndarray:
+    """``1 - (1 - p)^looks``: the chance of a p-value this small in ``looks`` tries."""
+    return np.asarray(-np.expm1(looks * np.log1p(-np.minimum(p, 1.0 - 1e-16))))
+
+
+def _most_in_window(day: np.ndarray, group: np.ndarray, window_days: int) -> int:
+    """Most distinct groups among rows whose days lie within one ``window_days`` window."""
+    best = 0
+    for d in np.unique(day):
+        inside = (day > d - window_days) & (day <= d)
+        best = max(best, len(np.unique(group[inside])))
+    return best
+
+
+@dataclass
+class _Expanded:
+    """Signals repeated once per county whose place (itself and neighbours) they belong to,
+    sorted by syndrome, anchor county, date, region and source, with episode boundaries."""
+
+    frame: pd.DataFrame
+    anchor: np.ndarray
+    day: np.ndarray
+    group: np.ndarray
+    source: np.ndarray
+    p: np.ndarray
+    starts: np.ndarray
+    stops: np.ndarray
+    n_places: dict[str, int]
+
+
+def _expand(
+    regular: pd.DataFrame, neighbours: Mapping[str, set[str]], rules: FusionRules
+) -> _Expanded:
+    own = sorted(set(regular["region"]))
+    places = {
+        a: [a]
+        + (
+            sorted(str(n) for n in neighbours.get(a, set()) if str(n) != a)
+            if rules.include_neighbours
+            else []
+        )
+        for a in own
+    }
+    anchors_of: dict[str, list[str]] = {}
+    for a, pl in places.items():
+        for g in pl:
+            anchors_of.setdefault(g, []).append(a)
+    rows: list[np.ndarray] = []
+    anchors: list[np.ndarray] = []
+    for g, idx in regular.groupby("region", sort=True).indices.items():
+        for a in anchors_of.get(str(g), []):
+            rows.append(idx)
+            anchors.append(np.full(len(idx), a, dtype=object))
+    ex = regular.iloc[np.concatenate(rows)].reset_index(drop=True)
+    ex["_anchor"] = np.concatenate(anchors)
+    ex = ex.sort_values(["syndrome", "_anchor", "date", "region", "source"], kind="stable")
+    ex = ex.reset_index(drop=True)
+    day = ex["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    anchor = ex["_anchor"].to_numpy(dtype=object)
+    syndrome = ex["syndrome"].to_numpy(dtype=object)
+    new = np.ones(len(ex), dtype=bool)
+    new[1:] = (
+        (anchor[1:] != anchor[:-1])
+        | (syndrome[1:] != syndrome[:-1])
+        | (np.diff(day) > rules.window_days)
+    )
+    starts = np.flatnonzero(new)
+    stops = np.append(starts[1:], len(ex))
+    source = ex["source"].to_numpy(dtype=object)
+    group = np.array([rules.source_groups.get(x, x) for x in source], dtype=object)
+    return _Expanded(
+        frame=ex.drop(columns="_anchor"),
+        anchor=anchor,
+        day=day,
+        group=group,
+        source=source,
+        p=ex["p_value"].to_numpy(dtype=np.float64),
+        starts=starts,
+        stops=stops,
+        n_places={a: len(pl) for a, pl in places.items()},
+    )
+
+
+def _sidak1(p: float, looks: float) -> float:
+    return -math.expm1(looks * math.log1p(-min(p, 1.0 - 1e-16)))
+
+
+def _episode_evidence(
+    source: np.ndarray, p: np.ndarray, n_places: int, rules: FusionRules
+) -> tuple[list[float], list[str]]:
+    """An episode's p-value per independence group and the source that gave it: per source its
+    smallest p-value (Šidák-adjusted for the county-days it had to signal, if asked); per group
+    the smallest of its sources, Šidák-adjusted for the number of sources in the group."""
+    best: dict[str, float] = {}
+    for src, v in zip(source.tolist(), p.tolist(), strict=True):
+        if v == v and v < best.get(src, 2.0):
+            best[src] = v
+    looks = rules.window_days * n_places if rules.adjust_window else 1
+    per_group: dict[str, list[tuple[float, str]]] = {}
+    for src, v in best.items():
+        per_group.setdefault(rules.source_groups.get(src, src), []).append((_sidak1(v, looks), src))
+    values, reps = [], []
+    for members in per_group.values():
+        v, src = min(members)
+        values.append(_sidak1(v, len(members)))
+        reps.append(src)
+    return values, reps
+
+
+def _combine_episodes(
+    evidence: list[tuple[list[float], list[str]]], rules: FusionRules
+) -> np.ndarray:
+    """Combined p-value of every episode at once (NaN where no source gave a p-value).
+
+    Episodes differ in which sources they have, so Brown's constants (or Stouffer's variance)
+    are computed once per set of sources and the distribution functions run vectorised.
+    """
+    n = len(evidence)
+    stat = np.full(n, np.nan)
+    scale = np.ones(n)
+    df = np.ones(n)
+    cache: dict[tuple[str, ...], tuple[float, float]] = {}
+    for i, (values, reps) in enumerate(evidence):
+        if not values:
+            continue
+        k = len(values)
+        key = tuple(reps)
+        if key not in cache:
+            corr = None
+            if rules.correlation is not None and k > 1:
+                corr = rules.correlation.sub(reps)
+            if rules.method == "fisher":
+                cache[key] = (1.0, 2.0 * k) if corr is None else brown_scale(corr)
+            else:
+                r = np.eye(k) if corr is None else corr
+                cache[key] = (float(np.sqrt(max(float(r.sum()), 1e-300))), 0.0)
+        scale[i], df[i] = cache[key]
+        q = np.clip(np.asarray(values), P_FLOOR, 1.0)
+        if rules.method == "fisher":
+            stat[i] = -2.0 * float(np.log(q).sum())
+        else:
+            stat[i] = float(stats.norm.isf(q).sum())
+    out = np.full(n, np.nan)
+    ok = ~np.isnan(stat)
+    if rules.method == "fisher":
+        out[ok] = stats.chi2.sf(stat[ok] / scale[ok], df[ok])
+    else:
+        out[ok] = stats.norm.sf(stat[ok] / scale[ok])
+    return out
+
+
+def _fused_alert(
     region: str,
     syndrome: str,
     e: pd.DataFrame,
-    places: list[str],
+    first: pd.Timestamp,
+    last: pd.Timestamp,
+    sources: list[str],
+    others: list[str],
+    p: float,
+    level: str,
+    n_groups: int,
     rules: FusionRules,
-) -> FusedAlert | None:
-    sources = sorted(e["source"].unique())
-    groups = {rules.source_groups.get(s, s) for s in sources}
-    if _most_groups_in_window(e, rules) < rules.min_sources:
-        return None
-    evidence = _source_evidence(e, rules, len(places)).dropna()
-    if len(evidence):
-        # one p-value per independence group: the smallest, Šidák-adjusted for the group size
-        by_group = pd.Series(
-            [rules.source_groups.get(s, s) for s in evidence.index], index=evidence.index
-        )
-        per_group = evidence.groupby(by_group).agg(
-            lambda s: -np.expm1(len(s) * np.log1p(-min(float(s.min()), 1.0 - 1e-16)))
-        )
-        reps = [evidence.groupby(by_group).idxmin()[g] for g in per_group.index]
-        corr = None
-        if rules.correlation is not None and len(reps) > 1:
-            corr = rules.correlation.sub(reps)
-        p = combine_pvalues(per_group.to_numpy(), rules.method, correlation=corr)
-    else:
-        p = float("nan")
-    level = _level(p if np.isfinite(p) else 1.0, len(groups), rules)
-    if level is None:
-        return None
-    others = sorted(set(e["region"]) - {region})
+) -> FusedAlert:
     where_zh = region + (f" 及邻近地区 {'、'.join(others)}" if others else "")
     where_en = region + (f" and neighbouring {', '.join(others)}" if others else "")
-    dep_zh = "，已按来源间相关性校正" if rules.correlation is not None else "（假定来源相互独立）"
+    dep_zh = "，已按来源间相关性校正" if rules.correlation is not None else "，假定来源相互独立"
     dep_en = (
         ", corrected for the correlation between sources"
         if rules.correlation is not None
@@ -592,30 +722,83 @@ def _fused(
     method_zh = {"fisher": "Fisher 法", "stouffer": "Stouffer 法"}[rules.method]
     p_text = f"{p:.2g}" if np.isfinite(p) else "无"
     p_text_en = f"{p:.2g}" if np.isfinite(p) else "n/a"
-    first, last = e["date"].min(), e["date"].max()
     return FusedAlert(
         region=region,
         syndrome=syndrome,
         first_date=first,
         last_date=last,
         sources=sources,
-        signals=e.reset_index(drop=True),
+        signals=e,
         p_combined=float(p),
         method=rules.method,
         level=level,
         reason_zh=(
-            f"{first:%Y-%m-%d} 至 {last:%Y-%m-%d}，{len(groups)} 个独立来源"
+            f"{first:%Y-%m-%d} 至 {last:%Y-%m-%d}，{n_groups} 个独立来源"
             f"（{_names(sources, rules.source_names_zh)}）在 {where_zh} 就 {syndrome} 发出信号；"
             f"合并 p 值 {p_text}（{method_zh}{dep_zh}），预警级别：{LEVELS_ZH[level]}。"
         ),
         reason_en=(
-            f"{first:%Y-%m-%d} to {last:%Y-%m-%d}: {len(groups)} independent source(s) "
+            f"{first:%Y-%m-%d} to {last:%Y-%m-%d}: {n_groups} independent source(s) "
             f"({', '.join(rules.source_names_en.get(s, s) for s in sources)}) signalled "
             f"{syndrome} in {where_en}; combined p = {p_text_en} ({rules.method.capitalize()}"
             f"{dep_en}); level {level}."
         ),
         regions=[region, *others],
     )
+
+
+def _multi_source_alerts(
+    regular: pd.DataFrame, neighbours: Mapping[str, set[str]], rules: FusionRules
+) -> list[FusedAlert]:
+    ex = _expand(regular, neighbours, rules)
+    region = ex.frame["region"].to_numpy(dtype=object)
+    syndrome = ex.frame["syndrome"].to_numpy(dtype=object)
+    own = region == ex.anchor
+    has_own = np.maximum.reduceat(own.astype(np.int8), ex.starts) > 0
+    episode = np.repeat(np.arange(ex.starts.size), ex.stops - ex.starts)
+    group_code = pd.factorize(ex.group)[0]
+    width = int(group_code.max()) + 1
+    pairs = np.unique(episode * width + group_code)
+    n_groups = np.bincount(pairs // width, minlength=ex.starts.size)
+    chosen = []
+    for k in np.flatnonzero(has_own & (n_groups >= rules.min_sources)):
+        a, b = int(ex.starts[k]), int(ex.stops[k])
+        if _most_in_window(ex.day[a:b], group_code[a:b], rules.window_days) >= rules.min_sources:
+            chosen.append(int(k))
+    evidence = [
+        _episode_evidence(
+            ex.source[ex.starts[k] : ex.stops[k]],
+            ex.p[ex.starts[k] : ex.stops[k]],
+            ex.n_places[str(ex.anchor[ex.starts[k]])],
+            rules,
+        )
+        for k in chosen
+    ]
+    combined = _combine_episodes(evidence, rules)
+    epoch = np.datetime64("1970-01-01", "D")
+    out: list[FusedAlert] = []
+    for ep, p in zip(chosen, combined.tolist(), strict=True):
+        level = _level(p if np.isfinite(p) else 1.0, int(n_groups[ep]), rules)
+        if level is None:
+            continue
+        a, b = int(ex.starts[ep]), int(ex.stops[ep])
+        anchor = str(ex.anchor[a])
+        out.append(
+            _fused_alert(
+                anchor,
+                str(syndrome[a]),
+                ex.frame.iloc[a:b],
+                pd.Timestamp(epoch + ex.day[a]),
+                pd.Timestamp(epoch + ex.day[b - 1]),
+                sorted(set(ex.source[a:b].tolist())),
+                sorted(set(region[a:b].tolist()) - {anchor}),
+                p,
+                level,
+                int(n_groups[ep]),
+                rules,
+            )
+        )
+    return out
 
 
 def fuse_signals(
@@ -643,22 +826,9 @@ def fuse_signals(
     sig = _check_signals(signals, rules)
     neighbours = neighbours or {}
     alerts = _single_case_alerts(sig[sig["single_case"]], rules)
-    regular = sig[~sig["single_case"]]
-    for syndrome, s in regular.groupby("syndrome", sort=True):
-        by_region = {str(r): g for r, g in s.groupby("region", sort=True)}
-        for region in sorted(by_region):
-            places = [region]
-            if rules.include_neighbours:
-                places += sorted(str(n) for n in neighbours.get(region, set()) if n != region)
-            parts = [by_region[r] for r in places if r in by_region]
-            e_all = pd.concat(parts).sort_values(["date", "region", "source"], kind="stable")
-            episode = _episodes(e_all["date"].to_numpy(), rules.window_days)
-            for _, e in e_all.groupby(episode):
-                if not (e["region"] == region).any():
-                    continue
-                alert = _fused(region, str(syndrome), e, places, rules)
-                if alert is not None:
-                    alerts.append(alert)
+    regular = sig[~sig["single_case"]].reset_index(drop=True)
+    if len(regular):
+        alerts += _multi_source_alerts(regular, neighbours, rules)
     rank = {lvl: i for i, lvl in enumerate(reversed(LEVELS))}
     alerts.sort(key=lambda a: (rank[a.level], a.first_date, a.region, a.syndrome))
     return alerts

@@ -46,7 +46,9 @@ derived from ``seed``. The scan of a replicate walks each circle outward once wi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numba
 import numpy as np
@@ -97,6 +99,27 @@ class Cluster:
     def n_days(self) -> int:
         return self.end_day - self.start_day + 1
 
+    def to_dict(self, region_names: Sequence[str] | None = None) -> dict[str, Any]:
+        """Plain JSON values; ``region_names`` (one per column of ``cases``) adds the names."""
+        out: dict[str, Any] = {
+            "regions": list(self.regions),
+            "center": self.center,
+            "radius_km": self.radius_km,
+            "start_day": self.start_day,
+            "end_day": self.end_day,
+            "n_days": self.n_days,
+            "observed": self.observed,
+            "expected": self.expected,
+            "relative_risk": self.relative_risk,
+            "llr": self.llr,
+            "p_value": self.p_value,
+            "recurrence_interval_days": self.recurrence_interval_days,
+        }
+        if region_names is not None:
+            out["region_names"] = [str(region_names[z]) for z in self.regions]
+            out["center_name"] = str(region_names[self.center])
+        return out
+
 
 @dataclass
 class ScanResult:
@@ -118,6 +141,18 @@ class ScanResult:
     def significant(self, alpha: float = 0.05) -> list[Cluster]:
         return [c for c in self.clusters if c.p_value <= alpha]
 
+    def to_dict(self, region_names: Sequence[str] | None = None) -> dict[str, Any]:
+        """Plain JSON values (no NaN): the clusters, the settings and the totals."""
+        return {
+            "clusters": [c.to_dict(region_names) for c in self.clusters],
+            "n_days": self.n_days,
+            "n_regions": self.n_regions,
+            "total_cases": self.total_cases,
+            "n_candidates": self.n_candidates,
+            "n_replicates": int(self.replicate_llr.size),
+            "settings": dict(self.settings),
+        }
+
 
 # -- geometry -----------------------------------------------------------------------------------
 
@@ -135,7 +170,10 @@ def great_circle_km(coords: np.ndarray) -> np.ndarray:
 
 
 def circles(
-    distances: np.ndarray, region_cases: np.ndarray, max_spatial_share: float
+    distances: np.ndarray,
+    region_cases: np.ndarray,
+    max_spatial_share: float,
+    max_radius_km: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The candidate circles: for each centre, counties by increasing distance.
 
@@ -152,7 +190,10 @@ def circles(
     share = np.cumsum(region_cases[order], axis=1) / total if total > 0 else np.zeros((n, n))
     boundary = np.ones((n, n), dtype=bool)
     boundary[:, :-1] = radius[:, 1:] - radius[:, :-1] > _TIE_KM
-    within = np.cumprod(share <= max_spatial_share + 1e-12, axis=1).astype(bool)
+    small = share <= max_spatial_share + 1e-12
+    if max_radius_km is not None:
+        small &= radius <= max_radius_km
+    within = np.cumprod(small, axis=1).astype(bool)
     return order, boundary & within, radius
 
 
@@ -349,6 +390,7 @@ def _check(
     n_replicates: int,
     study_days: int | None,
     analyses_per_day: float,
+    max_radius_km: float | None = None,
 ) -> None:
     problems: list[Problem] = []
 
@@ -416,6 +458,12 @@ def _check(
             f"analyses_per_day 必须大于 0，实际为 {analyses_per_day}",
             "analyses_per_day",
         )
+    if max_radius_km is not None and not max_radius_km >= 0:
+        bad(
+            f"max_radius_km must be >= 0, got {max_radius_km}",
+            f"max_radius_km 必须不小于 0，实际为 {max_radius_km}",
+            "max_radius_km",
+        )
     if problems:
         raise InputError(problems)
 
@@ -432,6 +480,7 @@ def space_time_permutation_scan(
     min_cases: int = 2,
     analyses_per_day: float = 1.0,
     max_clusters: int | None = 10,
+    max_radius_km: float | None = None,
 ) -> ScanResult:
     """Prospective space-time permutation scan of daily counts (see the module docstring).
 
@@ -445,10 +494,21 @@ def space_time_permutation_scan(
     min_cases: a cylinder needs at least this many cases to count (SaTScan's default is 2).
     analyses_per_day: how often the scan is run, for the recurrence interval (1 = daily).
     max_clusters: how many clusters to report (None: every non-overlapping one with LLR > 0).
+    max_radius_km: optionally also cap a circle's radius (SaTScan's maximum circle size in km),
+      so that a large rural county does not pull in a whole city's districts.
     """
     cases = np.asarray(cases)
     coords = np.asarray(coords, dtype=np.float64)
-    _check(cases, coords, max_spatial_share, max_days, n_replicates, study_days, analyses_per_day)
+    _check(
+        cases,
+        coords,
+        max_spatial_share,
+        max_days,
+        n_replicates,
+        study_days,
+        analyses_per_day,
+        max_radius_km,
+    )
     if study_days is not None:
         cases = cases[-int(study_days) :]
     counts = cases.astype(np.int64)
@@ -463,6 +523,8 @@ def space_time_permutation_scan(
         "min_cases": int(min_cases),
         "analyses_per_day": float(analyses_per_day),
     }
+    if max_radius_km is not None:
+        settings["max_radius_km"] = float(max_radius_km)
     if total == 0 or n_regions == 0:
         return ScanResult([], np.zeros(0), n_days, n_regions, total, 0, settings)
 
@@ -472,17 +534,18 @@ def space_time_permutation_scan(
     window_cases = np.cumsum(recent, axis=0)
     window_total = window_cases.sum(axis=1)
     distances = great_circle_km(coords)
-    order, valid, radius = circles(distances, region_cases, max_spatial_share)
+    order, valid, radius = circles(distances, region_cases, max_spatial_share, max_radius_km)
 
     ci, ck, cl, co, ce, cv = _all_candidates(
         window_cases, order, valid, region_cases, window_total, float(total), float(min_cases)
     )
 
     if n_replicates > 0:
-        labels = np.repeat(np.arange(n_regions, dtype=np.int64), counts.sum(axis=0))
+        labels = np.repeat(np.arange(n_regions, dtype=np.int32), counts.sum(axis=0))
         day_sizes = day_cases[::-1][:max_days].astype(np.int64)
         seeds = np.random.SeedSequence(seed).generate_state(int(n_replicates), dtype=np.uint64)
-        n_blocks = max(1, min(int(n_replicates), numba.get_num_threads() * 4))
+        # one copy of the labels per block: as many blocks as threads bounds the memory
+        n_blocks = max(1, min(int(n_replicates), numba.get_num_threads()))
         maxima = _replicate_maxima(
             labels,
             day_sizes,

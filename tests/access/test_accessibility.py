@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import import_or_fail_in_ci
 
 from healthwatch.access.accessibility import (
     TIME_BANDS_MIN,
@@ -60,7 +61,7 @@ def test_several_resources_and_sparse_reach_agree_with_dense() -> None:
 
 
 def _pysal_access(dist: np.ndarray, pop: np.ndarray, sup: np.ndarray) -> Any:
-    access = pytest.importorskip("access")
+    access = import_or_fail_in_ci("access")
     n, m = dist.shape
     return access.Access(
         demand_df=pd.DataFrame({"id": range(n), "pop": pop}),
@@ -81,7 +82,7 @@ def _pysal_access(dist: np.ndarray, pop: np.ndarray, sup: np.ndarray) -> Any:
 @pytest.mark.filterwarnings("ignore:The inplace keyword")
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_matches_pysal_access(seed: int) -> None:
-    access = pytest.importorskip("access")
+    access = import_or_fail_in_ci("access")
     rng = np.random.default_rng(seed)
     n, m = 40, 9
     dist = rng.uniform(0, 40, (n, m))

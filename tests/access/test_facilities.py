@@ -186,7 +186,7 @@ def test_locate_counties() -> None:
 
 def test_one_schema_kinds_and_synthetic_flags() -> None:
     # The stored kind codes are the enum's values, not a hand-made copy.
-    assert KIND_CODES == tuple(k.value for k in FacilityKind)
+    assert tuple(k.value for k in FacilityKind) == KIND_CODES
     raw = pd.DataFrame(
         {
             "id": ["a", "b", "c"],
@@ -210,3 +210,29 @@ def test_validate_frame_without_boundaries_is_pure() -> None:
     )
     out = validate_facilities(raw, check_boundaries=False).facilities
     assert out.loc[0, "beds"] == 0 and not out.loc[0, "synthetic"]
+
+
+def test_access_models_are_pure_and_the_store_has_no_cycle() -> None:
+    # A fresh interpreter: importing the access models loads no database code (and so hooks no
+    # audit listener), and the store's session module imports neither plans nor regions.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import healthwatch.access.facilities, healthwatch.access.ratios\n"
+        "import healthwatch.access.coverage, healthwatch.access.siting\n"
+        "import healthwatch.access.accessibility, healthwatch.access.svgmap\n"
+        "bad = [m for m in sys.modules if m.startswith(('sqlalchemy', 'healthwatch.store',"
+        " 'healthwatch.data', 'healthwatch.services'))]\n"
+        "assert not bad, bad\n"
+    )
+    store = (
+        "import sys\n"
+        "import healthwatch.store.db\n"
+        "assert not [m for m in sys.modules if m.startswith(('healthwatch.plans',"
+        " 'healthwatch.regions'))], 'store.db imports plans/regions'\n"
+    )
+    for program in (code, store):
+        result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import import_or_fail_in_ci
 
 from healthwatch.access.distance import RADIUS_TOLERANCE_KM, Reach, haversine_matrix
 from healthwatch.access.siting import (
@@ -19,8 +20,8 @@ from healthwatch.access.siting import (
 )
 from healthwatch.errors import InputError
 
-pulp = pytest.importorskip("pulp")
-locate = pytest.importorskip("spopt.locate")
+pulp = import_or_fail_in_ci("pulp")  # the reference solver's modeller: skip locally, fail in CI
+locate = import_or_fail_in_ci("spopt.locate")
 pytestmark = pytest.mark.filterwarnings("ignore:PULP_CBC_CMD is deprecated")
 
 

@@ -6,23 +6,25 @@ import json
 from pathlib import Path
 
 import pytest
+from test_data_store import counts, write_csv
 
 from healthwatch.errors import InputError
 from healthwatch.services import data as svc
 from healthwatch.users import LOCAL_ADMIN
 
-from test_data_store import counts, write_csv
-
-GOOD = "region,period,element,value,comment\n210302,2023,beds,4100,铁东区\n210302,2023,physicians,1650,\n"
+GOOD = (
+    "region,period,element,value,comment\n"
+    "210302,2023,beds,4100,铁东区\n210302,2023,physicians,1650,\n"
+)
 
 
 @pytest.fixture
-def loaded(db_url, tmp_path) -> str:
+def loaded(seeded_db_url, tmp_path) -> str:
     """A database with two values and one import already in it."""
     f = tmp_path / "seed.csv"
     f.write_text(GOOD, encoding="utf-8")
-    svc.import_file(f, actor=LOCAL_ADMIN, db=db_url)
-    return db_url
+    svc.import_file(f, actor=LOCAL_ADMIN, db=seeded_db_url)
+    return seeded_db_url
 
 
 def reject(db: str, path: Path, **kw) -> list:
@@ -36,7 +38,7 @@ def reject(db: str, path: Path, **kw) -> list:
     return info.value.problems
 
 
-def test_valid_gbk_and_utf8_with_or_without_bom_are_read_alike(db_url, tmp_path):
+def test_valid_gbk_and_utf8_with_or_without_bom_are_read_alike(seeded_db_url, tmp_path):
     text = GOOD.replace("4100", "4200")
     for name, data in (
         ("gbk.csv", text.encode("gbk")),
@@ -44,11 +46,11 @@ def test_valid_gbk_and_utf8_with_or_without_bom_are_read_alike(db_url, tmp_path)
         ("plain.csv", text.encode("utf-8")),
     ):
         (tmp_path / name).write_bytes(data)
-    first = svc.import_file(tmp_path / "gbk.csv", actor=LOCAL_ADMIN, db=db_url)
+    first = svc.import_file(tmp_path / "gbk.csv", actor=LOCAL_ADMIN, db=seeded_db_url)
     assert first.inserted == 2
     for name in ("bom.csv", "plain.csv"):
-        assert svc.import_file(tmp_path / name, actor=LOCAL_ADMIN, db=db_url).unchanged == 2
-    assert svc.current_values(db_url)["comment"].tolist() == ["铁东区", ""]
+        assert svc.import_file(tmp_path / name, actor=LOCAL_ADMIN, db=seeded_db_url).unchanged == 2
+    assert svc.current_values(seeded_db_url)["comment"].tolist() == ["铁东区", ""]
 
 
 def test_missing_columns(loaded, tmp_path):
@@ -59,7 +61,10 @@ def test_missing_columns(loaded, tmp_path):
 
 
 def test_text_in_number_cells(loaded, tmp_path):
-    f = write_csv(tmp_path / "t.csv", [("210302", 2023, "beds", "四千"), ("210302", 2023, "nurses", "\"1,200\"")])
+    f = write_csv(
+        tmp_path / "t.csv",
+        [("210302", 2023, "beds", "四千"), ("210302", 2023, "nurses", '"1,200"')],
+    )
     ps = reject(loaded, f)
     assert [(p.line, p.field) for p in ps] == [(2, "value"), (3, "value")]
 
@@ -97,14 +102,33 @@ def test_truncated_xlsx(loaded, tmp_path):
 
 def test_dhis2_unknown_ids(loaded, tmp_path):
     mapping = tmp_path / "map.csv"
-    mapping.write_text("type,uid,code\ndataElement,fbfJHSPpUQD,beds\norgUnit,DiszpKrYNg8,210302\n",
-                       encoding="utf-8")
-    doc = {"dataValues": [
-        {"dataElement": "fbfJHSPpUQD", "period": "2023", "orgUnit": "DiszpKrYNg8", "value": "4100",
-         "comment": "铁东区"},
-        {"dataElement": "cYeuwXTCPkU", "period": "2023", "orgUnit": "DiszpKrYNg8", "value": "5"},
-        {"dataElement": "fbfJHSPpUQD", "period": "2023", "orgUnit": "ImspTQPwCqd", "value": "5"},
-    ]}
+    mapping.write_text(
+        "type,uid,code\ndataElement,fbfJHSPpUQD,beds\norgUnit,DiszpKrYNg8,210302\n",
+        encoding="utf-8",
+    )
+    doc = {
+        "dataValues": [
+            {
+                "dataElement": "fbfJHSPpUQD",
+                "period": "2023",
+                "orgUnit": "DiszpKrYNg8",
+                "value": "4100",
+                "comment": "铁东区",
+            },
+            {
+                "dataElement": "cYeuwXTCPkU",
+                "period": "2023",
+                "orgUnit": "DiszpKrYNg8",
+                "value": "5",
+            },
+            {
+                "dataElement": "fbfJHSPpUQD",
+                "period": "2023",
+                "orgUnit": "ImspTQPwCqd",
+                "value": "5",
+            },
+        ]
+    }
     f = tmp_path / "dv.json"
     f.write_text(json.dumps(doc), encoding="utf-8")
     ps = reject(loaded, f, mapping=mapping)
@@ -118,8 +142,11 @@ def test_dhis2_unknown_ids(loaded, tmp_path):
 
 def test_dhis2_disaggregated_values_are_refused(loaded, tmp_path):
     f = tmp_path / "dv.csv"
-    f.write_text("dataelement,period,orgunit,catoptcombo,attroptcombo,value\n"
-                 "beds,2023,210302,Prlt0C1RF0s,,4100\n", encoding="utf-8")
+    f.write_text(
+        "dataelement,period,orgunit,catoptcombo,attroptcombo,value\n"
+        "beds,2023,210302,Prlt0C1RF0s,,4100\n",
+        encoding="utf-8",
+    )
     (p,) = reject(loaded, f)
     assert (p.line, p.field) == (2, "catoptcombo")
 

@@ -34,7 +34,9 @@ def problems(rows, context=None) -> list:
 
 def test_valid_rows_pass_and_values_are_floats():
     checked = validate(
-        incoming([("210302", "2023", "live_births", "1200"), ("210302", "2023", "infant_deaths", "4")]),
+        incoming(
+            [("210302", "2023", "live_births", "1200"), ("210302", "2023", "infant_deaths", "4")]
+        ),
         DEFS,
         ctx(),
     )
@@ -87,12 +89,18 @@ def test_numerator_above_denominator_is_checked_against_stored_values():
     assert len(ps) == 1 and "infant_deaths" in ps[0].reason_en and "live_births" in ps[0].reason_en
     assert ps[0].line == 2
     # the same figures both from the file
-    ps = problems([("210302", "2023", "infant_deaths", "5"), ("210302", "2023", "live_births", "4")])
+    ps = problems(
+        [("210302", "2023", "infant_deaths", "5"), ("210302", "2023", "live_births", "4")]
+    )
     assert len(ps) == 1
     # not a proportion: inpatient days per discharge may exceed 1
     validate(
-        incoming([("210302", "2023", "tertiary_inpatient_days", "9000"),
-                  ("210302", "2023", "tertiary_discharges", "1000")]),
+        incoming(
+            [
+                ("210302", "2023", "tertiary_inpatient_days", "9000"),
+                ("210302", "2023", "tertiary_discharges", "1000"),
+            ]
+        ),
         DEFS,
         ctx(),
     )
@@ -100,8 +108,11 @@ def test_numerator_above_denominator_is_checked_against_stored_values():
 
 def test_locked_periods_refuse_values_including_sub_periods_of_a_locked_year():
     ps = problems(
-        [("210302", "2023", "beds", "1"), ("210302", "202305", "live_births", "1"),
-         ("210303", "2023", "beds", "1")],
+        [
+            ("210302", "2023", "beds", "1"),
+            ("210302", "202305", "live_births", "1"),
+            ("210303", "2023", "beds", "1"),
+        ],
         ctx(locked={("210302", "2023")}),
     )
     assert [p.line for p in ps] == [2, 3]
@@ -109,13 +120,24 @@ def test_locked_periods_refuse_values_including_sub_periods_of_a_locked_year():
 
 
 def test_high_importance_rule_rejects_medium_rule_warns_with_missing_value_strategy():
-    ps = problems([("210302", "2023", "infant_deaths", "5"), ("210302", "2023", "under5_deaths", "4"),
-                   ("210302", "2023", "live_births", "1000"), ("210302", "2023", "deliveries", "990")])
+    ps = problems(
+        [
+            ("210302", "2023", "infant_deaths", "5"),
+            ("210302", "2023", "under5_deaths", "4"),
+            ("210302", "2023", "live_births", "1000"),
+            ("210302", "2023", "deliveries", "990"),
+        ]
+    )
     assert len(ps) == 1 and "under5_deaths_ge_infant_deaths" in ps[0].reason_en
     checked = validate(
-        incoming([("210302", "2023", "live_births", "1000"), ("210302", "2023", "deliveries", "990"),
-                  ("210302", "2023", "live_births_male", "520"),
-                  ("210302", "2023", "live_births_female", "470")]),
+        incoming(
+            [
+                ("210302", "2023", "live_births", "1000"),
+                ("210302", "2023", "deliveries", "990"),
+                ("210302", "2023", "live_births_male", "520"),
+                ("210302", "2023", "live_births_female", "470"),
+            ]
+        ),
         DEFS,
         ctx(),
     )
@@ -123,7 +145,9 @@ def test_high_importance_rule_rejects_medium_rule_warns_with_missing_value_strat
     assert kinds == [("rule", "births_by_sex_add_up", "medium")]
     # SKIP_IF_ANY_VALUE_MISSING: the sex split absent -> the rule is skipped
     checked = validate(
-        incoming([("210302", "2023", "live_births", "1000"), ("210302", "2023", "deliveries", "990")]),
+        incoming(
+            [("210302", "2023", "live_births", "1000"), ("210302", "2023", "deliveries", "990")]
+        ),
         DEFS,
         ctx(),
     )
@@ -153,8 +177,10 @@ def test_outliers_against_own_history_and_peers_are_warnings():
     # ten years of infant mortality around 3.5 permille in 210302, then 14 permille in 2024
     stored = []
     for year in range(2014, 2024):
-        stored += [("210302", str(year), "live_births", 2000.0),
-                   ("210302", str(year), "infant_deaths", 7.0 + (year % 3))]
+        stored += [
+            ("210302", str(year), "live_births", 2000.0),
+            ("210302", str(year), "infant_deaths", 7.0 + (year % 3)),
+        ]
     for county in ANSHAN_COUNTIES:
         if county != "210302":
             stored += [
@@ -162,8 +188,13 @@ def test_outliers_against_own_history_and_peers_are_warnings():
                 (county, "2024", "infant_deaths", 3.0 + int(county) % 3),
             ]
     checked = validate(
-        incoming([("210302", "2024", "live_births", "2000"), ("210302", "2024", "infant_deaths", "28"),
-                  ("210302", "2024", "deliveries", "1990")]),
+        incoming(
+            [
+                ("210302", "2024", "live_births", "2000"),
+                ("210302", "2024", "infant_deaths", "28"),
+                ("210302", "2024", "deliveries", "1990"),
+            ]
+        ),
         DEFS,
         ctx(stored),
     )

@@ -7,8 +7,10 @@ Layout, one folder per method family under ``tests/surveillance/golden/<family>/
   list in healthwatch's snake_case keyword form, ``;``-separated, e.g.
   ``b=5;w=3;alpha=0.05;reweight=TRUE;limit54=c(5,4);threshold_method=delta``.
 - ``<case>.csv``: one row per cell, columns
-  ``series,t,observed,population,in_range,expected,upperbound,alarm`` (``NA`` where R gives none;
-  ``population`` may be all NA; ``in_range`` is 1 for the cells R evaluated).
+  ``series,t[,date],observed,population,in_range,expected,upperbound,alarm`` (``NA`` where R
+  gives none; ``population`` may be all NA; ``in_range`` is 1 for the cells R evaluated). With a
+  ``date`` column the series is dated (an ``sts`` with ``epochAsDate = TRUE`` in R) and the
+  ``Counts`` carries those dates, so methods that R aligns by calendar do so here too.
 
 The R scripts that write them live in ``tests/surveillance/r/<family>.R`` and take the output
 folder as their only argument, so a test can regenerate them live into a temporary folder.
@@ -96,7 +98,13 @@ def _read_case(folder: Path, row: pd.Series) -> GoldenCase:
     in_range = grid("in_range")
     rng = np.flatnonzero(np.nan_to_num(in_range[:, 0]) > 0) + 1
     sel = rng - 1
-    counts = Counts.from_array(observed, freq=int(row["freq"]), names=names, population=population)
+    epoch = None
+    if "date" in cells.columns:  # a dated series (R's epochAsDate = TRUE): every row is there
+        first = cells[cells["series"].astype(str) == names[0]].sort_values("t")
+        epoch = first["date"].to_numpy().astype("datetime64[D]")
+    counts = Counts.from_array(
+        observed, freq=int(row["freq"]), names=names, population=population, epoch=epoch
+    )
     return GoldenCase(
         name=str(row["case"]),
         method=str(row["method"]),

@@ -34,14 +34,6 @@ def counts_file(tmp_path: Path) -> Path:
     return write_long(tmp_path / "counts.csv", y, ["a", "b", "c"])
 
 
-def ears_available() -> bool:
-    try:
-        from healthwatch.surveillance import ears  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def test_parse_params_types() -> None:
     got = parse_params(["b=4", "alpha=0.01", "reweight=FALSE", "trend=true", "limit54=5,4", "x=ab"])
     assert got == {
@@ -57,7 +49,6 @@ def test_parse_params_types() -> None:
         parse_params(["b4"])
 
 
-@pytest.mark.skipif(not ears_available(), reason="EARS not written yet")
 def test_detect_json_equals_library(counts_file: Path) -> None:
     out = runner.invoke(
         app,
@@ -85,22 +76,21 @@ def test_detect_json_equals_library(counts_file: Path) -> None:
         np.testing.assert_allclose(s["expected"], ref.expected[:, j], rtol=1e-12)
         assert s["alarm"] == ref.alarm[:, j].tolist()
     assert data["series"][1]["alarm"][36 - 30] is True  # the spike planted at t=36
-    table = runner.invoke(app, ["surveil", "detect", str(counts_file), "-m", "c1"])
+    table = runner.invoke(app, ["surveil", "detect", str(counts_file), "-m", "c1", "--rows", "500"])
     assert table.exit_code == 0 and "ALARM" in table.stdout
 
 
 def test_detect_unknown_method_and_param(counts_file: Path) -> None:
     out = runner.invoke(app, ["surveil", "detect", str(counts_file), "-m", "nosuch"])
     assert out.exit_code == 2 and "nosuch" in out.output
-    if ears_available():
-        out = runner.invoke(
-            app, ["surveil", "detect", str(counts_file), "-m", "ears_c1", "-p", "bogus=1"]
-        )
-        assert out.exit_code == 2 and "bogus" in out.output
-        out = runner.invoke(
-            app, ["surveil", "detect", str(counts_file), "-m", "ears_c1", "--range", "x:y"]
-        )
-        assert out.exit_code == 2 and "--range" in out.output
+    out = runner.invoke(
+        app, ["surveil", "detect", str(counts_file), "-m", "ears_c1", "-p", "bogus=1"]
+    )
+    assert out.exit_code == 2 and "bogus" in out.output
+    out = runner.invoke(
+        app, ["surveil", "detect", str(counts_file), "-m", "ears_c1", "--range", "x:y"]
+    )
+    assert out.exit_code == 2 and "--range" in out.output
 
 
 @pytest.mark.parametrize(
@@ -172,8 +162,6 @@ def test_simulate_writes_state_and_assess_reads_it(tmp_path: Path) -> None:
     )
     both = runner.invoke(app, ["surveil", "simulate", "--scenario", "3", "--all"])
     assert both.exit_code == 2
-    if not ears_available():
-        return
     res = runner.invoke(
         app, ["surveil", "assess", str(out_file), "-m", "ears_c1", "--range", "576:624", "--json"]
     )
@@ -188,7 +176,6 @@ def test_assess_needs_state(counts_file: Path) -> None:
     assert out.exit_code == 2 and "state" in out.output
 
 
-@pytest.mark.skipif(not ears_available(), reason="EARS not written yet")
 def test_assess_on_simulated_scenario() -> None:
     out = runner.invoke(
         app, ["surveil", "assess", "-m", "ears_c1", "--scenario", "37", "-n", "20", "--json"]
@@ -226,3 +213,135 @@ def test_detect_on_a_dask_scheduler_equals_local(counts_file: Path) -> None:
     assert remote.exit_code == 0, remote.output
     assert prefixes, "the scheduler ran no task: --scheduler was ignored"
     assert json.loads(remote.stdout) == json.loads(local.stdout)
+
+
+# -- real processes: what a user sees on stdout and stderr ------------------------------------
+
+
+def _dated_file(tmp_path: Path, n_series: int = 3, n_weeks: int = 320) -> Path:
+    """Weekly counts labelled by ISO week from 2015-W01 (2015 and 2020 have 53 weeks)."""
+    from healthwatch.surveillance.calendar import period_labels
+
+    gen = np.random.default_rng(5)
+    y = gen.poisson(6, size=(n_weeks, n_series))
+    y[-2, 0] = 40
+    labels = period_labels(np.datetime64("2014-12-29") + 7 * np.arange(n_weeks), 52)
+    rows = [f"s{j},{labels[i]},{y[i, j]}" for i in range(n_weeks) for j in range(n_series)]
+    path = tmp_path / "dated.csv"
+    path.write_text("series,date,count\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_detect_dated_json_carries_dates_and_equals_library(tmp_path: Path, run_cli) -> None:
+    from conftest import strict_json_loads
+
+    from healthwatch.data.counts import read_counts
+
+    path = _dated_file(tmp_path)
+    proc = run_cli(
+        "surveil",
+        "detect",
+        str(path),
+        "-m",
+        "farrington_flexible",
+        "-p",
+        "b=4",
+        "--range",
+        "300:320",
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = strict_json_loads(proc.stdout)
+    assert data["dates"][0] == "2020-09-21" and len(data["dates"]) == 21
+    ref = detect(read_counts(path), "farrington_flexible", b=4, range="300:320")
+    assert ref.dates is not None
+    for j, s in enumerate(data["series"]):
+        np.testing.assert_allclose(
+            np.array(s["upperbound"], dtype=float), ref.upperbound[:, j], rtol=1e-12
+        )
+        assert s["alarm"] == ref.alarm[:, j].tolist()
+    assert "Traceback" not in proc.stderr
+
+
+def test_detect_wrong_freq_beside_dates_is_refused(tmp_path: Path, run_cli) -> None:
+    proc = run_cli("surveil", "detect", str(_dated_file(tmp_path)), "-m", "c1", "--freq", "365")
+    assert proc.returncode == 2 and "dates are weekly" in proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    bad = run_cli("surveil", "detect", str(_dated_file(tmp_path)), "-m", "c1", "--freq", "7")
+    assert bad.returncode == 2 and "--freq" in bad.stderr
+
+
+def test_large_result_prints_a_limited_summary(tmp_path: Path) -> None:
+    gen = np.random.default_rng(2)
+    path = write_long(tmp_path / "many.csv", gen.poisson(4, size=(60, 500)).astype(float))
+    out = runner.invoke(app, ["surveil", "detect", str(path), "-m", "c1", "--rows", "15"])
+    assert out.exit_code == 0, out.output
+    assert "summary per series (15 of 500" in out.stdout
+    assert "485 more series not listed" in out.stdout
+    # one row per listed series, not one per cell
+    assert out.stdout.count("\n") < 60
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["-n", "-5", "--scenario", "1"], "--n-series"),
+        (["-n", "0", "--daily"], "--n-series"),
+        (["--scenario", "43"], "--scenario"),
+        (["--scenario", "1", "--seed", "-1"], "--seed"),
+    ],
+)
+def test_simulate_refuses_bad_numbers(run_cli, args: list[str], needle: str) -> None:
+    proc = run_cli("surveil", "simulate", *args)
+    assert proc.returncode == 2, proc.stderr
+    assert needle in proc.stderr and "必须" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_simulate_json_without_out_prints_json(run_cli) -> None:
+    from conftest import strict_json_loads
+
+    proc = run_cli("surveil", "simulate", "--scenario", "2", "-n", "2", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = strict_json_loads(proc.stdout)
+    assert data["series"] == 2 and data["columns"][:2] == ["series", "t"]
+    assert len(data["rows"]) == 2 * data["time_points"]
+
+
+def test_help_is_chinese_first_with_short_option(run_cli) -> None:
+    for command in ([], ["detect"], ["simulate"], ["assess"], ["methods"]):
+        proc = run_cli("surveil", *command, "-h")
+        assert proc.returncode == 0, proc.stderr
+        text = proc.stdout
+        assert "Usage" in text
+    detect_help = run_cli("surveil", "detect", "--help").stdout
+    assert "对文件中每条序列运行探测方法 / run a detection method" in detect_help
+    assert all(x in detect_help for x in ("52", "12", "365"))  # --freq as it behaves
+
+
+def test_first_run_says_it_compiles(monkeypatch, capsys) -> None:
+    from healthwatch.cli import surveil
+    from healthwatch.surveillance import warm as warm_module
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(warm_module, "cold_methods", lambda methods: ["ears_c1"])
+    monkeypatch.setattr(
+        warm_module, "warm", lambda methods, progress=None: calls.append(list(methods))
+    )
+    surveil._warm_first("ears_c1")
+    captured = capsys.readouterr()
+    assert calls == [["ears_c1"]]
+    assert captured.out == ""  # never on stdout
+    monkeypatch.setattr(warm_module, "cold_methods", lambda methods: [])
+    surveil._warm_first("ears_c1")
+    assert calls == [["ears_c1"]]  # nothing to compile: no notice, no warm-up
+
+
+def test_warm_compiles_every_method() -> None:
+    from healthwatch.surveillance import METHODS
+    from healthwatch.surveillance.warm import cold_methods, warm
+
+    took = warm(["ears_c1", "farrington_flexible"])
+    assert set(took) == {"ears_c1", "farrington_flexible"}
+    assert cold_methods(["ears_c1", "farrington_flexible"]) == []
+    assert set(METHODS) >= set(took)

@@ -40,7 +40,7 @@ def test_from_long_names_file_line_and_field(frame: pd.DataFrame, line: int, fie
 
 def test_from_long_rejects_gaps_per_series() -> None:
     frame = pd.DataFrame({"series": ["a", "a", "b"], "t": [1, 2, 2], "count": [1, 1, 1]})
-    with pytest.raises(InputError, match="series 'b' has 1 time points"):
+    with pytest.raises(InputError, match="series 'b' has 1 of the 2 time points; missing t=1"):
         Counts.from_long(frame, file="x.csv")
 
 
@@ -57,7 +57,7 @@ def test_counts_rejects_negative_and_fractional_arrays() -> None:
 
 
 def test_epoch_must_increase() -> None:
-    with pytest.raises(InputError, match="strictly increasing"):
+    with pytest.raises(InputError, match="dates must increase"):
         Counts.from_array([1, 2], epoch=np.array(["2024-01-08", "2024-01-01"], "datetime64[D]"))
 
 
@@ -128,6 +128,7 @@ def test_to_json_gives_null_for_nan_and_lists_for_tuples() -> None:
     assert res.to_json() == {
         "method": "m",
         "control": {"limit54": [5, 4], "alpha": 0.01, "w": None},
+        "dates": None,
         "t": [3, 4],
         "series": [
             {
@@ -153,3 +154,31 @@ def test_read_counts_names_the_file(tmp_path: Path) -> None:
     path.write_text("series,t,count\na,1,3\na,2,\n", encoding="utf-8")
     counts = read_counts(path, 52)
     np.testing.assert_array_equal(counts.observed, [[3.0], [np.nan]])
+
+
+def test_json_chunks_equal_to_json() -> None:
+    """The fast streaming JSON is the document to_json describes (NaN/inf as null)."""
+    import json
+
+    from healthwatch.cli._common import strict_json
+
+    res = DetectionResult(
+        method="m",
+        t=np.array([3, 4, 5]),
+        names=["a", "区县 b"],
+        expected=np.array([[1.5, np.nan], [np.inf, 2.0], [0.1, 1e-300]]),
+        upperbound=np.array([[2.0, 3.0], [np.nan, 4.0], [5.0, 6.0]]),
+        alarm=np.array([[False, True], [True, False], [False, False]]),
+        score=np.array([[np.nan, 0.5], [-np.inf, 1.0], [2.0, 3.0]]),
+        observed=np.array([[1.0, 4.0], [np.nan, 2.0], [0.0, 7.0]]),
+        control={"limit54": (5, 4), "phi": np.array([[1.0, np.nan]] * 3), "kept": np.ones(2, bool)},
+        dates=np.array(["2024-01-01", "2024-01-08", "2024-01-15"], dtype="datetime64[D]"),
+    )
+
+    def refuse(constant: str) -> None:
+        raise ValueError(constant)
+
+    got = json.loads("".join(res.json_chunks()), parse_constant=refuse)
+    assert got == strict_json(res.to_json())
+    assert got["dates"] == ["2024-01-01", "2024-01-08", "2024-01-15"]
+    assert got["series"][0]["observed"] == [1, None, 0]

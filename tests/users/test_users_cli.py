@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import strict_json_loads
 
 GOOD = "Liaoning#2025"
 
 
-def _db(tmp_path: Path) -> dict[str, str]:
-    return {"HEALTHWATCH_DB": str(tmp_path / "users.sqlite")}
+@pytest.fixture
+def env(seeded_sqlite: str) -> dict[str, str]:
+    """The environment of a CLI run against a database holding the built-in regions."""
+    return {"HEALTHWATCH_DB": seeded_sqlite}
 
 
-def test_add_list_role_disable_enable(run_cli, tmp_path: Path) -> None:
-    env = _db(tmp_path)
+def test_add_list_role_disable_enable(run_cli, env: dict[str, str]) -> None:
     added = run_cli(
         "users", "add", "anshan", "--role", "reporter", "--region", "210300",
         "--name", "鞍山市填报员", "--password-stdin", "--json", env=env, input=GOOD + "\n",
@@ -48,8 +50,7 @@ def test_add_list_role_disable_enable(run_cli, tmp_path: Path) -> None:
     ]
 
 
-def test_weak_password_is_refused_in_both_languages(run_cli, tmp_path: Path) -> None:
-    env = _db(tmp_path)
+def test_weak_password_is_refused_in_both_languages(run_cli, env: dict[str, str]) -> None:
     out = run_cli(
         "users", "add", "wang", "--role", "viewer", "--password-stdin", env=env, input="wang123\n"
     )
@@ -59,15 +60,15 @@ def test_weak_password_is_refused_in_both_languages(run_cli, tmp_path: Path) -> 
     assert strict_json_loads(run_cli("users", "list", "--json", env=env).stdout) == []
 
 
-def test_password_is_read_from_a_hidden_prompt_with_confirmation(run_cli, tmp_path: Path) -> None:
-    env = _db(tmp_path)
+def test_password_is_read_from_a_hidden_prompt_with_confirmation(
+    run_cli, env: dict[str, str]
+) -> None:
     out = run_cli("users", "add", "zhang", "--role", "viewer", env=env, input=f"{GOOD}\n{GOOD}\n")
     assert out.returncode == 0, out.stderr
     assert GOOD not in out.stdout
 
 
-def test_as_user_acts_with_that_users_rights(run_cli, tmp_path: Path) -> None:
-    env = _db(tmp_path)
+def test_as_user_acts_with_that_users_rights(run_cli, env: dict[str, str]) -> None:
     for name, role, region in (("boss", "admin", "210300"), ("viewer1", "viewer", "210300")):
         out = run_cli(
             "users", "add", name, "--role", role, "--region", region, "--password-stdin",
@@ -98,8 +99,7 @@ def test_as_user_acts_with_that_users_rights(run_cli, tmp_path: Path) -> None:
     assert "No user 'ghost'" in unknown.stderr and "Traceback" not in unknown.stderr
 
 
-def test_token_issue_list_revoke(run_cli, tmp_path: Path) -> None:
-    env = _db(tmp_path)
+def test_token_issue_list_revoke(run_cli, env: dict[str, str]) -> None:
     run_cli("users", "add", "bot", "--role", "reporter", "--password-stdin", env=env, input=GOOD)
     issued = run_cli("users", "token", "issue", "bot", "--name", "dhis2", "--json", env=env)
     assert issued.returncode == 0, issued.stderr
@@ -114,3 +114,22 @@ def test_token_issue_list_revoke(run_cli, tmp_path: Path) -> None:
     assert strict_json_loads(revoked.stdout)["revoked_at"] is not None
     missing = run_cli("users", "token", "revoke", "999", env=env)
     assert missing.returncode == 2 and "999" in missing.stderr
+
+
+def test_first_user_on_a_fresh_installation_and_reading_never_creates(
+    run_cli, tmp_path: Path
+) -> None:
+    path = tmp_path / "fresh.sqlite"
+    fresh = {"HEALTHWATCH_DB": str(path)}
+    listed = run_cli("users", "list", "--json", env=fresh)
+    assert listed.returncode == 2 and "不存在" in listed.stderr
+    assert "There is no database" in listed.stderr and "Traceback" not in listed.stderr
+    assert not path.exists()  # a read command (or a typo in --db) never creates a database
+
+    added = run_cli(
+        "users", "add", "admin1", "--role", "admin", "--password-stdin", "--json",
+        env=fresh, input=GOOD + "\n",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    listed = run_cli("users", "list", "--json", env=fresh)
+    assert [u["username"] for u in strict_json_loads(listed.stdout)] == ["admin1"]

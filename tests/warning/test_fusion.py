@@ -249,10 +249,164 @@ def test_bad_signals_are_refused_listing_every_problem() -> None:
         [
             ("A", "not a date", "s1", "x", 0.5, 1.0, False),
             ("A", "2025-03-01", "s2", "x", 1.5, 1.0, False),
+            ("A", "2025-03-01", "s3", "x", "abc", 1.0, False),
         ]
     )
     with pytest.raises(InputError) as err:
         fuse_signals(sig, {}, FusionRules())
-    assert {p.field for p in err.value.problems} == {"date", "p_value"}
+    assert [(p.field, p.line) for p in err.value.problems] == [
+        ("p_value", 3), ("date", 1), ("p_value", 2),
+    ]  # fmt: skip
     with pytest.raises(InputError):
         fuse_signals(sig.drop(columns="source"), {}, FusionRules())
+
+
+def _reference_fuse(sig: pd.DataFrame, neighbours, rules: FusionRules) -> list[tuple]:
+    """The rules of ``fuse_signals`` written out plainly, one county and episode at a time."""
+    out = []
+    sig = sig.assign(date=pd.to_datetime(sig["date"]))
+    regular = sig[~sig["single_case"]]
+    for syndrome, s in regular.groupby("syndrome"):
+        for region in sorted(set(s["region"])):
+            places = [region]
+            if rules.include_neighbours:
+                places += sorted(n for n in neighbours.get(region, set()) if n != region)
+            e_all = s[s["region"].isin(places)].sort_values(["date", "region", "source"])
+            days = (e_all["date"] - pd.Timestamp("1970-01-01")).dt.days.to_numpy()
+            episode = np.concatenate([[0], np.cumsum(np.diff(days) > rules.window_days)])
+            for _, e in e_all.groupby(episode):
+                if not (e["region"] == region).any():
+                    continue
+                g = [rules.source_groups.get(x, x) for x in e["source"]]
+                d = (e["date"] - pd.Timestamp("1970-01-01")).dt.days.to_numpy()
+                most = max(
+                    len({g[i] for i in range(len(d)) if day - rules.window_days < d[i] <= day})
+                    for day in d
+                )
+                if most < rules.min_sources:
+                    continue
+                best = e.dropna(subset=["p_value"]).groupby("source")["p_value"].min()
+                looks = rules.window_days * len(places) if rules.adjust_window else 1
+                adj = 1 - (1 - best.clip(upper=1 - 1e-16)) ** looks
+                groups: dict[str, list] = {}
+                for src, v in adj.items():
+                    groups.setdefault(rules.source_groups.get(src, src), []).append((v, src))
+                vals = [1 - (1 - min(m)[0]) ** len(m) for m in groups.values()]
+                reps = [min(m)[1] for m in groups.values()]
+                if vals:
+                    corr = rules.correlation.sub(reps) if rules.correlation else None
+                    p = combine_pvalues(np.array(vals), rules.method, correlation=corr)
+                else:
+                    p = np.nan
+                n_groups = len(set(g))
+                level = next(
+                    (
+                        r.level
+                        for r in rules.levels
+                        if n_groups >= r.min_sources and (p if p == p else 1.0) <= r.max_p
+                    ),
+                    None,
+                )
+                if level:
+                    out.append(
+                        (region, syndrome, e["date"].min(), e["date"].max(),
+                         tuple(sorted(set(e["source"]))), level, p, len(e))
+                    )  # fmt: skip
+    return out
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 100_000), grouped=st.booleans(), neighbours_on=st.booleans())
+def test_fuse_signals_equals_the_plain_rules(seed: int, grouped: bool, neighbours_on: bool) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 80))
+    regions = ["A", "B", "C", "D", "E"]
+    sig = _signals(
+        list(
+            zip(
+                rng.choice(regions, n),
+                (pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 40, n), "D")).astype(
+                    str
+                ),
+                rng.choice(["s1", "s2", "s3", "s4"], n),
+                rng.choice(["x", "y"], n),
+                np.where(rng.uniform(size=n) < 0.1, np.nan, 10 ** rng.uniform(-9, -1, n)),
+                rng.normal(size=n),
+                rng.uniform(size=n) < 0.05,
+                strict=True,
+            )
+        )
+    )
+    neighbours = {"A": {"B"}, "B": {"A", "C"}, "C": {"B"}, "D": {"E"}}
+    corr = estimate_source_correlation(
+        rng.uniform(size=(300, 4)), sources=["s1", "s2", "s3", "s4"], min_pairs=10
+    )
+    rules = FusionRules(
+        include_neighbours=neighbours_on,
+        source_groups={"s3": "g", "s4": "g"} if grouped else {},
+        correlation=corr if seed % 2 else None,
+        method="stouffer" if seed % 3 == 0 else "fisher",
+    )
+    got = [
+        (a.region, a.syndrome, a.first_date, a.last_date, tuple(a.sources), a.level, a.p_combined,
+         len(a.signals))
+        for a in fuse_signals(sig, neighbours, rules)
+        if a.method != "single_case"
+    ]  # fmt: skip
+    ref = _reference_fuse(sig, neighbours, rules)
+    got.sort(key=lambda r: (r[0], r[1], r[2]))
+    ref.sort(key=lambda r: (r[0], r[1], r[2]))
+    assert [g[:6] + g[7:] for g in got] == [r[:6] + r[7:] for r in ref]
+    for g, r in zip(got, ref, strict=True):
+        assert g[6] == pytest.approx(r[6], rel=1e-9, nan_ok=True)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    cells=st.lists(st.one_of(st.none(), st.floats(0.0, 1.0)), min_size=1, max_size=30),
+    w=st.integers(1, 8),
+)
+def test_window_pvalues_equal_a_plain_loop(cells: list[float | None], w: int) -> None:
+    p = np.array([np.nan if c is None else c for c in cells])
+    got = window_pvalues(p[:, None], w)[:, 0]
+    for t in range(len(p)):
+        seen = p[max(0, t - w + 1) : t + 1]
+        seen = seen[~np.isnan(seen)]
+        if seen.size == 0:
+            assert np.isnan(got[t])
+        else:
+            assert got[t] == pytest.approx(1 - (1 - min(seen.min(), 1 - 1e-16)) ** w, abs=1e-12)
+
+
+def test_inconsistent_pairwise_correlations_are_repaired() -> None:
+    # three sources where a~b and b~c strongly but a, c opposite: pairwise estimates that no
+    # joint distribution has; the estimate must still be a valid correlation matrix
+    rng = np.random.default_rng(0)
+    n = 400
+    z = rng.normal(size=(n, 3))
+    x = np.full((3 * n, 3), np.nan)
+    x[:n, 0], x[:n, 1] = z[:, 0], z[:, 0] + 0.1 * z[:, 1]
+    x[n : 2 * n, 1], x[n : 2 * n, 2] = z[:, 1], z[:, 1] + 0.1 * z[:, 2]
+    x[2 * n :, 0], x[2 * n :, 2] = z[:, 2], -z[:, 2] + 0.1 * z[:, 0]
+    est = estimate_source_correlation(x, kind="z")
+    assert np.linalg.eigvalsh(est.matrix).min() >= -1e-9
+    assert np.allclose(np.diag(est.matrix), 1.0)
+    assert est.n_pairs[0, 1] == n and est.n_pairs[0, 0] == 2 * n
+    p = np.array([0.01, 0.02, 0.03])
+    assert 0 < combine_pvalues(p, "stouffer", correlation=est.matrix) <= 1
+
+
+def test_text_flags_and_empty_input() -> None:
+    cols = ["region", "date", "source", "syndrome", "p_value", "score", "single_case"]
+    assert fuse_signals(pd.DataFrame(columns=cols), {}) == []
+    sig = pd.DataFrame(
+        [
+            ("A", "2025-01-01", "s1", "cholera", "", "", "True"),
+            ("A", "2025-01-01", "s1", "x", "0.01", "", "False"),
+            ("A", "2025-01-02", "s2", "x", "0.01", "", "false"),
+        ],
+        columns=cols,
+    )  # as read from a CSV: every cell text
+    alerts = fuse_signals(sig, {}, FusionRules(adjust_window=False))
+    assert [(a.level, a.syndrome) for a in alerts] == [("red", "cholera"), ("blue", "x")]
+    assert alerts[1].p_combined == pytest.approx(stats.combine_pvalues([0.01, 0.01]).pvalue)

@@ -52,7 +52,12 @@ def _poisson_llr(c: float, mu: float, total: float) -> float:
 
 
 def exhaustive(
-    cases: np.ndarray, coords: np.ndarray, max_share: float, max_days: int, min_cases: int
+    cases: np.ndarray,
+    coords: np.ndarray,
+    max_share: float,
+    max_days: int,
+    min_cases: int,
+    max_km: float = np.inf,
 ) -> list[tuple[float, frozenset[int], int, float, int]]:
     """Every cylinder: (llr, regions, window length, expected, observed), all of them."""
     days, n = cases.shape
@@ -66,7 +71,7 @@ def exhaustive(
         seen: set[frozenset[int]] = set()
         for r in sorted(dist[i]):
             members = frozenset(int(j) for j in range(n) if dist[i, j] <= r + 1e-6)
-            if n_z[list(members)].sum() > max_share * total + 1e-9:
+            if n_z[list(members)].sum() > max_share * total + 1e-9 or r > max_km:
                 break
             if members in seen:
                 continue
@@ -80,12 +85,15 @@ def exhaustive(
     return out
 
 
-def _check_against_exhaustive(cases, coords, share=0.5, max_days=4, min_cases=2):
+def _check_against_exhaustive(cases, coords, share=0.5, max_days=4, min_cases=2, max_km=None):
     res = space_time_permutation_scan(
         cases, coords, max_spatial_share=share, max_days=max_days, n_replicates=0,
-        min_cases=min_cases,
+        min_cases=min_cases, max_radius_km=max_km,
     )  # fmt: skip
-    ref = exhaustive(np.asarray(cases), np.asarray(coords), share, max_days, min_cases)
+    ref = exhaustive(
+        np.asarray(cases), np.asarray(coords), share, max_days, min_cases,
+        np.inf if max_km is None else max_km,
+    )  # fmt: skip
     best = max(r[0] for r in ref) if ref else 0.0
     if best <= 1e-9:  # no cylinder with more cases than expected (up to rounding)
         assert all(c.llr <= 1e-9 for c in res.clusters)
@@ -138,7 +146,7 @@ def test_exhaustive_agreement_fixed_instances() -> None:
         del trial
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     n=st.integers(1, 7),
     days=st.integers(1, 9),
@@ -146,8 +154,9 @@ def test_exhaustive_agreement_fixed_instances() -> None:
     share=st.sampled_from([0.25, 0.5, 0.75, 1.0]),
     max_days=st.integers(1, 5),
     min_cases=st.integers(0, 3),
+    max_km=st.sampled_from([None, None, 0.0, 30.0, 60.0]),
 )
-def test_exhaustive_agreement_property(n, days, data, share, max_days, min_cases) -> None:
+def test_exhaustive_agreement_property(n, days, data, share, max_days, min_cases, max_km) -> None:
     cells = data.draw(st.lists(st.integers(0, 6), min_size=n * days, max_size=n * days))
     cases = np.array(cells, dtype=np.int64).reshape(days, n)
     # coordinates on a coarse grid, so that equal distances (ties) happen
@@ -158,7 +167,7 @@ def test_exhaustive_agreement_property(n, days, data, share, max_days, min_cases
     if cases.sum() == 0:
         assert space_time_permutation_scan(cases, coords, n_replicates=0).clusters == []
         return
-    _check_against_exhaustive(cases, coords, share, max_days, min_cases)
+    _check_against_exhaustive(cases, coords, share, max_days, min_cases, max_km)
 
 
 @settings(max_examples=25, deadline=None)
@@ -259,3 +268,19 @@ def test_bad_input_is_refused_with_every_problem() -> None:
 def test_no_cases_gives_no_cluster() -> None:
     res = space_time_permutation_scan(np.zeros((5, 3), int), np.zeros((3, 2)), n_replicates=9)
     assert res.clusters == [] and res.total_cases == 0
+
+
+def test_result_as_strict_json() -> None:
+    import json
+
+    rng = np.random.default_rng(4)
+    cases = rng.poisson(2.0, size=(30, 8))
+    coords = np.column_stack([rng.uniform(121, 124, 8), rng.uniform(40, 42, 8)])
+    res = space_time_permutation_scan(cases, coords, n_replicates=49, max_radius_km=150.0)
+    names = [f"21010{i}" for i in range(8)]
+    text = json.dumps(res.to_dict(names), allow_nan=False)
+    back = json.loads(text)
+    top = back["clusters"][0]
+    assert top["region_names"] == [names[z] for z in top["regions"]]
+    assert top["radius_km"] <= 150.0 and back["settings"]["max_radius_km"] == 150.0
+    assert back["n_replicates"] == 49

@@ -1,4 +1,4 @@
-"""Readers that turn each supported file format into one :class:`~healthwatch.data.validate.Incoming`.
+"""Readers that turn each file format into one :class:`~healthwatch.data.validate.Incoming`.
 
 All formats end in the same table (region, period, element, raw value, comment, source, where)
 so that one validator checks them all the same way. The format is taken from ``format`` or

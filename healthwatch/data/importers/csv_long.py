@@ -18,4 +18,4 @@ def read_long(path: Path | str, format: str = "csv") -> Incoming:
     table = read_table(path, required=LONG_REQUIRED, optional=LONG_OPTIONAL)
     frame = table.frame
     frame["line"] = np.arange(table.first_line, table.first_line + len(frame))
-    return Incoming(frame, table.file, format, meta={"encoding": table.encoding})
+    return Incoming(frame, table.file, format, meta={"encoding": table.encoding}, stripped=True)

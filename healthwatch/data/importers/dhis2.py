@@ -102,8 +102,13 @@ def read_dhis2_json(
     for i, item in enumerate(document["dataValues"]):
         if not isinstance(item, dict):
             problems.append(
-                Problem("each data value must be an object", "每个数据值都必须是对象", file,
-                        None, f"dataValues[{i}]")
+                Problem(
+                    "each data value must be an object",
+                    "每个数据值都必须是对象",
+                    file,
+                    None,
+                    f"dataValues[{i}]",
+                )
             )
             continue
 
@@ -129,8 +134,18 @@ def read_dhis2_json(
         raise InputError(problems)
     frame = pd.DataFrame(
         rows,
-        columns=["region", "period", "element", "value", "comment", "source", "coc", "aoc",
-                 "path", "line"],
+        columns=[
+            "region",
+            "period",
+            "element",
+            "value",
+            "comment",
+            "source",
+            "coc",
+            "aoc",
+            "path",
+            "line",
+        ],
     )
     problems = _combo_problems(
         frame, file, ("categoryOptionCombo", "attributeOptionCombo"), None, frame["path"].tolist()
@@ -156,12 +171,12 @@ def read_dhis2_csv(path: Path | str, mapping_file: Path | str | None = None) -> 
             "period": f["period"],
             "element": f["dataelement"],
             "value": f["value"],
-            "comment": f["comment"] if "comment" in f else "",
+            "comment": f.get("comment", ""),
             "source": ("DHIS2 storedBy=" + f["storedby"]).where(f["storedby"].ne(""), "")
             if "storedby" in f
             else "",
-            "coc": f["catoptcombo"] if "catoptcombo" in f else "",
-            "aoc": f["attroptcombo"] if "attroptcombo" in f else "",
+            "coc": f.get("catoptcombo", ""),
+            "aoc": f.get("attroptcombo", ""),
             "line": lines,
         }
     )
@@ -174,4 +189,5 @@ def read_dhis2_csv(path: Path | str, mapping_file: Path | str | None = None) -> 
         table.file,
         "dhis2-csv",
         fields={"region": "orgunit", "element": "dataelement", "period": "period"},
+        stripped=True,
     )

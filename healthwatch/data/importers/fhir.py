@@ -54,8 +54,14 @@ def _region(subject: Any) -> str:
 def _reports(document: Any, file: str) -> list[tuple[str, dict[str, Any]]]:
     if not isinstance(document, dict) or "resourceType" not in document:
         raise InputError(
-            [Problem("not a FHIR resource (no resourceType)", "不是 FHIR 资源（缺少 resourceType）",
-                     file, field="resourceType")]
+            [
+                Problem(
+                    "not a FHIR resource (no resourceType)",
+                    "不是 FHIR 资源（缺少 resourceType）",
+                    file,
+                    field="resourceType",
+                )
+            ]
         )
     kind = document["resourceType"]
     if kind == "MeasureReport":
@@ -91,8 +97,9 @@ def _reports(document: Any, file: str) -> list[tuple[str, dict[str, Any]]]:
     if problems:
         raise InputError(problems)
     if not out:
-        raise InputError([Problem("the Bundle has no entries", "Bundle 中没有条目", file,
-                                  field="entry")])
+        raise InputError(
+            [Problem("the Bundle has no entries", "Bundle 中没有条目", file, field="entry")]
+        )
     return out
 
 
@@ -110,65 +117,106 @@ def read_fhir(path: Path, document: object, defs: Definitions | None = None) -> 
         code = measure.rstrip("/").rsplit("/", 1)[-1]
         ind = defs.indicator(code)
         if ind is None:
-            bad(f"{prefix}measure", f"unknown measure {measure!r} (last segment must be an "
-                "indicator code)", f"未知的指标 {measure!r}（最后一段应为指标编码）")
+            bad(
+                f"{prefix}measure",
+                f"unknown measure {measure!r} (last segment must be an indicator code)",
+                f"未知的指标 {measure!r}（最后一段应为指标编码）",
+            )
             continue
         if report.get("type", "summary") not in ("summary", "data-collection"):
-            bad(f"{prefix}type", "only summary MeasureReports are aggregate data",
-                "只接受 summary 类型的 MeasureReport")
+            bad(
+                f"{prefix}type",
+                "only summary MeasureReports are aggregate data",
+                "只接受 summary 类型的 MeasureReport",
+            )
             continue
         region = _region(report.get("subject"))
         per = report.get("period") or {}
         period = from_fhir_period(str(per.get("start") or ""), str(per.get("end") or ""))
         if period is None:
-            bad(f"{prefix}period", "period must be exactly one year, quarter or month",
-                "period 必须恰好是一年、一季度或一个月")
+            bad(
+                f"{prefix}period",
+                "period must be exactly one year, quarter or month",
+                "period 必须恰好是一年、一季度或一个月",
+            )
             continue
         groups = report.get("group") or []
         if not groups or not isinstance(groups[0], dict):
-            bad(f"{prefix}group", "no group with populations or measureScore",
-                "缺少含 population 或 measureScore 的 group")
+            bad(
+                f"{prefix}group",
+                "no group with populations or measureScore",
+                "缺少含 population 或 measureScore 的 group",
+            )
             continue
         group = groups[0]
         gp = f"{prefix}group[0]"
         comment = str(report.get("id") or "")
 
-        def add(element: str, value: Any, where: str, comment: str = comment) -> None:
-            rows.append({"region": region, "period": period, "element": element,
-                         "value": "" if value is None else str(value), "comment": "",
-                         "source": f"FHIR MeasureReport {comment}".strip(), "path": where,
-                         "line": 0})
+        def add(
+            element: str,
+            value: Any,
+            where: str,
+            comment: str = comment,
+            region: str = region,
+            period: str = period,
+        ) -> None:
+            rows.append(
+                {
+                    "region": region,
+                    "period": period,
+                    "element": element,
+                    "value": "" if value is None else str(value),
+                    "comment": "",
+                    "source": f"FHIR MeasureReport {comment}".strip(),
+                    "path": where,
+                    "line": 0,
+                }
+            )
 
         if ind.value is not None:
             score = (group.get("measureScore") or {}).get("value")
             add(ind.value, score, f"{gp}.measureScore.value")
             continue
-        pops = {_code(p.get("code")): (j, p) for j, p in enumerate(group.get("population") or [])
-                if isinstance(p, dict)}
+        pops = {
+            _code(p.get("code")): (j, p)
+            for j, p in enumerate(group.get("population") or [])
+            if isinstance(p, dict)
+        }
         for role, element in (("numerator", ind.numerator), ("denominator", ind.denominator)):
             if element is None:
                 continue
             if role not in pops:
-                bad(f"{gp}.population", f"no {role} population for {code}",
-                    f"指标 {code} 缺少 {role} 人群计数")
+                bad(
+                    f"{gp}.population",
+                    f"no {role} population for {code}",
+                    f"指标 {code} 缺少 {role} 人群计数",
+                )
                 continue
             j, pop = pops[role]
             add(element, pop.get("count"), f"{gp}.population[{j}].count")
         score = (group.get("measureScore") or {}).get("value")
-        if score is not None and "numerator" in pops and (ind.denominator is None or
-                                                           "denominator" in pops):
+        if (
+            score is not None
+            and "numerator" in pops
+            and (ind.denominator is None or "denominator" in pops)
+        ):
             try:
-                num = float(pops["numerator"][1].get("count"))
-                den = 1.0 if ind.denominator is None else float(pops["denominator"][1].get("count"))
+                num = float(pops["numerator"][1].get("count"))  # type: ignore[arg-type]
+                den = (
+                    1.0 if ind.denominator is None else float(pops["denominator"][1].get("count"))  # type: ignore[arg-type]
+                )
                 expected = num / den * ind.factor if den else None
             except (TypeError, ValueError):
                 expected = None
             if expected is not None and abs(float(score) - expected) > 1e-6 * max(1, abs(expected)):
-                bad(f"{gp}.measureScore.value",
+                bad(
+                    f"{gp}.measureScore.value",
                     f"measureScore {score} disagrees with numerator/denominator ({expected:.6g})",
-                    f"measureScore {score} 与分子/分母计算值（{expected:.6g}）不一致")
+                    f"measureScore {score} 与分子/分母计算值（{expected:.6g}）不一致",
+                )
     if problems:
         raise InputError(problems)
-    frame = pd.DataFrame(rows, columns=["region", "period", "element", "value", "comment",
-                                        "source", "path", "line"])
+    frame = pd.DataFrame(
+        rows, columns=["region", "period", "element", "value", "comment", "source", "path", "line"]
+    )
     return Incoming(frame, file, "fhir", fields={"region": "subject", "element": "measure"})

@@ -39,7 +39,7 @@ def upgrade() -> None:
     op.create_table(
         "data_values",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("region", sa.String(6), sa.ForeignKey("regions.adcode"), nullable=False),
+        sa.Column("region", sa.String(6), nullable=False),
         sa.Column("period", sa.String(10), nullable=False),
         sa.Column("element", sa.String(100), nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
@@ -49,14 +49,13 @@ def upgrade() -> None:
         sa.Column("synthetic", sa.Boolean, nullable=False),
         sa.Column("stored_by", sa.String(200), nullable=False),
         sa.Column("stored_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("import_id", sa.Integer, sa.ForeignKey("data_imports.id"), nullable=True),
+        sa.Column("import_id", sa.Integer, nullable=True),
         sa.Column("reason", sa.Text, nullable=False),
         sa.Column("current", sa.Boolean, nullable=False),
         sa.UniqueConstraint(
-            "region", "period", "element", "version", name="uq_data_values_version"
+            "element", "period", "region", "version", name="uq_data_values_version"
         ),
     )
-    op.create_index("ix_data_values_element_period", "data_values", ["element", "period"])
     op.create_table(
         "data_approvals",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),

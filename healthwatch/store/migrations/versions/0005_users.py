@@ -1,4 +1,4 @@
-"""Users, API tokens and the append-only security audit log.
+"""Users, API tokens, web sessions and the append-only security audit log.
 
 Revision ID: 0005
 Revises: 0003
@@ -64,6 +64,18 @@ def upgrade() -> None:
     )
     op.create_index("ix_api_tokens_user_id", "api_tokens", ["user_id"])
     op.create_table(
+        "web_sessions",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+        sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("end_reason", sa.String(20), nullable=False),
+        sa.Column("source", sa.String(200), nullable=False),
+    )
+    op.create_index("ix_web_sessions_user_id", "web_sessions", ["user_id"])
+    op.create_table(
         "security_log",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
@@ -87,5 +99,6 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS security_log_append_only() CASCADE")
     op.drop_table("security_log")
+    op.drop_table("web_sessions")
     op.drop_table("api_tokens")
     op.drop_table("users")

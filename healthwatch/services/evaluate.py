@@ -1,0 +1,528 @@
+"""Evaluate a stored plan and keep the evaluation as a record (``healthwatch evaluate``).
+
+The values come through ONE adapter, :func:`indicator_values`: today the plan's own stated
+baselines (:func:`healthwatch.evaluate.seed.seed_values`); once reported indicator values are in
+the store (indicator-data issue), the stored, aggregated values. Everything else — status by
+three methods, forecasts, warnings, inequality, projects — is the pure ``evaluate`` package.
+
+Each run is stored in ``evaluations`` with the plan version and ``data_version``, the SHA-256 of
+the input values in a canonical form, so that a published evaluation can be reproduced (same
+plan version + same data version = same result) and compared with a later one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from healthwatch.errors import HealthwatchError, InputError, NotFoundError, Problem
+from healthwatch.evaluate.early_warning import early_warnings
+from healthwatch.evaluate.plan import PlanEvaluation, evaluate_values
+from healthwatch.evaluate.projects import (
+    earned_value,
+    project_register,
+    read_progress_reports,
+)
+from healthwatch.evaluate.seed import seed_values
+from healthwatch.plans.model import Plan
+from healthwatch.store.evaluation_models import Evaluation, ProjectProgress
+from healthwatch.store.models import Plan as PlanRow
+from healthwatch.store.plans import stored_plan
+from healthwatch.users import LOCAL_ADMIN, Actor, require
+
+Kind = Literal["annual", "midterm", "final"]
+Level = Literal["province", "city", "county"]
+KINDS: tuple[str, ...] = ("annual", "midterm", "final")
+LEVELS: tuple[str, ...] = ("province", "city", "county")
+KIND_ZH = {"annual": "年度监测", "midterm": "中期评估", "final": "总结评估"}
+
+ProgressCallback = Callable[[int, int, str], None]
+
+
+@dataclass
+class ValueSource:
+    """What :func:`indicator_values` returns: the values and where they came from."""
+
+    frame: pd.DataFrame  # indicator, region, year, value
+    source: str  # "plan_baselines" today; "store" once reported values exist
+
+
+def indicator_values(session: Session, plan: Plan) -> ValueSource:
+    """THE adapter between the store and the evaluation: the values to evaluate ``plan`` on.
+
+    Today the store holds no reported indicator values, so these are the plan's own stated
+    baselines. When reported values land (indicator-data issue), this function reads them
+    (approved and aggregated to every level) and keeps the baselines for years not reported.
+    """
+    seeds = seed_values(plan)
+    return ValueSource(seeds.loc[:, ["indicator", "region", "year", "value"]], "plan_baselines")
+
+
+def data_version(frame: pd.DataFrame) -> str:
+    """SHA-256 of the values in a canonical form (sorted rows, values as exact reprs)."""
+    rows = sorted(
+        (str(r.indicator), str(r.region), int(r.year), repr(float(r.value)))
+        for r in frame.itertuples(index=False)
+    )
+    text = "\n".join(f"{a}\t{b}\t{c}\t{d}" for a, b, c, d in rows)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _regions(plan: Plan, region: str | None, level: str | None) -> list[str]:
+    """The region evaluated and, with ``level``, every region of that level below it."""
+    from healthwatch.regions.hierarchy import all_regions, descendants
+
+    root = region or plan.region
+    known = all_regions()
+    if root not in known:
+        raise InputError(
+            [
+                Problem(
+                    f"unknown region {root}; use a code from `healthwatch regions list`",
+                    f"未知的地区代码 {root}，请使用 `healthwatch regions list` 中的代码",
+                    field="--region",
+                )
+            ]
+        )
+    out = [root]
+    if level is not None and level != known[root].level:
+        out += [r.adcode for r in descendants(root) if r.level == level]
+    return out
+
+
+def _populations(session: Session, year: int) -> dict[str, float]:
+    from healthwatch.store.regions import populations
+
+    for y in (year, year - 1, 2021, 2020):
+        pops = populations(session, y)
+        if pops:
+            return pops
+    return {}
+
+
+def _check_options(as_of: int, kind: str, level: str | None) -> None:
+    problems = []
+    if kind not in KINDS:
+        problems.append(
+            Problem(
+                f"kind must be one of {', '.join(KINDS)}",
+                f"评估类型须为 {'、'.join(KINDS)} 之一",
+                field="--kind",
+            )
+        )
+    if level is not None and level not in LEVELS:
+        problems.append(
+            Problem(
+                f"level must be one of {', '.join(LEVELS)}",
+                f"层级须为 {'、'.join(LEVELS)} 之一",
+                field="--level",
+            )
+        )
+    if not 1990 <= as_of <= 2100:
+        problems.append(Problem("as-of year out of range", "评估年份超出范围", field="--as-of"))
+    if problems:
+        raise InputError(problems)
+
+
+def run_evaluation(
+    session: Session,
+    plan_id: str,
+    as_of: int,
+    region: str | None = None,
+    level: str | None = None,
+    kind: str = "final",
+    progress: ProgressCallback | None = None,
+) -> tuple[dict[str, Any], PlanEvaluation, Plan]:
+    """Compute (without storing) the evaluation document of ``evaluate --json``."""
+    _check_options(as_of, kind, level)
+    plan = stored_plan(session, plan_id)
+    regions = _regions(plan, region, level)
+    values = indicator_values(session, plan)
+    pops = _populations(session, as_of)
+    if progress:
+        progress(0, 3, "values")
+    ev = evaluate_values(plan, values.frame, as_of, regions=regions, populations=pops)
+    if progress:
+        progress(1, 3, "status")
+    warnings = early_warnings(ev.results, regions[0], pops)
+    projects: list[dict[str, Any]] = []
+    if plan.projects:
+        reports = stored_progress(session, plan.id)
+        projects = earned_value(project_register(plan), reports, date(as_of, 12, 31)).to_json()
+    if progress:
+        progress(2, 3, "warnings")
+    version = session.scalar(select(PlanRow.current_version).where(PlanRow.id == plan_id))
+    doc = {
+        "plan": plan.id,
+        "plan_version": version,
+        "as_of": as_of,
+        "kind": kind,
+        "kind_zh": KIND_ZH[kind],
+        "region": regions[0],
+        "level": level,
+        "data_version": data_version(values.frame),
+        "data_source": values.source,
+        "summary": ev.by_status(),
+        "results": ev.results,
+        "warnings": warnings,
+        "inequality": ev.inequality,
+        "projects": projects,
+    }
+    if progress:
+        progress(3, 3, "done")
+    return doc, ev, plan
+
+
+def evaluate_plan(
+    session: Session,
+    plan_id: str,
+    as_of: int,
+    region: str | None = None,
+    level: str | None = None,
+    kind: str = "final",
+    *,
+    actor: Actor = LOCAL_ADMIN,
+    store: bool = True,
+    progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Evaluate a stored plan and store the evaluation record; returns the JSON document.
+
+    The document gains ``evaluation_id`` (the stored record) and ``reproduces`` (ids of earlier
+    evaluations of the same plan version, as-of year, scope and data version: the same result).
+    """
+    return _evaluate(
+        session, plan_id, as_of, region, level, kind, actor=actor, store=store, progress=progress
+    )[0]
+
+
+def _evaluate(
+    session: Session,
+    plan_id: str,
+    as_of: int,
+    region: str | None,
+    level: str | None,
+    kind: str,
+    *,
+    actor: Actor,
+    store: bool,
+    progress: ProgressCallback | None,
+) -> tuple[dict[str, Any], PlanEvaluation, Plan]:
+    plan_region = region
+    if plan_region is None:
+        row = session.get(PlanRow, plan_id)
+        if row is None:
+            raise NotFoundError(
+                f"No plan {plan_id!r}; see `healthwatch plans list`.",
+                f"没有规划 {plan_id!r}，请查看 `healthwatch plans list`。",
+            )
+        plan_region = row.region
+    require(actor, "read", plan_region)
+    doc, ev, plan = run_evaluation(session, plan_id, as_of, region, level, kind, progress)
+    same = session.scalars(
+        select(Evaluation.id).where(
+            Evaluation.plan_id == plan_id,
+            Evaluation.plan_version == doc["plan_version"],
+            Evaluation.as_of == as_of,
+            Evaluation.region == doc["region"],
+            Evaluation.data_version == doc["data_version"],
+        )
+    ).all()
+    doc["reproduces"] = list(same)
+    if store:
+        require(actor, "write", plan_region)
+        record = Evaluation(
+            plan_id=plan_id,
+            plan_version=doc["plan_version"],
+            as_of=as_of,
+            kind=kind,
+            region=doc["region"],
+            level=level,
+            data_version=doc["data_version"],
+            data_source=doc["data_source"],
+            summary=doc["summary"],
+            document=_jsonable(doc),
+            actor=actor.username,
+            note="",
+        )
+        session.add(record)
+        session.flush()
+        doc["evaluation_id"] = record.id
+    return doc, ev, plan
+
+
+def report_kind(plan: Plan, as_of: int) -> str:
+    """final at or after the end year, midterm in the plan's third year, else annual."""
+    if as_of >= plan.end_year:
+        return "final"
+    if as_of == plan.start_year + 2:
+        return "midterm"
+    return "annual"
+
+
+def write_report(
+    session: Session,
+    plan_id: str,
+    as_of: int,
+    fmt: str,
+    lang: str,
+    out: Path,
+    region: str | None = None,
+    level: str | None = "city",
+    *,
+    actor: Actor = LOCAL_ADMIN,
+    progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Evaluate (storing the record) and write the report file; returns what was written.
+
+    The report names the evaluation's data version, so the filed document can be reproduced.
+    """
+    from datetime import UTC, datetime
+
+    from healthwatch.regions.hierarchy import all_regions
+    from healthwatch.reports import FORMATS, LANGS, ReportData, render
+    from healthwatch.store.plans import check_stored_plans
+
+    problems = []
+    if fmt not in FORMATS:
+        problems.append(
+            Problem(
+                f"format must be one of {', '.join(FORMATS)}",
+                "格式须为 html、pdf 或 xlsx",
+                field="--format",
+            )
+        )
+    if lang not in LANGS:
+        problems.append(Problem("lang must be zh or en", "语言须为 zh 或 en", field="--lang"))
+    if problems:
+        raise InputError(problems)
+    step = (lambda i, what: progress(i, 5, what)) if progress else (lambda i, what: None)
+    row = session.get(PlanRow, plan_id)
+    kind = report_kind(stored_plan(session, plan_id), as_of) if row is not None else "final"
+    step(0, "evaluate")
+    doc, ev, plan = _evaluate(
+        session, plan_id, as_of, region, level, kind, actor=actor, store=True, progress=None
+    )
+    step(1, "findings")
+    findings = [f.to_json() for f in check_stored_plans(session, [plan_id])]
+    names = {code: r.name for code, r in all_regions().items()}
+    regions = list(dict.fromkeys(r["region"] for r in doc["results"]))
+    data = ReportData(
+        plan=plan,
+        doc=_jsonable(doc),
+        findings=findings,
+        series=ev.series,
+        region_names=names,
+        sub_regions=regions,
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    step(2, f"render {fmt}")
+    content = render(data, fmt, lang)
+    step(4, "write")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(content)
+    step(5, "done")
+    return {
+        "file": str(out),
+        "format": fmt,
+        "lang": lang,
+        "bytes": len(content),
+        "evaluation_id": doc.get("evaluation_id"),
+        "data_version": doc["data_version"],
+    }
+
+
+def stored_evaluations(session: Session, plan_id: str | None = None) -> list[dict[str, Any]]:
+    """The stored evaluation records (newest first), without their documents."""
+    query = select(Evaluation).order_by(Evaluation.id.desc())
+    if plan_id is not None:
+        query = query.where(Evaluation.plan_id == plan_id)
+    return [
+        {
+            "id": e.id,
+            "plan": e.plan_id,
+            "plan_version": e.plan_version,
+            "as_of": e.as_of,
+            "kind": e.kind,
+            "region": e.region,
+            "level": e.level,
+            "data_version": e.data_version,
+            "data_source": e.data_source,
+            "summary": e.summary,
+            "created_at": e.created_at.isoformat() if e.created_at else None,
+            "actor": e.actor,
+        }
+        for e in session.scalars(query)
+    ]
+
+
+def _jsonable(data: Any) -> Any:
+    """The document as strict JSON types (NaN -> None) for the JSON column."""
+    import math
+
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {str(k): _jsonable(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_jsonable(v) for v in data]
+    if hasattr(data, "item"):
+        return _jsonable(data.item())
+    if isinstance(data, (date,)):
+        return data.isoformat()
+    return data
+
+
+__all__ = [
+    "KINDS",
+    "LEVELS",
+    "HealthwatchError",
+    "data_version",
+    "evaluate_plan",
+    "indicator_values",
+    "run_evaluation",
+    "stored_evaluations",
+]
+
+
+def draft_next_plan(
+    session: Session, from_plan: str, to_year: int = 2030, probability: float = 0.8
+) -> dict[str, Any]:
+    """Draft the next plan from the final evaluation of ``from_plan``; checked, loadable YAML.
+
+    The draft is checked with the existing consistency checks against the parent's plan (its
+    current one, until the parent's next plan is stored) and parsed by the plan loader, so the
+    YAML returned is a file ``plans load`` accepts.
+    """
+    import yaml
+
+    from healthwatch.evaluate.draft import _next_id, draft_plan
+    from healthwatch.plans.checks import check_plans
+    from healthwatch.plans.loader import default_known_adcodes, parse_plan
+
+    problems = []
+    if not 0.05 <= probability <= 0.95:
+        problems.append(
+            Problem(
+                "probability must be between 0.05 and 0.95",
+                "实现概率须在 0.05 到 0.95 之间",
+                field="--probability",
+            )
+        )
+    plan = stored_plan(session, from_plan)
+    if to_year <= plan.end_year:
+        problems.append(
+            Problem(
+                f"--to-year must be after {plan.end_year}",
+                f"目标年须晚于 {plan.end_year}",
+                field="--to-year",
+            )
+        )
+    if problems:
+        raise InputError(problems)
+    doc, ev, _ = run_evaluation(session, from_plan, plan.end_year, kind="final")
+    parent_now = stored_plan(session, plan.parent) if plan.parent else None
+    parent_next = _next_id(plan.parent, plan.end_year + 1, to_year) if plan.parent else None
+    if parent_next and session.get(PlanRow, parent_next) is not None:
+        parent_now = stored_plan(session, parent_next)
+    document, reasoning = draft_plan(
+        plan, ev.results, ev.series, to_year, probability, doc["data_version"], parent_next
+    )
+    text = yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
+    draft = parse_plan(text, f"{document['id']}.yaml", default_known_adcodes())
+    checked = (
+        [parent_now, draft.model_copy(update={"parent": parent_now.id})] if parent_now else [draft]
+    )
+    findings = [f.to_json() for f in check_plans(checked) if f.plan == draft.id]
+    header = (
+        f"# {document['name_zh']}\n# Drafted by `healthwatch plans draft --from {from_plan} "
+        f"--to-year {to_year} --probability {probability}`; data {doc['data_version']}.\n"
+    )
+    return {"plan": document, "yaml": header + text, "reasoning": reasoning, "findings": findings}
+
+
+PROGRESS_FIELDS = (
+    "percent_complete",
+    "spent_10k_yuan",
+    "budget_10k_yuan",
+    "planned_start",
+    "planned_end",
+    "planned_percent",
+    "milestone",
+)
+
+
+def import_project_progress(
+    session: Session, plan_id: str, path: str | Path, *, actor: Actor = LOCAL_ADMIN
+) -> dict[str, int]:
+    """Import a progress file for the plan's projects (insert, or update by project and date).
+
+    The whole file is checked first (unknown project ids, dates, numbers, ranges: every problem
+    with its line); nothing is written unless all rows are valid.
+    """
+    plan = stored_plan(session, plan_id)
+    require(actor, "write", plan.region)
+    if not plan.projects:
+        raise InputError(
+            [Problem(f"plan {plan_id} lists no projects", f"规划 {plan_id} 未列项目", str(path))]
+        )
+    known = set(project_register(plan)["project_id"])
+    frame = read_progress_reports(path, known)
+    counts = {"inserted": 0, "updated": 0}
+    existing = {
+        (p.project_id, p.report_date): p
+        for p in session.scalars(select(ProjectProgress).where(ProjectProgress.plan_id == plan_id))
+    }
+    for rec in frame.to_dict("records"):
+        values = {k: _none_if_nan(rec.get(k)) for k in PROGRESS_FIELDS}
+        values["milestone"] = values["milestone"] or ""
+        row = existing.get((rec["project_id"], rec["report_date"]))
+        if row is None:
+            session.add(
+                ProjectProgress(
+                    plan_id=plan_id,
+                    project_id=rec["project_id"],
+                    report_date=rec["report_date"],
+                    source=str(path),
+                    **values,
+                )
+            )
+            counts["inserted"] += 1
+        else:
+            for k, v in values.items():
+                setattr(row, k, v)
+            row.source = str(path)
+            counts["updated"] += 1
+    session.flush()
+    return counts
+
+
+def _none_if_nan(x: Any) -> Any:
+    import math
+
+    return None if isinstance(x, float) and math.isnan(x) else x
+
+
+def stored_progress(session: Session, plan_id: str) -> pd.DataFrame | None:
+    """The plan's stored progress reports as the frame :func:`earned_value` reads, or None."""
+    rows = session.scalars(select(ProjectProgress).where(ProjectProgress.plan_id == plan_id)).all()
+    if not rows:
+        return None
+    return pd.DataFrame(
+        [
+            {
+                "project_id": r.project_id,
+                "report_date": r.report_date,
+                **{k: getattr(r, k) for k in PROGRESS_FIELDS},
+            }
+            for r in rows
+        ]
+    ).astype({"budget_10k_yuan": float, "planned_percent": float})

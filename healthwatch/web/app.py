@@ -1,0 +1,331 @@
+"""The FastAPI application: REST API under ``/api/v1``, the pages, static files, error handling.
+
+``create_app(db)`` builds one application for one database. The API and the pages call the same
+service and store functions as the CLI; this module only wires them together, turns
+:class:`~healthwatch.errors.HealthwatchError` into JSON errors with a code and messages in both
+languages, and adds the security headers. Apache ECharts and Swagger UI are served from the
+``node_modules`` folder that ``scripts/setup-web`` fills with ``npm ci`` (never from a CDN).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from healthwatch.errors import HealthwatchError, InputError, NotFoundError, PermissionDeniedError
+from healthwatch.users.passwords import AuthenticationError
+from healthwatch.web.security import RateLimited, RateLimiter
+
+log = logging.getLogger("healthwatch.web")
+
+WEB_DIR = Path(__file__).parent
+NODE_MODULES_ENV = "HEALTHWATCH_NODE_MODULES"
+API_PREFIX = "/api/v1"
+
+#: HTTP status and stable error code for each library error class (most specific first).
+ERROR_STATUS: list[tuple[type[HealthwatchError], int, str]] = [
+    (InputError, 422, "invalid_input"),
+    (NotFoundError, 404, "not_found"),
+    (AuthenticationError, 401, "not_authenticated"),
+    (PermissionDeniedError, 403, "permission_denied"),
+    (RateLimited, 429, "rate_limited"),
+    (HealthwatchError, 400, "refused"),
+]
+
+
+def node_modules() -> Path:
+    """Where ``npm ci`` put the browser libraries (``$HEALTHWATCH_NODE_MODULES`` overrides)."""
+    override = os.environ.get(NODE_MODULES_ENV)
+    return Path(override) if override else WEB_DIR.parents[1] / "node_modules"
+
+
+@dataclass
+class Settings:
+    """Per-application settings (the defaults are the 等保 level-3 values)."""
+
+    db: str | None = None
+    secure_cookies: bool | None = None  # None: Secure exactly when the request came over HTTPS
+    idle_timeout: timedelta = timedelta(minutes=30)
+    login_limit: int = 10  # login attempts per address ...
+    login_window: float = 60.0  # ... per this many seconds
+    cache_seconds: float = 60.0  # how long computed access results are reused
+    cache_entries: int = 32  # at most this many of them
+    cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()``, reused for :attr:`cache_seconds` (access models take seconds).
+
+        One computation at a time: requests arriving meanwhile wait for its result instead of
+        each starting the same model run.
+        """
+        hit = self.cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < self.cache_seconds:
+            return hit[1]
+        with self.lock:
+            hit = self.cache.get(key)
+            if hit is not None and time.monotonic() - hit[0] < self.cache_seconds:
+                return hit[1]
+            value = compute()
+            now = time.monotonic()
+            self.cache[key] = (now, value)
+            while len(self.cache) > self.cache_entries:  # bounded: parameters come from clients
+                del self.cache[min(self.cache, key=lambda k: self.cache[k][0])]
+        return value
+
+
+def strict(value: Any) -> Any:
+    """``value`` with NaN and infinities as None: strict JSON that every client can parse."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict(v) for v in value]
+    return value
+
+
+class StrictJSONResponse(JSONResponse):
+    """JSON answers with Chinese kept readable and missing numbers as null, never NaN."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(
+            strict(content), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        ).encode("utf-8")
+
+
+def error_body(exc: HealthwatchError) -> tuple[int, dict[str, Any]]:
+    """HTTP status and JSON body for a library error."""
+    for cls, status, code in ERROR_STATUS:
+        if isinstance(exc, cls):
+            return status, {"code": code, **exc.to_dict()}
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        msg = str(err.get("msg", "invalid"))
+        problems.append(
+            {
+                "reason_en": msg,
+                "reason_zh": f"参数 {where} 无效：{msg}",
+                "file": None,
+                "line": None,
+                "field": where or None,
+            }
+        )
+    return {
+        "code": "invalid_request",
+        "error": "InputError",
+        "message_zh": "请求参数有误，未作任何修改。",
+        "message_en": "The request is invalid; nothing was changed.",
+        "problems": problems,
+    }
+
+
+_HTTP_MESSAGES = {
+    400: (
+        "bad_request",
+        "请求格式错误（例如 JSON 无法解析），未作任何修改。",
+        "Malformed request (for example the JSON body cannot be parsed); nothing was changed.",
+    ),
+    404: ("not_found", "没有这个地址。", "No such address."),
+    405: ("method_not_allowed", "该地址不支持此请求方法。", "Method not allowed here."),
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
+        "accept", ""
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HealthwatchError)
+    async def library_error(request: Request, exc: HealthwatchError) -> Response:
+        status, body = error_body(exc)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        if not _wants_json(request):
+            from healthwatch.web.pages import error_page
+
+            return error_page(request, status, exc.message_zh, exc.message_en, exc.problems)
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return JSONResponse(_validation_body(exc), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code, zh, en = _HTTP_MESSAGES.get(
+            exc.status_code, ("http_error", "请求无法处理。", str(exc.detail))
+        )
+        if not _wants_json(request):
+            from healthwatch.web.pages import error_page
+
+            return error_page(request, exc.status_code, zh, en, [])
+        body = {
+            "code": code,
+            "error": "HTTPError",
+            "message_zh": zh,
+            "message_en": en,
+            "problems": [],
+        }
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        body = {
+            "code": "internal_error",
+            "error": "InternalError",
+            "message_zh": "服务器内部错误，已记录；请稍后重试或联系管理员。",
+            "message_en": "Internal server error (logged); try again later or tell the "
+            "administrator.",
+            "problems": [],
+        }
+        return JSONResponse(body, status_code=500)
+
+
+_CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; "
+    "form-action 'self'"
+)
+
+
+def _install_security_headers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith("/api/docs"):
+            response.headers.setdefault("Content-Security-Policy", _CSP)
+        if request.url.path.startswith("/api/") or response.headers.get(
+            "content-type", ""
+        ).startswith("text/html"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def _mount_static(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    modules = node_modules()
+    for package, folder in (("echarts", "dist"), ("swagger-ui-dist", "")):
+        path = modules / package / folder
+        if path.is_dir():
+            app.mount(f"/vendor/{package}", StaticFiles(directory=path), name=package)
+
+
+def _warm(settings: Settings) -> None:
+    """Compute the slow, cacheable answers once at start-up (boundaries, access models)."""
+    from healthwatch.access.service import ems_coverage, ratios
+    from healthwatch.regions.hierarchy import LIAONING, descendants
+    from healthwatch.web.maps import simplified_boundary
+
+    try:
+        levels = ("province", "city")
+        settings.cached(f"ratios:None:{levels}", lambda: ratios(levels=levels, db=settings.db))
+        settings.cached("coverage", lambda: ems_coverage(with_geojson=True, db=settings.db))
+        for region in descendants(LIAONING):
+            simplified_boundary(region.adcode)
+    except Exception:  # a failed warm-up only means the first request computes it
+        log.exception("warm-up failed")
+
+
+def create_app(
+    db: str | None = None,
+    *,
+    warm: bool = False,
+    secure_cookies: bool | None = None,
+    idle_timeout: timedelta = timedelta(minutes=30),
+    login_limit: int = 10,
+    login_window: float = 60.0,
+) -> FastAPI:
+    """The web application for database ``db`` (default ``$HEALTHWATCH_DB`` / the SQLite file).
+
+    ``warm`` computes the region boundaries and access models in a background thread at
+    start-up, so the first visitor of the map and access pages does not wait for them.
+    """
+    from healthwatch import __version__
+    from healthwatch.store.db import resolve_url
+    from healthwatch.web import api, pages
+
+    settings = Settings(
+        db=resolve_url(db),
+        secure_cookies=secure_cookies,
+        idle_timeout=idle_timeout,
+        login_limit=login_limit,
+        login_window=login_window,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if warm:
+            threading.Thread(target=_warm, args=(settings,), daemon=True).start()
+        yield
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="healthwatch API",
+        version=__version__,
+        description=(
+            "健康规划监测平台接口 / healthwatch REST API. Log in with `POST /api/v1/session` "
+            "(cookie + CSRF token) or send `Authorization: Bearer <token>` (issue one with "
+            "`healthwatch users token issue USER`). Errors are JSON with `code`, `message_zh`, "
+            "`message_en` and `problems`."
+        ),
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        default_response_class=StrictJSONResponse,
+    )
+    app.state.settings = settings
+    app.state.login_limiter = RateLimiter(login_limit, login_window)
+    _install_error_handlers(app)
+    _install_security_headers(app)
+    _mount_static(app)
+    app.include_router(api.router, prefix=API_PREFIX)
+    app.include_router(pages.router)
+    pages.install(app)
+
+    @app.get("/api/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        if not (node_modules() / "swagger-ui-dist").is_dir():
+            return HTMLResponse(
+                "<p>Swagger UI 未安装，请运行 scripts/setup-web / Swagger UI is not installed: run "
+                f'scripts/setup-web. <a href="{API_PREFIX}/openapi.json">openapi.json</a></p>'
+            )
+        return get_swagger_ui_html(
+            openapi_url=f"{API_PREFIX}/openapi.json",
+            title="healthwatch API",
+            swagger_js_url="/vendor/swagger-ui-dist/swagger-ui-bundle.js",
+            swagger_css_url="/vendor/swagger-ui-dist/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+    return app

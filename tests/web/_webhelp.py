@@ -1,0 +1,96 @@
+"""Helpers shared by the web tests: a database with one user per role, logged-in clients."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+from fastapi.testclient import TestClient
+
+from healthwatch.services import users as services_users
+from healthwatch.services.users import add_user, issue_token
+from healthwatch.store.db import session_scope
+from healthwatch.users import LOCAL_ADMIN, passwords
+
+PASSWORD = "Liaoning#2025"
+CHROMIUM = "/usr/bin/chromium"
+
+#: username -> (role, region scope)
+USERS: dict[str, tuple[str, str | None]] = {
+    "admin": ("admin", None),
+    "cityadmin": ("admin", "210300"),
+    "analyst": ("analyst", None),
+    "anshan": ("reporter", "210300"),
+    "tiedong": ("reporter", "210302"),
+    "dalian": ("reporter", "210200"),
+    "viewer": ("viewer", "210000"),
+    "duty": ("duty_officer", "210300"),
+}
+
+
+@functools.cache
+def _one_hash(password: str) -> str:
+    return passwords.hash_password(password)
+
+
+def populate(db: str, names: tuple[str, ...] | None = None) -> dict[str, str]:
+    """Create the users (all by default); returns a bearer token for each.
+
+    Argon2 is slow by design (about 1 s per hash on a loaded 2-core machine), so the fixture
+    users share one genuine Argon2 hash of :data:`PASSWORD`; add_user's own hashing is tested
+    in tests/users.
+    """
+    tokens: dict[str, str] = {}
+    with (
+        mock.patch.object(services_users, "hash_password", _one_hash),
+        session_scope(db) as s,
+    ):
+        for name, (role, region) in USERS.items():
+            if names is None or name in names:
+                add_user(s, LOCAL_ADMIN, name, PASSWORD, role, region=region)
+                tokens[name] = issue_token(s, LOCAL_ADMIN, name, name="test")[0]
+    return tokens
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    """Log in through the API; returns the CSRF token (the cookie stays in the client)."""
+    r = client.post("/api/v1/session", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    token: str = r.json()["user"]["csrf_token"]
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def assert_error(r: Any, status: int, code: str) -> dict[str, Any]:
+    """The answer is the JSON error format: code, both messages, problems."""
+    assert r.status_code == status, r.text
+    body: dict[str, Any] = r.json()
+    assert body["code"] == code
+    assert body["message_zh"] and body["message_en"]
+    assert isinstance(body["problems"], list)
+    return body
+
+
+def require_chromium() -> str:
+    """Debian's chromium and the Playwright package, or skip (but fail under CI=true)."""
+    missing = []
+    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        missing.append("chromium (apt-get install chromium, or scripts/setup-web)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("the Python playwright package")
+    if missing:
+        message = "browser tests need " + " and ".join(missing)
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + "; CI must run them", pytrace=False)
+        pytest.skip(message)
+    return CHROMIUM if Path(CHROMIUM).exists() else str(shutil.which("chromium"))
