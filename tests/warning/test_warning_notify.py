@@ -115,6 +115,7 @@ def test_webhook_and_email_delivered_failures_retried_recorded_and_never_block(
     Receiver.bodies = []
 
     class Slow(Receiver):
+        bodies: ClassVar[list[dict]] = []  # its own list: late requests land here
         delay = 15.0
 
     ok_server, ok_url = serve(Receiver)
