@@ -62,6 +62,10 @@ def target_text(target: dict[str, Any], unit: str, lang: str) -> str:
     elif kind == "unchanged":
         op = _SIGN.get(str(target.get("op")), "")
         text = f"kept at {op} {_num(value)} {u}".replace("  ", " ")
+    elif kind in ("change_abs", "annual_change") and u == "%":
+        # An absolute change of a percentage is in percentage points (个百分点).
+        per = " a year" if kind == "annual_change" else f" from {base}"
+        text = f"change of {_num(value)} percentage points{per}"
     elif kind == "change_abs":
         text = f"change of {_num(value)} {u} from {base}"
     elif kind == "change_pct":

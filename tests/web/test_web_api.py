@@ -341,6 +341,8 @@ def test_plan_overview_lists_binding_indicators_first(
     en = client.get("/api/v1/plans/liaoning-2021-2025/overview?lang=en", headers=h).json()
     life_en = next(r for r in en["indicators"] if r["code"] == "life_expectancy")
     assert (life_en["name"], life_en["target"]) == ("Life expectancy at birth", "≥ 80 years (2025)")
+    myopia = next(r for r in en["indicators"] if r["target_detail"]["kind"] == "annual_change")
+    assert myopia["target"] == "change of -0.5 percentage points a year (2025)"
     assert_error(client.get("/api/v1/plans/nope/overview", headers=h), 404, "not_found")
     assert_error(client.get("/api/v1/plans/x/overview?lang=fr", headers=h), 422, "invalid_request")
 

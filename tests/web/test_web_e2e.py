@@ -123,6 +123,7 @@ def test_log_in_overview_language_and_map(page, server: str, tmp_path: Path) -> 
     assert rows.count() > 10
     assert rows.first.get_attribute("class") == "nature-binding"
     pg.wait_for_selector("#nature-chart canvas")
+    pg.wait_for_timeout(1200)  # let the chart finish its entry animation
     _shot(pg, tmp_path, "plans-zh")
 
     pg.click("#lang-switch")
@@ -130,6 +131,7 @@ def test_log_in_overview_language_and_map(page, server: str, tmp_path: Path) -> 
     assert pg.inner_text("h1") == "Plan indicators overview"
     assert pg.locator("html").get_attribute("lang") == "en"
     assert "binding" in pg.inner_text("#indicators tbody tr >> nth=0")
+    pg.wait_for_timeout(1200)
     _shot(pg, tmp_path, "plans-en")
 
     pg.goto(f"{server}/findings")
