@@ -22,7 +22,13 @@ import yaml
 
 from healthwatch.evaluate.inequality import MEASURE_ZH
 from healthwatch.plans.model import UNITS, Plan
-from healthwatch.reports.charts import STATUS_COLOUR, dominant_status, status_map_svg, trend_svg
+from healthwatch.reports.charts import (
+    STATUS_COLOUR,
+    dominant_status,
+    status_map_svg,
+    trend_svg,
+    worst_status,
+)
 
 STATUS_KEYS = ("achieved", "on_schedule", "lagging", "moving_away", "insufficient_data")
 
@@ -202,9 +208,7 @@ def _warnings(warnings: list[dict[str, Any]], lang: str, names: Mapping[str, str
     for w in warnings:
         cls = "warn" if w["status"] == "moving_away" else "warn lag"
         msg = w["message_zh"] if lang == "zh" else w["message_en"]
-        drag = "、".join(names.get(d["region"], d["region"]) for d in w["regions_dragging"][:5])
-        extra = f"<div class='note'>{t['regions_dragging']}: {escape(drag)}</div>" if drag else ""
-        out += f"<div class='{cls}'>{escape(msg)}{extra}</div>"
+        out += f"<div class='{cls}'>{escape(msg)}</div>"  # the message names the draggers
     return out
 
 
@@ -273,13 +277,19 @@ def _charts(data: ReportData, lang: str) -> str:
     out += "</div>"
     subs = [c for c in data.sub_regions if c != region]
     if subs:
+        # binding targets are what the commission answers for: a region is coloured by the
+        # worst of them (a region lagging on one binding target must not look green because
+        # most expected targets are met); plans without binding targets: the dominant status
+        binding = any(r["binding"] for r in data.doc["results"] if r["region"] in subs)
         by_region: dict[str, list[str]] = {c: [] for c in subs}
         for r in data.doc["results"]:
-            if r["region"] in by_region:
+            if r["region"] in by_region and (r["binding"] or not binding):
                 by_region[r["region"]].append(r["status"])
-        statuses = {c: dominant_status(v) for c, v in by_region.items()}
+        pick = worst_status if binding else dominant_status
+        statuses = {c: pick(v) for c, v in by_region.items()}
         legend = {k: STATUS_TEXT[lang][k] for k in STATUS_KEYS}
-        svg = status_map_svg(statuses, data.region_names, legend, t["map_title"])
+        title = t["map_title"] if binding else t["map_title_all"]
+        svg = status_map_svg(statuses, data.region_names, legend, title)
         out += f"<h3>{t['map']}</h3>{svg}"
     return out
 
