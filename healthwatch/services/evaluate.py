@@ -577,8 +577,11 @@ def draft_next_plan(
     doc, ev, _ = run_evaluation(session, from_plan, plan.end_year, kind="final")
     parent_now = stored_plan(session, plan.parent) if plan.parent else None
     parent_next = _next_id(plan.parent, plan.end_year + 1, to_year) if plan.parent else None
+    waiting = None  # the parent's next plan, named in the draft only once it is stored
     if parent_next and session.get(PlanRow, parent_next) is not None:
         parent_now = stored_plan(session, parent_next)
+    elif parent_next:
+        waiting, parent_next = parent_next, None  # `plans load` refuses an unstored parent
     document, reasoning = draft_plan(
         plan, ev.results, ev.series, to_year, probability, doc["data_version"], parent_next
     )
@@ -592,6 +595,11 @@ def draft_next_plan(
         f"# {document['name_zh']}\n# Drafted by `healthwatch plans draft --from {from_plan} "
         f"--to-year {to_year} --probability {probability}`; data {doc['data_version']}.\n"
     )
+    if waiting:
+        header += (
+            f"# 上级规划 {waiting} 尚未入库：入库后请加上 parent: {waiting} 并重新检查。\n"
+            f"# The parent plan {waiting} is not stored yet: add `parent: {waiting}` once it is.\n"
+        )
     return {"plan": document, "yaml": header + text, "reasoning": reasoning, "findings": findings}
 
 
