@@ -199,6 +199,15 @@ def _regions(plan: Plan, region: str | None, level: str | None) -> list[str]:
     return out
 
 
+def _mix(used: pd.DataFrame) -> str:
+    """Which kinds of source the values used came from (the report names it)."""
+    kinds = set(used["source"])
+    stored = bool(kinds - {"plan_baseline"})
+    if stored and "plan_baseline" in kinds:
+        return "store+plan_baselines"
+    return "store" if stored else "plan_baselines"
+
+
 def _child_regions(root: str) -> list[str]:
     """The regions directly under ``root`` (cities of a province, counties of a city)."""
     from healthwatch.regions.hierarchy import all_regions
@@ -229,13 +238,24 @@ def _annotate_sources(
 
 
 def _populations(session: Session, year: int) -> dict[str, float]:
+    """Population weights: the region table's figures, overridden by the stored
+    ``resident_population`` reported for the latest year up to ``year`` (counties included)."""
+    from healthwatch.services.data import current_values
     from healthwatch.store.regions import populations
 
+    out: dict[str, float] = {}
     for y in (year, year - 1, 2021, 2020):
         pops = populations(session, y)
         if pops:
-            return pops
-    return {}
+            out = dict(pops)
+            break
+    stored = current_values(elements=["resident_population"], session=session)
+    stored = stored[stored["period"].str.fullmatch(r"\d{4}")]
+    stored = stored[stored["period"].astype(int) <= year]
+    if not stored.empty:
+        latest = stored.sort_values("period").groupby("region")["value"].last()
+        out.update({str(k): float(v) for k, v in latest.items() if v > 0})
+    return out
 
 
 def _check_options(as_of: int, kind: str, level: str | None) -> None:
@@ -288,7 +308,7 @@ def run_evaluation(
         progress(0, 3, "values")
     # inequality across the sub-regions of one level: the --level regions, else the children
     main = regions if len(regions) > 1 else scope
-    ev = evaluate_values(plan, used, as_of, regions=main, populations=pops)
+    ev = evaluate_values(plan, used, as_of, regions=main, populations=pops, aggregate=regions[0])
     if progress:
         progress(1, 3, "status")
     rows = ev.results
@@ -314,7 +334,7 @@ def run_evaluation(
         "region": regions[0],
         "level": level,
         "data_version": data_version(used),
-        "data_source": values.source,
+        "data_source": _mix(used),
         "value_sources": {str(k): int(v) for k, v in used["source"].value_counts().items()},
         "summary": ev.by_status(),
         "results": ev.results,
