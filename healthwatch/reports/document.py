@@ -121,6 +121,7 @@ body { font-family: 'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei','PingFan
 h1 { font-size: 20pt; margin-bottom: 4px; } h2 { font-size: 14pt; border-bottom: 2px solid #1565c0;
   padding-bottom: 2px; margin-top: 22px; page-break-after: avoid; }
 h3 { font-size: 11.5pt; margin: 12px 0 4px; page-break-after: avoid; }
+thead { display: table-header-group; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0 10px; font-size: 9pt; }
 th, td { border: 1px solid #cfd8dc; padding: 3px 5px; vertical-align: top; }
 th { background: #e3f2fd; text-align: left; } tr { page-break-inside: avoid; }
@@ -216,11 +217,13 @@ def _table(data: ReportData, lang: str) -> str:
     t = TEXT[lang]
     out = f"<h2>{t['table']}</h2>"
     for cat, rows in data.categories(lang).items():
-        out += f"<h3>{escape(cat)}</h3><table><tr><th>{t['indicator']}</th><th>{t['nature']}</th>"
+        # the header row in <thead>: repeated on every PDF page, never left alone at a page foot
+        out += f"<h3>{escape(cat)}</h3><table><thead><tr><th>{t['indicator']}</th>"
+        out += f"<th>{t['nature']}</th>"
         out += f"<th>{t['baseline']}</th><th>{t['latest']}</th><th>{t['target']}</th>"
         out += f"<th>{t['status']}</th><th>{t['open_sdg']}</th><th>{t['unsd']}</th>"
         out += f"<th>{t['required']} / {t['observed']}</th><th>{t['forecast']}</th>"
-        out += f"<th>{t['p_meet']}</th></tr>"
+        out += f"<th>{t['p_meet']}</th></tr></thead><tbody>"
         for r in rows:
             name = r["name_zh"] if lang == "zh" else r["name_en"]
             mv = r["method_verdicts"]
@@ -239,7 +242,7 @@ def _table(data: ReportData, lang: str) -> str:
                 f"<td class='num'>{forecast_text(r['forecast'])}</td>"
                 f"<td class='num'>{fmt(r['forecast']['p_meet'], 2)}</td></tr>"
             )
-        out += "</table>"
+        out += "</tbody></table>"
     return out
 
 
