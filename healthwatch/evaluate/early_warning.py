@@ -80,9 +80,10 @@ def early_warnings(
                 "required_annual_change": head["required_annual_change"],
                 "observed_annual_change": head["observed_annual_change"],
                 "p_meet": head["forecast"]["p_meet"],
+                "region": plan_region,
                 "regions_dragging": draggers,
-                "message_zh": _message_zh(head, gap),
-                "message_en": _message_en(head, gap),
+                "message_zh": _message_zh(head, gap) + _dragging_zh(draggers),
+                "message_en": _message_en(head, gap) + _dragging_en(draggers),
             }
         )
     out.sort(
@@ -93,6 +94,32 @@ def early_warnings(
         )
     )
     return out
+
+
+def _names(draggers: Sequence[Mapping[str, Any]], limit: int = 5) -> tuple[list[str], int]:
+    regions = all_regions()
+    names = [
+        regions[d["region"]].name if d["region"] in regions else d["region"]
+        for d in draggers[:limit]
+    ]
+    return names, max(0, len(draggers) - limit)
+
+
+def _dragging_zh(draggers: Sequence[Mapping[str, Any]]) -> str:
+    """Names the sub-regions behind target, the largest population-weighted shortfall first."""
+    if not draggers:
+        return ""
+    names, more = _names(draggers)
+    return f"拖累总体的地区：{'、'.join(names)}" + (f"等 {len(draggers)} 个" if more else "") + "。"
+
+
+def _dragging_en(draggers: Sequence[Mapping[str, Any]]) -> str:
+    if not draggers:
+        return ""
+    names, more = _names(draggers)
+    names = [f"{n} ({d['region']})" for n, d in zip(names, draggers, strict=False)]
+    tail = f" and {more} more" if more else ""
+    return f" Regions dragging it down: {', '.join(names)}{tail}."
 
 
 def _pace(change: Mapping[str, Any]) -> tuple[str, str]:

@@ -103,8 +103,13 @@ def evaluate_values(
     regions: Sequence[str] | None = None,
     populations: Mapping[str, float] | None = None,
     level: float = 0.8,
+    aggregate: str | None = None,
 ) -> PlanEvaluation:
-    """Evaluate every target of ``plan`` for ``regions`` (default: every region in ``values``)."""
+    """Evaluate every target of ``plan`` for ``regions`` (default: every region in ``values``).
+
+    Inequality is measured across the regions other than ``aggregate`` (default: the plan's
+    region), the one whose figure sums them.
+    """
     values = values.loc[:, list(VALUE_COLUMNS)].copy()
     values["year"] = values["year"].astype(int)
     values = values[values["year"] <= as_of].dropna(subset=["value"])
@@ -127,7 +132,8 @@ def evaluate_values(
             if ok.any():
                 series[(item.code, region)] = pd.Series(row[ok], index=years[ok])
         results += _evaluate_item(plan, item, regions, years, v, as_of, level, by_code)
-        subs = [k for k, r in enumerate(regions) if r != plan.region]  # not the aggregate
+        top = aggregate or plan.region
+        subs = [k for k, r in enumerate(regions) if r != top]  # not the aggregate
         if populations and len(subs) >= 2:
             inequality += _inequality(
                 item, [regions[k] for k in subs], years, v[subs], as_of, populations

@@ -233,3 +233,11 @@ def dominant_status(statuses: Sequence[str]) -> str:
     if not known:
         return "insufficient_data"
     return max(order, key=lambda s: (known.count(s), -order.index(s)))
+
+
+def worst_status(statuses: Sequence[str]) -> str:
+    """The worst known status (moving away < lagging < on schedule < achieved); insufficient
+    data only where nothing is known."""
+    order = ["moving_away", "lagging", "on_schedule", "achieved"]
+    known = [s for s in statuses if s in order]
+    return min(known, key=order.index) if known else "insufficient_data"

@@ -22,7 +22,13 @@ import yaml
 
 from healthwatch.evaluate.inequality import MEASURE_ZH
 from healthwatch.plans.model import UNITS, Plan
-from healthwatch.reports.charts import STATUS_COLOUR, dominant_status, status_map_svg, trend_svg
+from healthwatch.reports.charts import (
+    STATUS_COLOUR,
+    dominant_status,
+    status_map_svg,
+    trend_svg,
+    worst_status,
+)
 
 STATUS_KEYS = ("achieved", "on_schedule", "lagging", "moving_away", "insufficient_data")
 
@@ -115,6 +121,7 @@ body { font-family: 'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei','PingFan
 h1 { font-size: 20pt; margin-bottom: 4px; } h2 { font-size: 14pt; border-bottom: 2px solid #1565c0;
   padding-bottom: 2px; margin-top: 22px; page-break-after: avoid; }
 h3 { font-size: 11.5pt; margin: 12px 0 4px; page-break-after: avoid; }
+thead { display: table-header-group; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0 10px; font-size: 9pt; }
 th, td { border: 1px solid #cfd8dc; padding: 3px 5px; vertical-align: top; }
 th { background: #e3f2fd; text-align: left; } tr { page-break-inside: avoid; }
@@ -202,9 +209,7 @@ def _warnings(warnings: list[dict[str, Any]], lang: str, names: Mapping[str, str
     for w in warnings:
         cls = "warn" if w["status"] == "moving_away" else "warn lag"
         msg = w["message_zh"] if lang == "zh" else w["message_en"]
-        drag = "、".join(names.get(d["region"], d["region"]) for d in w["regions_dragging"][:5])
-        extra = f"<div class='note'>{t['regions_dragging']}: {escape(drag)}</div>" if drag else ""
-        out += f"<div class='{cls}'>{escape(msg)}{extra}</div>"
+        out += f"<div class='{cls}'>{escape(msg)}</div>"  # the message names the draggers
     return out
 
 
@@ -212,11 +217,13 @@ def _table(data: ReportData, lang: str) -> str:
     t = TEXT[lang]
     out = f"<h2>{t['table']}</h2>"
     for cat, rows in data.categories(lang).items():
-        out += f"<h3>{escape(cat)}</h3><table><tr><th>{t['indicator']}</th><th>{t['nature']}</th>"
+        # the header row in <thead>: repeated on every PDF page, never left alone at a page foot
+        out += f"<h3>{escape(cat)}</h3><table><thead><tr><th>{t['indicator']}</th>"
+        out += f"<th>{t['nature']}</th>"
         out += f"<th>{t['baseline']}</th><th>{t['latest']}</th><th>{t['target']}</th>"
         out += f"<th>{t['status']}</th><th>{t['open_sdg']}</th><th>{t['unsd']}</th>"
         out += f"<th>{t['required']} / {t['observed']}</th><th>{t['forecast']}</th>"
-        out += f"<th>{t['p_meet']}</th></tr>"
+        out += f"<th>{t['p_meet']}</th></tr></thead><tbody>"
         for r in rows:
             name = r["name_zh"] if lang == "zh" else r["name_en"]
             mv = r["method_verdicts"]
@@ -235,7 +242,7 @@ def _table(data: ReportData, lang: str) -> str:
                 f"<td class='num'>{forecast_text(r['forecast'])}</td>"
                 f"<td class='num'>{fmt(r['forecast']['p_meet'], 2)}</td></tr>"
             )
-        out += "</table>"
+        out += "</tbody></table>"
     return out
 
 
@@ -273,13 +280,19 @@ def _charts(data: ReportData, lang: str) -> str:
     out += "</div>"
     subs = [c for c in data.sub_regions if c != region]
     if subs:
+        # binding targets are what the commission answers for: a region is coloured by the
+        # worst of them (a region lagging on one binding target must not look green because
+        # most expected targets are met); plans without binding targets: the dominant status
+        binding = any(r["binding"] for r in data.doc["results"] if r["region"] in subs)
         by_region: dict[str, list[str]] = {c: [] for c in subs}
         for r in data.doc["results"]:
-            if r["region"] in by_region:
+            if r["region"] in by_region and (r["binding"] or not binding):
                 by_region[r["region"]].append(r["status"])
-        statuses = {c: dominant_status(v) for c, v in by_region.items()}
+        pick = worst_status if binding else dominant_status
+        statuses = {c: pick(v) for c, v in by_region.items()}
         legend = {k: STATUS_TEXT[lang][k] for k in STATUS_KEYS}
-        svg = status_map_svg(statuses, data.region_names, legend, t["map_title"])
+        title = t["map_title"] if binding else t["map_title_all"]
+        svg = status_map_svg(statuses, data.region_names, legend, title)
         out += f"<h3>{t['map']}</h3>{svg}"
     return out
 

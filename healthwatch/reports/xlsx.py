@@ -152,7 +152,7 @@ def render_xlsx(data: ReportData, lang: str = "zh") -> bytes:
             t["observed"],
             t["p_meet"],
             t["regions_dragging"],
-            "message",
+            "说明" if lang == "zh" else "message",
         ]
     )
     for w in doc["warnings"]:
@@ -165,7 +165,10 @@ def render_xlsx(data: ReportData, lang: str = "zh") -> bytes:
                 w["required_annual_change"]["percent"] or w["required_annual_change"]["absolute"],
                 w["observed_annual_change"]["percent"] or w["observed_annual_change"]["absolute"],
                 w["p_meet"],
-                ", ".join(d["region"] for d in w["regions_dragging"]),
+                ("、" if lang == "zh" else ", ").join(
+                    f"{data.region_names.get(d['region'], d['region'])} ({d['region']})"
+                    for d in w["regions_dragging"]
+                ),
                 w["message_zh"] if lang == "zh" else w["message_en"],
             ]
         )

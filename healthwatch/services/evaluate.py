@@ -1,8 +1,9 @@
 """Evaluate a stored plan and keep the evaluation as a record (``healthwatch evaluate``).
 
-The values come through ONE adapter, :func:`indicator_values`: today the plan's own stated
-baselines (:func:`healthwatch.evaluate.seed.seed_values`); once reported indicator values are in
-the store (indicator-data issue), the stored, aggregated values. Everything else — status by
+The values come through ONE adapter, :func:`indicator_values`: the stored indicator data (rates
+recomputed from the counties' counts by the data layer's aggregation, never averaged), then the
+plan's own stated baselines (:func:`healthwatch.evaluate.seed.seed_values`) where the store has
+no value; every value says which source it came from. Everything else — status by
 three methods, forecasts, warnings, inequality, projects — is the pure ``evaluate`` package.
 
 Each run is stored in ``evaluations`` with the plan version and ``data_version``, the SHA-256 of
@@ -49,21 +50,121 @@ ProgressCallback = Callable[[int, int, str], None]
 
 @dataclass
 class ValueSource:
-    """What :func:`indicator_values` returns: the values and where they came from."""
+    """What :func:`indicator_values` returns: the values and where each one came from."""
 
-    frame: pd.DataFrame  # indicator, region, year, value
-    source: str  # "plan_baselines" today; "store" once reported values exist
+    frame: pd.DataFrame  # indicator, region, year, value, source
+    source: str  # "store+plan_baselines", "store" or "plan_baselines": the mix used
+    completeness: pd.DataFrame | None = None  # indicator, region, year, reported, total, missing
+
+
+#: where a value came from, in order of preference (the ``source`` column of the frame)
+SOURCES = {
+    "aggregate": "summed from the counts of every county under the region / 由所辖全部县区计数汇总",
+    "counts": "computed from the region's own stored counts / 由本地区计数计算",
+    "value": "the region's stored value (direct indicator) / 本地区直接上报值",
+    "reported": "the region's own reported figure / 本地区自报数",
+    "partial_aggregate": (
+        "summed from the counties that reported (incomplete) / 由已上报县区汇总（不完整）"
+    ),
+    "plan_baseline": "the plan's stated baseline / 规划文本所列基线",
+}
+
+
+def _stored_indicator_values(
+    session: Session, codes: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Annual values of ``codes`` from the store: rates from summed counts, with their source.
+
+    One query for every element involved, then the data layer's aggregation per indicator
+    (county counts summed up to cities and the province, rates recomputed, never averaged).
+    Per region and year the value is, in order: the complete aggregate of its counties; its own
+    figure (own counts, a direct value, or its own reported rate); an aggregate of the counties
+    that did report. Returns the values and the completeness of every aggregate.
+    """
+    from healthwatch.data.aggregate import aggregate_indicator
+    from healthwatch.data.elements import load_definitions
+    from healthwatch.services.data import current_values
+    from healthwatch.store.models import Region
+
+    empty = pd.DataFrame(columns=["indicator", "region", "year", "value", "source"])
+    defs = load_definitions()
+    inds = [i for i in (defs.indicator(c) for c in codes) if i is not None]
+    if not inds:
+        return empty, pd.DataFrame()
+    elements = {e for i in inds for e in (*i.elements(), i.code)}
+    stored = current_values(elements=elements, session=session)
+    stored = stored[stored["period"].str.fullmatch(r"\d{4}")]
+    if stored.empty:
+        return empty, pd.DataFrame()
+    regions = pd.DataFrame(
+        session.execute(select(Region.adcode, Region.level, Region.parent)).all(),
+        columns=["adcode", "level", "parent"],
+    )
+    frames, complete = [], []
+    values = stored.loc[:, ["region", "period", "element", "value"]]
+    for ind in inds:
+        agg = aggregate_indicator(values, ind, regions)
+        if agg.empty:
+            continue
+        full = agg["completeness"].eq(1.0) & agg["aggregate"].notna()
+        own = agg["own"].notna()
+        part = agg["aggregate"].notna()
+        value = agg["aggregate"].where(full, agg["own"].where(own, agg["aggregate"]))
+        source = pd.Series(None, index=agg.index, dtype=object)
+        source[part] = "partial_aggregate"
+        source[own] = agg.loc[own, "own_source"]
+        source[full] = "aggregate"
+        county = agg["level"].eq("county") & full
+        source[county] = "counts"
+        frame = pd.DataFrame(
+            {
+                "indicator": ind.code,
+                "region": agg["region"],
+                "year": agg["period"].astype(int),
+                "value": value.astype(float),
+                "source": source,
+            }
+        ).dropna(subset=["value"])
+        frames.append(frame)
+        has = agg["counties_total"].gt(0) & ~agg["level"].eq("county")
+        complete.append(
+            pd.DataFrame(
+                {
+                    "indicator": ind.code,
+                    "region": agg.loc[has, "region"],
+                    "year": agg.loc[has, "period"].astype(int),
+                    "reported": agg.loc[has, "counties_reported"],
+                    "total": agg.loc[has, "counties_total"],
+                    "missing": agg.loc[has, "missing_counties"],
+                }
+            )
+        )
+    if not frames:
+        return empty, pd.DataFrame()
+    return pd.concat(frames, ignore_index=True), pd.concat(complete, ignore_index=True)
 
 
 def indicator_values(session: Session, plan: Plan) -> ValueSource:
     """THE adapter between the store and the evaluation: the values to evaluate ``plan`` on.
 
-    Today the store holds no reported indicator values, so these are the plan's own stated
-    baselines. When reported values land (indicator-data issue), this function reads them
-    (approved and aggregated to every level) and keeps the baselines for years not reported.
+    Stored indicator data first (rates recomputed from counts by the data layer's definitions
+    and aggregation, see :func:`_stored_indicator_values`), then the plan's own stated baselines
+    for every indicator, region and year the store has no value for. Each value carries its
+    ``source`` (keys of :data:`SOURCES`).
     """
-    seeds = seed_values(plan)
-    return ValueSource(seeds.loc[:, ["indicator", "region", "year", "value"]], "plan_baselines")
+    seeds = seed_values(plan).loc[:, ["indicator", "region", "year", "value"]]
+    seeds["source"] = "plan_baseline"
+    codes = list(dict.fromkeys(i.code for i in plan.indicators))
+    stored, complete = _stored_indicator_values(session, codes)
+    if stored.empty:
+        return ValueSource(seeds, "plan_baselines", None)
+    key = ["indicator", "region", "year"]
+    known = pd.MultiIndex.from_frame(stored[key])
+    extra = seeds[~pd.MultiIndex.from_frame(seeds[key]).isin(known)]
+    frame = pd.concat([stored, extra], ignore_index=True)
+    frame = frame.sort_values(key, kind="stable").reset_index(drop=True)
+    mix = "store+plan_baselines" if len(extra) else "store"
+    return ValueSource(frame, mix, complete)
 
 
 def data_version(frame: pd.DataFrame) -> str:
@@ -98,14 +199,63 @@ def _regions(plan: Plan, region: str | None, level: str | None) -> list[str]:
     return out
 
 
+def _mix(used: pd.DataFrame) -> str:
+    """Which kinds of source the values used came from (the report names it)."""
+    kinds = set(used["source"])
+    stored = bool(kinds - {"plan_baseline"})
+    if stored and "plan_baseline" in kinds:
+        return "store+plan_baselines"
+    return "store" if stored else "plan_baselines"
+
+
+def _child_regions(root: str) -> list[str]:
+    """The regions directly under ``root`` (cities of a province, counties of a city)."""
+    from healthwatch.regions.hierarchy import all_regions
+
+    return sorted(code for code, r in all_regions().items() if r.parent == root)
+
+
+def _annotate_sources(
+    results: list[dict[str, Any]],
+    warnings: list[dict[str, Any]],
+    used: pd.DataFrame,
+    completeness: pd.DataFrame | None,
+) -> None:
+    """Say where each latest value came from, and which counties had not reported to it."""
+    source = {(r.indicator, r.region, int(r.year)): r.source for r in used.itertuples(index=False)}
+    missing: dict[tuple[str, str, int], list[str]] = {}
+    if completeness is not None and not completeness.empty:
+        gaps = completeness[completeness["reported"] < completeness["total"]]
+        for c in gaps.itertuples(index=False):
+            missing[(c.indicator, c.region, int(c.year))] = list(c.missing)
+    for r in results:
+        year = r["latest"].get("year")
+        key = (r["indicator"], r["region"], int(year)) if year is not None else None
+        r["latest"]["source"] = source.get(key) if key else None
+        r["latest"]["missing_counties"] = missing.get(key, []) if key else []
+    # a warning's "latest" is its region's result "latest": annotated above
+    del warnings
+
+
 def _populations(session: Session, year: int) -> dict[str, float]:
+    """Population weights: the region table's figures, overridden by the stored
+    ``resident_population`` reported for the latest year up to ``year`` (counties included)."""
+    from healthwatch.services.data import current_values
     from healthwatch.store.regions import populations
 
+    out: dict[str, float] = {}
     for y in (year, year - 1, 2021, 2020):
         pops = populations(session, y)
         if pops:
-            return pops
-    return {}
+            out = dict(pops)
+            break
+    stored = current_values(elements=["resident_population"], session=session)
+    stored = stored[stored["period"].str.fullmatch(r"\d{4}")]
+    stored = stored[stored["period"].astype(int) <= year]
+    if not stored.empty:
+        latest = stored.sort_values("period").groupby("region")["value"].last()
+        out.update({str(k): float(v) for k, v in latest.items() if v > 0})
+    return out
 
 
 def _check_options(as_of: int, kind: str, level: str | None) -> None:
@@ -146,13 +296,28 @@ def run_evaluation(
     plan = stored_plan(session, plan_id)
     regions = _regions(plan, region, level)
     values = indicator_values(session, plan)
+    # the values used: the regions evaluated and the root's children (which name the regions
+    # dragging an aggregate down), up to the as-of year; data_version hashes exactly these
+    kids = [k for k in _child_regions(regions[0]) if k not in regions]
+    scope = [*regions, *kids]
+    used = values.frame[
+        values.frame["region"].isin(scope) & (values.frame["year"] <= as_of)
+    ].reset_index(drop=True)
     pops = _populations(session, as_of)
     if progress:
         progress(0, 3, "values")
-    ev = evaluate_values(plan, values.frame, as_of, regions=regions, populations=pops)
+    # inequality across the sub-regions of one level: the --level regions, else the children
+    main = regions if len(regions) > 1 else scope
+    ev = evaluate_values(plan, used, as_of, regions=main, populations=pops, aggregate=regions[0])
     if progress:
         progress(1, 3, "status")
-    warnings = early_warnings(ev.results, regions[0], pops)
+    rows = ev.results
+    if len(regions) > 1 and kids:  # --level county: the cities, for the warnings only
+        rows = rows + evaluate_values(plan, used, as_of, regions=[regions[0], *kids]).results
+    warnings = early_warnings(rows, regions[0], pops)
+    wanted = set(regions)
+    ev.results = [r for r in ev.results if r["region"] in wanted]
+    _annotate_sources(ev.results, warnings, used, values.completeness)
     projects: list[dict[str, Any]] = []
     if plan.projects:
         reports = stored_progress(session, plan.id)
@@ -168,8 +333,9 @@ def run_evaluation(
         "kind_zh": KIND_ZH[kind],
         "region": regions[0],
         "level": level,
-        "data_version": data_version(values.frame),
-        "data_source": values.source,
+        "data_version": data_version(used),
+        "data_source": _mix(used),
+        "value_sources": {str(k): int(v) for k, v in used["source"].value_counts().items()},
         "summary": ev.by_status(),
         "results": ev.results,
         "warnings": warnings,
@@ -431,8 +597,11 @@ def draft_next_plan(
     doc, ev, _ = run_evaluation(session, from_plan, plan.end_year, kind="final")
     parent_now = stored_plan(session, plan.parent) if plan.parent else None
     parent_next = _next_id(plan.parent, plan.end_year + 1, to_year) if plan.parent else None
+    waiting = None  # the parent's next plan, named in the draft only once it is stored
     if parent_next and session.get(PlanRow, parent_next) is not None:
         parent_now = stored_plan(session, parent_next)
+    elif parent_next:
+        waiting, parent_next = parent_next, None  # `plans load` refuses an unstored parent
     document, reasoning = draft_plan(
         plan, ev.results, ev.series, to_year, probability, doc["data_version"], parent_next
     )
@@ -446,6 +615,11 @@ def draft_next_plan(
         f"# {document['name_zh']}\n# Drafted by `healthwatch plans draft --from {from_plan} "
         f"--to-year {to_year} --probability {probability}`; data {doc['data_version']}.\n"
     )
+    if waiting:
+        header += (
+            f"# 上级规划 {waiting} 尚未入库：入库后请加上 parent: {waiting} 并重新检查。\n"
+            f"# The parent plan {waiting} is not stored yet: add `parent: {waiting}` once it is.\n"
+        )
     return {"plan": document, "yaml": header + text, "reasoning": reasoning, "findings": findings}
 
 

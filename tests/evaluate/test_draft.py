@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from conftest import strict_json_loads
 
 from healthwatch.evaluate.draft import draft_plan
@@ -65,8 +66,8 @@ def test_draft_is_a_valid_plan(liaoning) -> None:
     assert myopia is not None and myopia.target.base_year == 2025
 
 
-def test_cli_draft_writes_a_file_plans_load_accepts(run_cli, tmp_path) -> None:
-    db = str(tmp_path / "hw.sqlite")
+def test_cli_draft_writes_a_file_plans_load_accepts(run_cli, seeded_sqlite, tmp_path) -> None:
+    db = seeded_sqlite
     out = tmp_path / "anshan-2026-2030.yaml"
     r = run_cli(
         "plans",
@@ -88,8 +89,18 @@ def test_cli_draft_writes_a_file_plans_load_accepts(run_cli, tmp_path) -> None:
     assert info["plan"] == "anshan-2026-2030"
     assert {t["indicator"] for t in info["targets"]} >= {"infant_mortality", "life_expectancy"}
     assert all(f["plan"] == "anshan-2026-2030" for f in info["findings"])
+    text = out.read_text(encoding="utf-8")
+    assert yaml.safe_load(text)["parent"] is None and "liaoning-2026-2030" in text  # noted
     loaded = run_cli("plans", "load", str(out), "--db", db)
     assert loaded.returncode == 0, loaded.stderr
+    # once the province's next plan is stored, the city's draft names it as its parent
+    province = tmp_path / "liaoning-2026-2030.yaml"
+    args = ("plans", "draft", "--to-year", "2030", "--json", "--db", db)
+    assert run_cli(*args, "--from", "liaoning-2021-2025", "--out", str(province)).returncode == 0
+    assert run_cli("plans", "load", str(province), "--db", db).returncode == 0
+    again = run_cli(*args, "--from", "anshan-2021-2025", "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    assert yaml.safe_load(out.read_text(encoding="utf-8"))["parent"] == "liaoning-2026-2030"
     bad = run_cli(
         "plans",
         "draft",

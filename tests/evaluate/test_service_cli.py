@@ -24,10 +24,10 @@ RESULT_KEYS = {
 }
 
 
-def test_evaluation_is_stored_with_its_data_version(db_url) -> None:
-    with session_scope(db_url) as s:
+def test_evaluation_is_stored_with_its_data_version(seeded_db_url) -> None:
+    with session_scope(seeded_db_url) as s:
         first = evaluate_plan(s, "liaoning-2021-2025", 2025)
-    with session_scope(db_url) as s:
+    with session_scope(seeded_db_url) as s:
         second = evaluate_plan(s, "liaoning-2021-2025", 2025, kind="midterm")
         records = stored_evaluations(s, "liaoning-2021-2025")
     assert first["data_version"].startswith("sha256:")
@@ -40,26 +40,26 @@ def test_evaluation_is_stored_with_its_data_version(db_url) -> None:
     assert phys["status"] == "lagging"
 
 
-def test_viewer_outside_region_may_not_evaluate(db_url) -> None:
+def test_viewer_outside_region_may_not_evaluate(seeded_db_url) -> None:
     outsider = Actor("dalian", Role.ANALYST, "210200")
-    with session_scope(db_url) as s, pytest.raises(PermissionDeniedError):
+    with session_scope(seeded_db_url) as s, pytest.raises(PermissionDeniedError):
         evaluate_plan(s, "liaoning-2021-2025", 2025, actor=outsider)
     viewer = Actor("v", Role.VIEWER, None)
-    with session_scope(db_url) as s, pytest.raises(PermissionDeniedError):
+    with session_scope(seeded_db_url) as s, pytest.raises(PermissionDeniedError):
         evaluate_plan(s, "liaoning-2021-2025", 2025, actor=viewer)  # may read, not store
-    with session_scope(db_url) as s:
+    with session_scope(seeded_db_url) as s:
         doc = evaluate_plan(s, "liaoning-2021-2025", 2025, actor=viewer, store=False)
         assert "evaluation_id" not in doc
 
 
-def test_bad_options_are_all_reported(db_url) -> None:
-    with session_scope(db_url) as s, pytest.raises(InputError) as info:
+def test_bad_options_are_all_reported(seeded_db_url) -> None:
+    with session_scope(seeded_db_url) as s, pytest.raises(InputError) as info:
         evaluate_plan(s, "liaoning-2021-2025", 1800, kind="yearly", level="village")
     assert {p.field for p in info.value.problems} == {"--as-of", "--kind", "--level"}
 
 
-def test_cli_json_is_stable_and_strict(run_cli, tmp_path) -> None:
-    db = str(tmp_path / "hw.sqlite")
+def test_cli_json_is_stable_and_strict(run_cli, seeded_sqlite) -> None:
+    db = seeded_sqlite
     out = run_cli(
         "evaluate", "--plan", "liaoning-2021-2025", "--as-of", "2025", "--json", "--db", db
     )
@@ -78,7 +78,8 @@ def test_cli_json_is_stable_and_strict(run_cli, tmp_path) -> None:
     assert doc["plan"] == "liaoning-2021-2025" and doc["as_of"] == 2025 and doc["kind"] == "final"
     for r in doc["results"]:
         assert set(r) >= RESULT_KEYS
-        assert set(r["latest"]) == {"year", "value"}
+        assert set(r["latest"]) == {"year", "value", "source", "missing_counties"}
+        assert r["latest"]["source"] in (None, "plan_baseline")  # a fresh database: seeds only
         assert {"year", "value", "low", "high", "p_meet"} <= set(r["forecast"])
         assert set(r["method_verdicts"]) == {"schedule", "open_sdg", "unsd"}
     infant = next(r for r in doc["results"] if r["indicator"] == "infant_mortality")
@@ -86,8 +87,8 @@ def test_cli_json_is_stable_and_strict(run_cli, tmp_path) -> None:
     assert any(w["indicator"] == "physicians_per_1000" for w in doc["warnings"])
 
 
-def test_cli_table_and_error(run_cli, tmp_path) -> None:
-    db = str(tmp_path / "hw.sqlite")
+def test_cli_table_and_error(run_cli, seeded_sqlite) -> None:
+    db = seeded_sqlite
     out = run_cli("evaluate", "--plan", "anshan-2021-2025", "--as-of", "2025", "--db", db)
     assert out.returncode == 0, out.stderr
     assert "婴儿死亡率" in out.stdout and "已达标" in out.stdout
@@ -96,8 +97,8 @@ def test_cli_table_and_error(run_cli, tmp_path) -> None:
     assert "Traceback" not in bad.stderr and "nope" in bad.stderr
 
 
-def test_project_progress_import_and_flags(run_cli, tmp_path) -> None:
-    db = str(tmp_path / "hw.sqlite")
+def test_project_progress_import_and_flags(run_cli, seeded_sqlite, tmp_path) -> None:
+    db = seeded_sqlite
     f = tmp_path / "progress.csv"
     f.write_text(
         "project_id,report_date,percent_complete,spent_10k_yuan,budget_10k_yuan,planned_percent\n"

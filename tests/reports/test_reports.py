@@ -19,7 +19,12 @@ from healthwatch.store.db import session_scope
 
 @pytest.fixture(scope="module")
 def sqlite_db(tmp_path_factory) -> str:
-    return f"sqlite:///{tmp_path_factory.mktemp('rep') / 'hw.sqlite'}"
+    """A database with the built-in regions, populations and plans (no indicator data)."""
+    from healthwatch.services.database import install_builtin
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('rep') / 'hw.sqlite'}"
+    install_builtin(url)
+    return url
 
 
 def _write(db: str, tmp: Path, fmt: str, lang: str, plan: str = "liaoning-2021-2025") -> Path:
@@ -108,8 +113,8 @@ def test_pdf_renders_chinese(sqlite_db, tmp_path, lang) -> None:
         assert dark > 500, page  # the page has text on it, not empty boxes only
 
 
-def test_report_cli_and_bad_format(run_cli, tmp_path) -> None:
-    db = str(tmp_path / "hw.sqlite")
+def test_report_cli_and_bad_format(run_cli, seeded_sqlite, tmp_path) -> None:
+    db = seeded_sqlite
     out = tmp_path / "a.html"
     r = run_cli(
         "report",
