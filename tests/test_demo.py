@@ -9,10 +9,12 @@ from typer.testing import CliRunner
 from healthwatch.cli import app
 from healthwatch.data.populations import builtin_city_populations
 from healthwatch.plans import builtin_plans, check_plans
+from healthwatch.services.warning import list_alerts
 from healthwatch.store.audit import audit_trail
 from healthwatch.store.db import session_scope
 from healthwatch.store.plans import list_plans
 from healthwatch.store.regions import population_records
+from healthwatch.surveillance import METHODS
 
 runner = CliRunner()
 
@@ -55,11 +57,21 @@ def test_demo_loads_everything_and_reports_findings(tmp_path):
         assert {p["id"] for p in list_plans(s)} == set(plans)
         assert audit_trail(s, entity="plans")[0]["actor"] == "demo"
 
+    # the indicator data panel, the early-warning demo with open alerts, every kernel warmed
+    data = summary["indicator_data"]
+    assert data["baselines"]["values"] > 0 and data["synthetic"]["values"] > 0
+    warning = summary["warning"]
+    assert warning["loaded"] is True and warning["runs"] and warning["alerts_open"] > 0
+    assert summary["kernels"]["methods"] == len(METHODS)
+    with session_scope(db) as s:
+        assert len(list_alerts(s, status="open")) == warning["alerts_open"]
+
     # A second run writes nothing new.
     again = json.loads(runner.invoke(app, ["demo", "--db", db, "--json"]).stdout)
     assert again["regions"]["written"] == 0
     assert again["populations"]["written_real"] == again["populations"]["written_synthetic"] == 0
     assert not any(p["new_version"] for p in again["plans"])
+    assert again["warning"] == {"loaded": False, "alerts_open": warning["alerts_open"]}
 
 
 def test_demo_table_output_is_chinese_first(tmp_path):
@@ -70,3 +82,6 @@ def test_demo_table_output_is_chinese_first(tmp_path):
     assert "模拟数据" in out and "SYNTHETIC" in out
     assert "一致性检查 / Consistency findings" in out
     assert "anshan-2021-2025" in out
+    assert out.index("指标数据") < out.index("Indicator data")
+    assert out.index("预警演示") < out.index("Early warning") and "open alerts" in out
+    assert out.index("探测方法内核") < out.index("Detection kernels")

@@ -16,9 +16,11 @@ KIND_ZH = {"urban_district": "市辖区", "county_level": "县、县级市、自
 
 @friendly_errors
 def demo(db: str | None = DbOption, json: bool = JsonOption) -> None:
-    """演示：载入辽宁省行政区划、人口（县级为模拟数据）与辽宁、鞍山两部规划并检查一致性 /
-    Demo: load Liaoning's regions, populations (county figures made up) and the Liaoning and
-    Anshan plans into the database, then check the plans."""
+    """演示：载入辽宁省行政区划、人口（县级为模拟数据）、辽宁与鞍山两部规划（并检查一致性）、
+    指标数据面板与预警演示数据（运行探测），并预编译探测内核 /
+    Demo: load Liaoning's regions, populations (county figures made up), the Liaoning and Anshan
+    plans (checked), the indicator data panel and the early-warning demo feeds (detection run),
+    and compile the detection kernels."""
     from healthwatch.demo import run_demo
 
     summary = run_demo(db)
@@ -55,6 +57,31 @@ def _print(s: dict[str, Any]) -> None:
         f"Indicator data: {data['baselines']['values']} plan baselines (real, with source "
         f"sentence); SYNTHETIC panel of {data['synthetic']['values']} values "
         f"({data['synthetic']['years']}, with planted problems; see docs/data.md).",
+        highlight=False,
+    )
+    w = s["warning"]
+    if w.get("loaded"):
+        console.print(
+            f"预警演示：{w['series']} 条模拟多源监测序列（{w['start']} 至 {w['end']}，"
+            f"预置暴发 {len(w['planted'])} 起），已运行探测，待处置预警 {w['alerts_open']} 条"
+            "（`healthwatch warning alerts`）。\n"
+            f"Early warning: {w['series']} SIMULATED multi-source series ({w['start']} to "
+            f"{w['end']}, {len(w['planted'])} planted outbreaks), detection run, "
+            f"{w['alerts_open']} open alerts (`healthwatch warning alerts`).",
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"预警演示：已载入（未重复载入），待处置预警 {w['alerts_open']} 条。\n"
+            f"Early warning: demo feeds already loaded (not loaded again), "
+            f"{w['alerts_open']} open alerts.",
+            highlight=False,
+        )
+    k = s["kernels"]
+    console.print(
+        f"探测方法内核：{k['methods']} 种方法已编译或从缓存载入（{k['seconds']:.1f} 秒）。\n"
+        f"Detection kernels: {k['methods']} methods compiled or loaded from the cache "
+        f"({k['seconds']:.1f} s).",
         highlight=False,
     )
     console.print("\n[bold]规划 / Plans[/bold]")

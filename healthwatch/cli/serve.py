@@ -27,7 +27,9 @@ def serve(
     from healthwatch.store.db import resolve_url, session_scope, shown_url
 
     url = resolve_url(db)
-    with session_scope(url):  # migrate and seed now, so the first request is not slow
+    # Refuse a missing or old database before listening (reading never creates or migrates it:
+    # `healthwatch demo` or `healthwatch db upgrade` prepares one), not on the first request.
+    with session_scope(url):
         pass
     os.environ["HEALTHWATCH_DB"] = url
     if secure_cookies:

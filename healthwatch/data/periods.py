@@ -38,7 +38,9 @@ def period_types(periods: pd.Series) -> pd.Series:
         default="",
     )
     kinds = {p: (k or None) for p, k in zip(unique.tolist(), out.tolist(), strict=True)}
-    return pd.Series(periods.astype(str).map(kinds), index=periods.index, dtype=object)
+    found = periods.astype(str).map(kinds).astype(object)
+    # map() turns the None values into NaN; callers test ``is None`` (as documented)
+    return pd.Series(found.where(found.notna(), None), index=periods.index, dtype=object)
 
 
 def period_type(period: str) -> str | None:

@@ -465,10 +465,12 @@ def ems_coverage(
     geojson: Path | None = None,
     db: str | None = None,
     province: str | None = None,
+    with_geojson: bool = False,
 ) -> CoverageRun:
     """Population within the service radius of an EMS station, in total and per city.
 
-    ``geojson``, when given, is checked writable before any work and then written.
+    ``geojson``, when given, is checked writable before any work and then written; the layer is
+    also built (returned in ``.geojson``, not written) with ``with_geojson`` (the web map).
     """
     check_writable(geojson)
     demand = _demand(demand_file, province)
@@ -500,12 +502,13 @@ def ems_coverage(
         network=network,
     )
     layer = None
-    if geojson is not None:
+    if geojson is not None or with_geojson:
         from healthwatch.access.svgmap import coverage_geojson
 
         layer = coverage_geojson(
             result.covered, points, sites, distance=result.nearest_distance, radius=radius
         )
+    if geojson is not None:
         write_text_file(geojson, json.dumps(layer, ensure_ascii=False), "--geojson")
     names = region_names()
     by = result.by_region(_city_of_points(points).to_numpy())

@@ -176,8 +176,7 @@ class AuditEntry(Base):
     after: Mapped[Any] = mapped_column(JsonType, nullable=True)
 
 
-from healthwatch.store import user_models as _user_models  # noqa: E402, F401
 from healthwatch.store import data_models as _data_models  # noqa: E402, F401  (indicator data tables)
-
 from healthwatch.store import evaluation_models  # noqa: E402,F401  (evaluations table)
+from healthwatch.store import user_models as _user_models  # noqa: E402, F401
 from healthwatch.store import warning_models as _warning_models  # noqa: E402, F401

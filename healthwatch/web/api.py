@@ -309,7 +309,7 @@ def get_ratios(
     level: Annotated[list[str] | None, Query()] = None,
 ) -> dict[str, Any]:
     """每千人口资源与规划目标差距 / Resource ratios and gaps against the plan's targets."""
-    from healthwatch.access.service import LEVELS, ratios
+    from healthwatch.services.access import LEVELS, ratios
 
     require(auth.actor, "read")
     levels = tuple(level or ("province", "city"))
@@ -328,7 +328,7 @@ def get_ratios(
 @router.get("/access/coverage", tags=["access"])
 def get_coverage(auth: AuthDep, request: Request, geojson: bool = Query(False)) -> dict[str, Any]:
     """急救站服务半径覆盖 / EMS station coverage of the population (with points as GeoJSON)."""
-    from healthwatch.access.service import ems_coverage
+    from healthwatch.services.access import ems_coverage
 
     require(auth.actor, "read")
     settings = settings_of(request)
@@ -344,7 +344,7 @@ def get_siting(
     p: int = Query(5, ge=1, le=50),
 ) -> dict[str, Any]:
     """急救站选址（LSCP / MCLP / MEXCLP）/ EMS siting with a location model."""
-    from healthwatch.access.service import site_stations
+    from healthwatch.services.access import site_stations
 
     require(auth.actor, "read")
     settings = settings_of(request)

@@ -243,8 +243,8 @@ def _mount_static(app: FastAPI) -> None:
 
 def _warm(settings: Settings) -> None:
     """Compute the slow, cacheable answers once at start-up (boundaries, access models)."""
-    from healthwatch.access.service import ems_coverage, ratios
     from healthwatch.regions.hierarchy import LIAONING, descendants
+    from healthwatch.services.access import ems_coverage, ratios
     from healthwatch.web.maps import simplified_boundary
 
     try:

@@ -15,7 +15,15 @@ ROWS = (
 
 
 def _db(tmp_path: Path) -> list[str]:
-    return ["--db", str(tmp_path / "cli.sqlite")]
+    """A database prepared as `healthwatch demo` would (built-in data; reading never creates)."""
+    from healthwatch.services.database import install_builtin
+    from healthwatch.store.db import dispose_engine
+
+    path = str(tmp_path / "cli.sqlite")
+    if not Path(path).exists():
+        install_builtin(path)
+        dispose_engine(path)
+    return ["--db", path]
 
 
 def test_import_dry_run_import_values_history_and_revert(run_cli, tmp_path):

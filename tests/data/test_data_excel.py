@@ -12,6 +12,15 @@ from healthwatch.services import data as svc
 from healthwatch.users import LOCAL_ADMIN
 
 
+@pytest.fixture
+def db_url(db_url: str) -> str:
+    """The empty database of conftest with the built-in reference data loaded (plans, regions)."""
+    from healthwatch.services.database import install_builtin
+
+    install_builtin(db_url)
+    return db_url
+
+
 def test_template_has_chinese_headers_last_year_targets_validation_and_protection(db_url, tmp_path):
     write = [
         ("210302", 2023, "live_births", 1200),

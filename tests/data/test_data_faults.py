@@ -22,6 +22,15 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture
+def db_url(db_url: str) -> str:
+    """The empty database of conftest with the built-in reference data loaded (plans, regions)."""
+    from healthwatch.services.database import install_builtin
+
+    install_builtin(db_url)
+    return db_url
+
+
 def _spawn(db: str, path: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(

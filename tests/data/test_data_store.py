@@ -58,7 +58,13 @@ def test_reimport_changes_nothing_and_a_changed_value_is_a_new_version(seeded_db
     assert hist["versions"][1]["file"].endswith("b.csv")
     # revert restores version 1 as version 3 with the reason kept
     out = svc.revert(
-        "210302", "2023", "infant_deaths", 1, reason="typo in b.csv", actor=LOCAL_ADMIN, db=seeded_db_url
+        "210302",
+        "2023",
+        "infant_deaths",
+        1,
+        reason="typo in b.csv",
+        actor=LOCAL_ADMIN,
+        db=seeded_db_url,
     )
     assert (out["new_version"], out["value"]) == (3, 4.0)
     hist = svc.history("210302", "2023", "infant_deaths", actor=LOCAL_ADMIN, db=seeded_db_url)
@@ -92,10 +98,14 @@ def test_scope_refuses_writes_outside_the_region_and_writes_nothing(seeded_db_ur
     viewer = Actor("v", Role.VIEWER, None)
     with pytest.raises(PermissionDeniedError):
         svc.import_file(
-            write_csv(tmp_path / "b.csv", births("210302", 2023, 1, 0)), actor=viewer, db=seeded_db_url
+            write_csv(tmp_path / "b.csv", births("210302", 2023, 1, 0)),
+            actor=viewer,
+            db=seeded_db_url,
         )
     ok = svc.import_file(
-        write_csv(tmp_path / "c.csv", births("210302", 2023, 1200, 4)), actor=anshan, db=seeded_db_url
+        write_csv(tmp_path / "c.csv", births("210302", 2023, 1200, 4)),
+        actor=anshan,
+        db=seeded_db_url,
     )
     assert ok.inserted == 3
     assert svc.current_values(seeded_db_url)["stored_by"].unique().tolist() == ["anshan-stats"]
@@ -118,7 +128,9 @@ def test_approval_goes_up_level_by_level_locks_and_unlock_is_audited(seeded_db_u
         svc.approve("210300", "2023", actor=LOCAL_ADMIN, db=seeded_db_url)
     assert "210381" in info.value.message_en
     svc.approve("210381", "2023", actor=LOCAL_ADMIN, db=seeded_db_url)
-    assert svc.approve("210300", "2023", actor=LOCAL_ADMIN, db=seeded_db_url)["status"] == "approved"
+    assert (
+        svc.approve("210300", "2023", actor=LOCAL_ADMIN, db=seeded_db_url)["status"] == "approved"
+    )
     # a locked period refuses imports and reverts, naming the lock
     with pytest.raises(HealthwatchError) as info:
         svc.import_file(
@@ -129,8 +141,12 @@ def test_approval_goes_up_level_by_level_locks_and_unlock_is_audited(seeded_db_u
     assert "locked" in info.value.render()
     # only an administrator unlocks, with a reason
     with pytest.raises(PermissionDeniedError):
-        svc.unlock("210302", "2023", actor=Actor("a", Role.ANALYST, None), reason="x", db=seeded_db_url)
-    svc.unlock("210302", "2023", actor=LOCAL_ADMIN, reason="county corrected deaths", db=seeded_db_url)
+        svc.unlock(
+            "210302", "2023", actor=Actor("a", Role.ANALYST, None), reason="x", db=seeded_db_url
+        )
+    svc.unlock(
+        "210302", "2023", actor=LOCAL_ADMIN, reason="county corrected deaths", db=seeded_db_url
+    )
     assert (
         svc.import_file(
             write_csv(tmp_path / "c.csv", births("210302", 2023, 1000, 4)),
@@ -152,7 +168,8 @@ def test_approval_goes_up_level_by_level_locks_and_unlock_is_audited(seeded_db_u
     assert "county corrected deaths" in hist["approvals"][-1]["after"]["comment"]
     assert hist["approvals"][-1]["before"]["locked"] is True
     status = {
-        r["region"]: r for r in svc.status("2023", region="210300", actor=LOCAL_ADMIN, db=seeded_db_url)
+        r["region"]: r
+        for r in svc.status("2023", region="210300", actor=LOCAL_ADMIN, db=seeded_db_url)
     }
     assert status["210302"]["status"] == "draft" and status["210300"]["locked"] is True
 
@@ -164,7 +181,8 @@ def test_aggregation_sums_counts_recomputes_rates_and_reports_completeness(seede
     rows.append(("210000", 2023, "infant_mortality", 4.2))
     svc.import_file(write_csv(tmp_path / "a.csv", rows), actor=LOCAL_ADMIN, db=seeded_db_url)
     result = {
-        r["region"]: r for r in svc.aggregate("infant_mortality", db=seeded_db_url, periods=["2023"])
+        r["region"]: r
+        for r in svc.aggregate("infant_mortality", db=seeded_db_url, periods=["2023"])
     }
     city = result["210300"]
     expected = (10 + 2 + 4) / (2000 + 1000 + 500) * 1000

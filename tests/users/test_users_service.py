@@ -279,17 +279,17 @@ def test_upgrade_from_revision_3_keeps_data_and_adds_the_user_tables(db_url: str
         assert s.scalar(text("SELECT name FROM regions WHERE adcode = '210000'")) == "辽宁省"
 
 
-def test_sessions_end_on_logout_idle_age_and_disabling(db_url: str) -> None:
-    _add(db_url, "anshan")
+def test_sessions_end_on_logout_idle_age_and_disabling(seeded_db_url: str) -> None:
+    _add(seeded_db_url, "anshan")
     actor = Actor("anshan", Role.REPORTER, "210300")
-    with session_scope(db_url) as s:
+    with session_scope(seeded_db_url) as s:
         tokens = [svc.start_session(s, actor, source="t") for _ in range(4)]
         stored = list(s.scalars(select(WebSession.token_hash)))
         assert not set(tokens) & set(stored)  # only hashes are kept
         assert svc.resolve_session(s, tokens[0]) == actor
         assert svc.end_session(s, tokens[0]) is True
         assert svc.end_session(s, tokens[0]) is False
-    with session_scope(db_url) as s:
+    with session_scope(seeded_db_url) as s:
         with pytest.raises(AuthenticationError):
             svc.resolve_session(s, tokens[0])
         rows = {r.token_hash: r for r in s.scalars(select(WebSession))}
@@ -299,15 +299,15 @@ def test_sessions_end_on_logout_idle_age_and_disabling(db_url: str) -> None:
         idle.last_seen_at = idle.last_seen_at - svc.IDLE_TIMEOUT - timedelta(seconds=1)
         old.created_at = old.created_at - svc.SESSION_MAX_AGE - timedelta(seconds=1)
     for token in tokens[1:3]:
-        with session_scope(db_url) as s, pytest.raises(AuthenticationError):
+        with session_scope(seeded_db_url) as s, pytest.raises(AuthenticationError):
             svc.resolve_session(s, token)
-    with session_scope(db_url) as s:
+    with session_scope(seeded_db_url) as s:
         assert svc.resolve_session(s, tokens[3]) == actor
         svc.set_disabled(s, LOCAL_ADMIN, "anshan")
-    with session_scope(db_url) as s, pytest.raises(AuthenticationError):
+    with session_scope(seeded_db_url) as s, pytest.raises(AuthenticationError):
         svc.resolve_session(s, tokens[3])
-    with session_scope(db_url) as s:
+    with session_scope(seeded_db_url) as s:
         ended = svc.security_log(s, LOCAL_ADMIN, event="session_ended")
         reasons = sorted(e["detail"]["reason"] for e in ended)
     assert reasons == ["disabled", "idle", "max_age"]
-    assert "logout" in _events(db_url, "anshan")
+    assert "logout" in _events(seeded_db_url, "anshan")

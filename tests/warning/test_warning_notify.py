@@ -115,7 +115,9 @@ def test_webhook_and_email_delivered_failures_retried_recorded_and_never_block(
     Receiver.bodies = []
 
     class Slow(Receiver):
-        bodies: ClassVar[list[dict]] = []  # its own list: late requests land here
+        # its own list: the slow hook answers (and records) after the client gave up, possibly
+        # while a later test reads Receiver.bodies
+        bodies: ClassVar[list[dict]] = []
         delay = 15.0
 
     ok_server, ok_url = serve(Receiver)

@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from healthwatch.services import users as services_users
+from healthwatch.services.database import load_builtin
 from healthwatch.services.users import add_user, issue_token
 from healthwatch.store.db import session_scope
 from healthwatch.users import LOCAL_ADMIN, passwords
@@ -43,13 +44,16 @@ def populate(db: str, names: tuple[str, ...] | None = None) -> dict[str, str]:
 
     Argon2 is slow by design (about 1 s per hash on a loaded 2-core machine), so the fixture
     users share one genuine Argon2 hash of :data:`PASSWORD`; add_user's own hashing is tested
-    in tests/users.
+    in tests/users. The database is created and the built-in reference data (regions,
+    populations, plans) loaded first, as ``healthwatch demo`` does for a user: opening a session
+    never creates or fills one.
     """
     tokens: dict[str, str] = {}
     with (
         mock.patch.object(services_users, "hash_password", _one_hash),
-        session_scope(db) as s,
+        session_scope(db, create=True) as s,
     ):
+        load_builtin(s)
         for name, (role, region) in USERS.items():
             if names is None or name in names:
                 add_user(s, LOCAL_ADMIN, name, PASSWORD, role, region=region)

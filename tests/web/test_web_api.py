@@ -401,7 +401,7 @@ def _polygons(geometry: dict[str, Any]) -> list[Any]:
 def test_access_endpoints_answer_as_the_service(
     ro: tuple[TestClient, dict[str, str]], shared
 ) -> None:
-    from healthwatch.access.service import ems_coverage, ratios, site_stations
+    from healthwatch.services.access import ems_coverage, ratios, site_stations
 
     client, tokens = ro
     h = bearer(tokens["analyst"])

@@ -1,4 +1,4 @@
-"""`healthwatch serve` as a real process: it migrates the database, listens, answers."""
+"""`healthwatch serve` as a real process: it refuses a missing database, else listens, answers."""
 
 from __future__ import annotations
 
@@ -22,8 +22,26 @@ def _free_port() -> int:
         return port
 
 
+def test_serve_refuses_a_missing_database_and_creates_none(tmp_path: Path) -> None:
+    db = tmp_path / "missing.sqlite"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    args = ["serve", "--port", str(_free_port()), "--db", str(db)]
+    done = subprocess.run(
+        [sys.executable, "-m", "healthwatch", *args],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "不存在" in done.stderr and "There is no database" in done.stderr
+    assert not db.exists()
+
+
 def test_serve_answers_on_the_given_port(tmp_path: Path) -> None:
+    from healthwatch.services.database import install_builtin
+    from healthwatch.store.db import dispose_engine
+
     db = tmp_path / "serve.sqlite"
+    install_builtin(str(db))  # as `healthwatch demo` would, with less data
+    dispose_engine(str(db))
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
@@ -51,7 +69,6 @@ def test_serve_answers_on_the_given_port(tmp_path: Path) -> None:
         except urllib.error.HTTPError as exc:
             body = json.loads(exc.read())
             assert exc.code == 401 and body["code"] == "not_authenticated"
-        assert db.exists()  # migrated and seeded before listening
     finally:
         proc.terminate()
         out = proc.communicate(timeout=30)[0]
