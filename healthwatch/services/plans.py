@@ -8,9 +8,8 @@ service call these functions.
 >>> import tempfile, pathlib
 >>> from healthwatch.services.database import install_builtin
 >>> from healthwatch.store.db import session_scope
->>> from healthwatch.users import LOCAL_ADMIN
 >>> db = f"sqlite:///{pathlib.Path(tempfile.mkdtemp()) / 'hw.sqlite'}"
->>> _ = install_builtin(db, actor=LOCAL_ADMIN)
+>>> _ = install_builtin(db)
 >>> with session_scope(db) as session:
 ...     kinds = {f.kind for f in check_stored_plans(session)}
 >>> "looser-than-parent" in kinds
