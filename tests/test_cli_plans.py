@@ -6,6 +6,7 @@ import json
 import re
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -121,13 +122,13 @@ def _anshan_copy(tmp_path: Path, **changes: object) -> tuple[Path, str]:
 
 def test_load_file_and_reject_bad_file(db: str, tmp_path: Path) -> None:
     path, _ = _anshan_copy(tmp_path, id="anshan-draft-2021-2025")
-    code, out, _ = invoke("plans", "load", str(path), "--json", "--db", db, "--actor", "tester")
+    code, out, _ = invoke("plans", "load", str(path), "--json", "--db", db)
     assert code == 0 and json.loads(out) == {
         "id": "anshan-draft-2021-2025",
         "version": 1,
         "indicators": 15,
     }
-    code, out, _ = invoke("plans", "load", str(path), "--json", "--db", db, "--actor", "tester")
+    code, out, _ = invoke("plans", "load", str(path), "--json", "--db", db)
     assert json.loads(out)["version"] == 1  # identical document: no new version
 
     bad, text = _anshan_copy(tmp_path, id="anshan-bad-2021-2025", region="21030")
@@ -137,3 +138,29 @@ def test_load_file_and_reject_bad_file(db: str, tmp_path: Path) -> None:
     assert f"plan.yaml:{line} [region]" in re.sub(r"\s+", " ", err)
     code, out, _ = invoke("plans", "list", "--json", "--db", db)
     assert "anshan-bad-2021-2025" not in {r["id"] for r in json.loads(out)}
+
+
+def test_load_and_evaluate_act_as_a_stored_user_inside_its_region(
+    db: str, tmp_path: Path, run_cli: Any
+) -> None:
+    """``--as`` gives plans load and evaluate the user's role and region; a free-text actor
+    (which used to become an administrator) is gone."""
+    from healthwatch.services.users import add_user
+    from healthwatch.store.db import session_scope
+    from healthwatch.users import LOCAL_ADMIN
+
+    with session_scope(db, actor="test") as session:
+        add_user(session, LOCAL_ADMIN, "dalian", "Liaodong#2026-plans", "reporter", region="210200")
+        add_user(session, LOCAL_ADMIN, "viewer", "Looker#2026-plans", "viewer")
+    path, _ = _anshan_copy(tmp_path, id="anshan-as-2021-2025")
+    out = run_cli("plans", "load", str(path), "--db", db, "--as", "dalian")
+    assert out.returncode != 0 and "210300" in out.stderr and "Traceback" not in out.stderr
+    code, listed, _ = invoke("plans", "list", "--json", "--db", db)
+    assert "anshan-as-2021-2025" not in {r["id"] for r in json.loads(listed)}
+    out = run_cli("plans", "load", str(path), "--db", db, "--actor", "x")
+    assert out.returncode == 2 and "--actor" in out.stderr
+    out = run_cli(
+        "evaluate", "--plan", "anshan-2021-2025", "--as-of", "2025", "--db", db,
+        "--as", "viewer",
+    )  # fmt: skip
+    assert out.returncode != 0 and "viewer" in out.stderr and "Traceback" not in out.stderr

@@ -188,14 +188,16 @@ def test_database_unchanged_unless_the_plan_loads(
     seeded_db_url: str, tmp_path_factory: Any, case: tuple[str, bytes]
 ) -> None:
     from healthwatch.store.db import session_scope
-    from healthwatch.store.plans import import_plan_files, stored_plan
+    from healthwatch.services.plans import import_plan_files
+    from healthwatch.store.plans import stored_plan
+    from healthwatch.users import Actor, Role
 
     url = seeded_db_url
     path = tmp_path_factory.mktemp("fuzzdb") / "plan.yaml"
     path.write_bytes(case[1])
     before = dump(url)
     try:
-        ((plan, version),) = import_plan_files([path], actor="fuzz", db=url)
+        ((plan, version),) = import_plan_files([path], actor=Actor("fuzz", Role.ADMIN), db=url)
     except InputError as exc:
         assert exc.problems
         assert dump(url) == before

@@ -452,8 +452,10 @@ def dump(url: str) -> dict[str, list[tuple[str, ...]]]:
 
 
 def test_refused_loads_leave_the_database_unchanged(seeded_db_url: str, tmp_path: Path) -> None:
-    from healthwatch.store.plans import import_plan_files
+    from healthwatch.services.plans import import_plan_files
+    from healthwatch.users import Actor, Role
 
+    tester = Actor("tester", Role.ADMIN)
     url = seeded_db_url
     before = dump(url)
     assert before["plans"] and before["audit_log"]
@@ -463,14 +465,14 @@ def test_refused_loads_leave_the_database_unchanged(seeded_db_url: str, tmp_path
         folder.mkdir()
         path = case.make(folder)
         with pytest.raises(InputError) as info:
-            import_plan_files([path], actor="tester", db=url)
+            import_plan_files([path], actor=tester, db=url)
         assert case.reason in " | ".join(p.reason_en for p in info.value.problems), case.name
         # One good file with a bad one: nothing of either is written.
         good = folder / "good.yaml"
         good.write_text(VALID, encoding="utf-8")
         with pytest.raises(InputError):
-            import_plan_files([good, path], actor="tester", db=url)
+            import_plan_files([good, path], actor=tester, db=url)
         assert dump(url) == before, case.name
-    stored = import_plan_files([tmp_path / "missing" / "good.yaml"], actor="tester", db=url)
+    stored = import_plan_files([tmp_path / "missing" / "good.yaml"], actor=tester, db=url)
     assert [(p.id, v) for p, v in stored] == [("test-city-2021-2025", 1)]
     assert dump(url) != before

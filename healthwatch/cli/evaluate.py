@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
+from healthwatch.cli._actor import AsOption, resolve_cli_actor
 from healthwatch.cli._common import (
     DbOption,
     JsonOption,
@@ -30,13 +30,6 @@ _LevelOption = typer.Option(
     None, "--level", help="同时评估下级地区：province|city|county / also evaluate regions of level"
 )
 _KindOption = typer.Option("final", "--kind", help="annual|midterm|final 年度/中期/总结")
-_ActorOption = typer.Option(getpass.getuser(), "--actor", help="操作人 / who runs it")
-
-
-def _actor(name: str) -> Any:
-    from healthwatch.users import Actor, Role
-
-    return Actor(name, Role.ADMIN, None)
 
 
 def _progress_bar() -> tuple[Progress, Any]:
@@ -58,16 +51,17 @@ def evaluate_cmd(
     kind: str = _KindOption,
     json_out: bool = JsonOption,
     db: str | None = DbOption,
-    actor: str = _ActorOption,
+    as_user: str | None = AsOption,
 ) -> None:
     """评估规划目标进展并保存评估记录 / Evaluate a plan's targets and store the evaluation."""
     from healthwatch.services.evaluate import evaluate_plan
     from healthwatch.store.db import session_scope
 
+    actor = resolve_cli_actor(db, as_user)
     bar, callback = _progress_bar()
-    with bar, session_scope(db, actor=actor) as session:
+    with bar, session_scope(db, actor=actor.username) as session:
         doc = evaluate_plan(
-            session, plan, as_of, region, level, kind, actor=_actor(actor), progress=callback
+            session, plan, as_of, region, level, kind, actor=actor, progress=callback
         )
     if json_out:
         print_json(doc)
@@ -213,14 +207,15 @@ def progress_cmd(
     file: Path = _ProgressFileArg,
     json_out: bool = JsonOption,
     db: str | None = DbOption,
-    actor: str = _ActorOption,
+    as_user: str | None = AsOption,
 ) -> None:
     """导入重大项目进度（完成百分比、已用资金、里程碑）/ Import project progress reports."""
     from healthwatch.services.evaluate import import_project_progress
     from healthwatch.store.db import session_scope
 
-    with session_scope(db, actor=actor) as session:
-        counts = import_project_progress(session, plan, file, actor=_actor(actor))
+    actor = resolve_cli_actor(db, as_user)
+    with session_scope(db, actor=actor.username) as session:
+        counts = import_project_progress(session, plan, file, actor=actor)
     if json_out:
         print_json(counts)
         return

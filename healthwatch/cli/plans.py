@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
+from healthwatch.cli._actor import AsOption, resolve_cli_actor
 from healthwatch.cli._common import (
     DbOption,
     JsonOption,
@@ -47,9 +47,6 @@ _FilesArg = typer.Argument(
     help="YAML 或 JSON 规划文件，可多个，上级规划先存（--json：一个文件输出对象，多个输出列表）"
     " / YAML or JSON plan files, parents stored first (--json: an object for one file, a list "
     "for several)",
-)
-_ActorOption = typer.Option(
-    getpass.getuser(), "--actor", help="操作人（记入审计）/ who is loading (audit trail)"
 )
 _SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -169,8 +166,8 @@ def check_cmd(
 
         findings = check_builtin(plan_ids)
     else:
+        from healthwatch.services.plans import check_stored_plans
         from healthwatch.store.db import session_scope
-        from healthwatch.store.plans import check_stored_plans
 
         with session_scope(db) as session:
             findings = check_stored_plans(session, plan_ids)
@@ -210,17 +207,17 @@ def _print_findings(findings: list[Finding]) -> None:
 @friendly_errors
 def load_cmd(
     files: list[Path] = _FilesArg,
-    actor: str = _ActorOption,
     json_out: bool = JsonOption,
     db: str | None = DbOption,
+    as_user: str | None = AsOption,
 ) -> None:
     """校验并导入规划文件（可多个，上级规划须已导入或同时导入）；有误则整体拒绝，
     内容未变不新增版本 / Validate plan files and store each as a new version; a plan's
     parent must be stored or loaded with it. A bad file writes nothing; an unchanged one adds
     no version."""
-    from healthwatch.store.plans import import_plan_files
+    from healthwatch.services.plans import import_plan_files
 
-    loaded = import_plan_files(files, actor=actor, db=db)
+    loaded = import_plan_files(files, actor=resolve_cli_actor(db, as_user), db=db)
     rows = [
         {"id": plan.id, "version": version, "indicators": len(plan.indicators)}
         for plan, version in loaded

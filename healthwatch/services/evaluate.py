@@ -454,7 +454,7 @@ def write_report(
 
     from healthwatch.regions.hierarchy import all_regions
     from healthwatch.reports import FORMATS, LANGS, ReportData, render
-    from healthwatch.store.plans import check_stored_plans
+    from healthwatch.services.plans import check_stored_plans
 
     problems = []
     if fmt not in FORMATS:

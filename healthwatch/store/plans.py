@@ -12,21 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from healthwatch.errors import InputError, NotFoundError, Problem
-from healthwatch.plans.checks import Finding, check_selected
-from healthwatch.plans.loader import default_known_adcodes, load_plan_files
 from healthwatch.plans.model import Plan as PlanModel
 from healthwatch.store.audit import acting_as, iso_utc
-from healthwatch.store.db import session_scope
 from healthwatch.store.models import Indicator, Plan, PlanVersion
-from healthwatch.store.regions import populations
 
 
 def document_sha256(document: dict[str, Any]) -> str:
@@ -235,52 +229,3 @@ def plan_indicators(session: Session, plan_id: str) -> list[dict[str, Any]]:
 def stored_plan(session: Session, plan_id: str, version: int | None = None) -> PlanModel:
     """A stored plan version (default: the current one) as the checked plan model."""
     return PlanModel.from_json(get_plan(session, plan_id, version))
-
-
-def check_stored_plans(session: Session, plan_ids: Iterable[str] | None = None) -> list[Finding]:
-    """Consistency checks on the stored plans (default: all), with the stored populations.
-
-    Populations are those of the plans' earliest year that has any (start, base or end year),
-    so the implied-rate check runs whenever populations are loaded. An unknown id raises the
-    bilingual :class:`NotFoundError` of :func:`get_plan`.
-    """
-    known = {r["id"]: stored_plan(session, r["id"]) for r in list_plans(session)}
-    for plan_id in plan_ids or ():
-        if plan_id not in known:
-            get_plan(session, plan_id)
-    pops: dict[str, float] = {}
-    years = {y for p in known.values() for y in (p.start_year, p.base_year, p.end_year)}
-    for year in sorted(years):
-        found = populations(session, year)
-        if found:
-            pops = dict(found)
-            break
-    return check_selected(known, plan_ids or None, pops)
-
-
-def import_plan_file(
-    path: str | Path, *, actor: str, db: str | None = None
-) -> tuple[PlanModel, int]:
-    """Validate a YAML/JSON plan file, then store it as a new version: (plan, version number).
-
-    See :func:`import_plan_files`; the plan's parent must already be stored.
-    """
-    ((plan, version),) = import_plan_files([path], actor=actor, db=db)
-    return plan, version
-
-
-def import_plan_files(
-    paths: Sequence[str | Path], *, actor: str, db: str | None = None
-) -> list[tuple[PlanModel, int]]:
-    """Validate plan files together and store each as a new version, parents first.
-
-    Every file is checked before the database is opened; then, in the same transaction and
-    before anything is written, each plan's parent must be stored or among ``paths`` (and the
-    parents must not form a cycle). A bad file or a missing parent writes nothing at all.
-    """
-    adcodes = default_known_adcodes()
-    load_plan_files(paths, adcodes)
-    with session_scope(db, actor=actor, create=True) as session:
-        stored = {r["id"]: get_plan(session, r["id"]).get("parent") for r in list_plans(session)}
-        plans = load_plan_files(paths, adcodes, stored)
-        return [(plan, save_plan(session, plan, actor=actor)) for plan in plans]

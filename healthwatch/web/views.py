@@ -125,7 +125,7 @@ def plan_overview(session: Session, plan_id: str, lang: str = "zh") -> dict[str,
 
 def findings(session: Session, plan_ids: list[str] | None) -> list[dict[str, Any]]:
     """The consistency findings of the stored plans, errors first."""
-    from healthwatch.store.plans import check_stored_plans
+    from healthwatch.services.plans import check_stored_plans
 
     order = {"error": 0, "warning": 1, "info": 2}
     found = [f.to_json() for f in check_stored_plans(session, plan_ids or None)]

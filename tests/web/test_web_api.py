@@ -350,7 +350,7 @@ def test_plan_overview_lists_binding_indicators_first(
 def test_findings_are_the_stored_plans_checks(
     ro: tuple[TestClient, dict[str, str]], shared
 ) -> None:
-    from healthwatch.store.plans import check_stored_plans
+    from healthwatch.services.plans import check_stored_plans
 
     client, tokens = ro
     rows = client.get("/api/v1/findings", headers=bearer(tokens["viewer"])).json()
