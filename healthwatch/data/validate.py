@@ -438,6 +438,8 @@ def _cross_checks(
 
     def first_lines(codes: list[str], keys: pd.MultiIndex) -> list[int | None]:
         """The first file line of each (region, period) among rows of ``codes``."""
+        if len(keys) == 0:  # the usual case: no problem found, nothing to look up
+            return []
         sub = checked[checked["element"].isin(codes)]
         first = sub.groupby(["region", "period"])["line"].min().reindex(keys)
         return [int(x) if pd.notna(x) and x > 0 else None for x in first.tolist()]
