@@ -450,11 +450,12 @@ def bulk_insert(
     """
     constants = dict(constants or {})
     missing = [c for c in _COLUMNS if c not in frame and c not in constants]
-    if missing:
-        raise ValueError(f"bulk_insert: no value for {', '.join(missing)}")
+    unknown = [c for c in constants if c not in _COLUMNS]
+    if missing or unknown:
+        raise ValueError(f"bulk_insert: no value for {missing}, unknown columns {unknown}")
     if frame.empty:
         return
-    keys = {c: pd.factorize(frame[c], sort=True) for c in _KEY}
+    keys = {c: pd.factorize(frame[c].to_numpy(dtype=object), sort=True) for c in _KEY}
     order = np.lexsort([keys[c][0] for c in _KEY])  # the last key sorts first: element
     per_row = [c for c in _COLUMNS if c in frame and c not in constants]
     conn = session.connection()
