@@ -11,7 +11,10 @@ included). PostgreSQL: a throw-away database on 127.0.0.1:5432 (user postgres), 
 
 The wall-clock figures depend on what else runs: on a shared machine (load average above the
 number of CPUs) they can be several times the idle figures, so the CPU time of the importing
-process is printed too (for PostgreSQL the server's own work is not in it).
+process is printed too (for PostgreSQL the server's own work is not in it), and so are the
+phases of the import (read and strip the file, load what the database knows, validate, plan the
+new versions, write, commit), each as wall/CPU seconds. On PostgreSQL the write phase's wall
+time includes the server storing the rows (binary COPY), which its CPU time does not.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -59,6 +63,8 @@ def _one_import(db: str, path: str) -> None:
                 "inserted": result.inserted,
                 "warnings": len(result.warnings),
                 "peak_mb": usage.ru_maxrss / 1024,
+                "phases": result.phases,
+                "cpu_phases": result.cpu_phases,
             }
         )
     )
@@ -86,7 +92,7 @@ def _aggregate(db: str, repeats: int = 7) -> dict[str, float]:
     }
 
 
-def _run_child(db: str, path: Path) -> dict[str, float]:
+def _run_child(db: str, path: Path) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, __file__, "--child", db, str(path)],
         capture_output=True,
@@ -123,7 +129,7 @@ def _drop_postgres(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _report(backend: str, r: dict[str, float], n: int) -> None:
+def _report(backend: str, r: dict[str, Any], n: int) -> None:
     rate = n / r["seconds"]
     print(
         f"{backend:10s} import {n:,} values: {r['seconds']:.2f} s = {rate:,.0f} values/s "
@@ -132,6 +138,11 @@ def _report(backend: str, r: dict[str, float], n: int) -> None:
         f"peak memory {r['peak_mb']:.0f} MB (target <= {MEMORY_TARGET_MB:.0f} MB: ratio "
         f"{r['peak_mb'] / MEMORY_TARGET_MB:.2f}); {int(r['warnings'])} warnings"
     )
+    phases = ", ".join(
+        f"{name} {wall:.2f}/{r['cpu_phases'].get(name, 0.0):.2f}"
+        for name, wall in r["phases"].items()
+    )
+    print(f"{'':10s} phases, wall/CPU s: {phases}")
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from healthwatch.errors import InputError, Problem
@@ -118,6 +119,18 @@ def _read_excel(data: bytes, file: str, sheet: str | int) -> Table:
     return Table(frame=frame, file=file, encoding=None, sheet=str(name))
 
 
+def _stripped(column: pd.Series) -> pd.Series:
+    """``column`` with its cells stripped, stripping each distinct value once (a million rows
+    of a long table hold a few hundred distinct codes); the column itself when nothing changes.
+    Missing cells (a short CSV row) stay missing."""
+    codes, uniques = pd.factorize(column)
+    stripped = [str(u).strip() for u in uniques]
+    if all(a == b for a, b in zip(stripped, uniques, strict=True)):
+        return column
+    table = np.array([*stripped, np.nan], dtype=object)  # code -1 (missing) -> NaN
+    return pd.Series(table[codes], index=column.index, dtype=column.dtype, name=column.name)
+
+
 def _check_columns(table: Table, required: Iterable[str], optional: Iterable[str] | None) -> None:
     columns = list(table.frame.columns)
     problems: list[Problem] = []
@@ -196,6 +209,7 @@ def read_table(
     else:
         table = _read_csv(data, file)
     table.frame.columns = [str(c).strip().lstrip("\ufeff") for c in table.frame.columns]
-    table.frame[table.frame.columns] = table.frame.apply(lambda col: col.str.strip())
+    for column in table.frame.columns:
+        table.frame[column] = _stripped(table.frame[column])
     _check_columns(table, required, optional)
     return table

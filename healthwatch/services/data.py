@@ -33,6 +33,7 @@ from healthwatch.data.elements import Definitions, load_definitions
 from healthwatch.data.importers import read_incoming
 from healthwatch.data.validate import Checked, Context, Incoming, validate
 from healthwatch.errors import HealthwatchError, InputError, NotFoundError, Problem
+from healthwatch.store import pgcopy
 from healthwatch.store.audit import audit_trail, iso_utc
 from healthwatch.store.data_models import DataApproval, DataImport, DataValue
 from healthwatch.store.db import session_scope
@@ -86,6 +87,10 @@ class ImportResult:
     import_id: int | None = None
     dry_run: bool = False
     seconds: float = 0.0
+    #: Wall-clock and CPU seconds of this process per phase (read, context, validate, plan,
+    #: write, commit), for benchmarks and profiling; not part of the JSON answer.
+    phases: dict[str, float] = field(default_factory=dict)
+    cpu_phases: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -202,13 +207,17 @@ def import_file(
 ) -> ImportResult:
     """Read, validate and store one file (all or nothing); see the module docstring."""
     started = time.perf_counter()
+    clock = _Clock()
     defs = load_definitions(definitions)
     p = Path(path)
     incoming = read_incoming(p, format, mapping, defs)
     sha = _sha256(p) if p.is_file() else ""
+    clock.lap("read")
     result = import_values(
         incoming, actor=actor, db=db, dry_run=dry_run, defs=defs, sha256=sha, synthetic=synthetic
     )
+    result.phases = {**clock.wall, **result.phases}
+    result.cpu_phases = {**clock.cpu, **result.cpu_phases}
     result.seconds = time.perf_counter() - started
     return result
 
@@ -231,10 +240,15 @@ def import_values(
         try:
             # An import is an explicit load: it may create (and migrate) the database on a
             # fresh installation; a dry run writes nothing, so it never creates one.
+            clock = _Clock()
             with session_scope(db, actor=actor.username, create=not dry_run) as session:
-                return _import_in_session(
-                    session, incoming, actor, defs, dry_run, sha256, synthetic, reason
+                result = _import_in_session(
+                    session, incoming, actor, defs, dry_run, sha256, synthetic, reason, clock
                 )
+                clock.lap("write")
+            clock.lap("commit")
+            result.phases, result.cpu_phases = clock.wall, clock.cpu
+            return result
         except OperationalError as exc:  # SQLite: another writer held the database too long
             if "locked" not in str(exc).lower() or attempt == 7:
                 raise HealthwatchError(
@@ -258,6 +272,22 @@ def _take_write_lock(session: Session) -> None:
         session.execute(text("UPDATE data_imports SET id = id WHERE id = -1"))
 
 
+class _Clock:
+    """Wall and CPU seconds since the previous lap, added up per phase (ImportResult.phases):
+    on a shared machine the wall time says little, the CPU time of the phase says more."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self.last = (time.perf_counter(), time.process_time())
+
+    def lap(self, name: str) -> None:
+        now = (time.perf_counter(), time.process_time())
+        self.wall[name] = self.wall.get(name, 0.0) + now[0] - self.last[0]
+        self.cpu[name] = self.cpu.get(name, 0.0) + now[1] - self.last[1]
+        self.last = now
+
+
 def _import_in_session(
     session: Session,
     incoming: Incoming,
@@ -267,6 +297,7 @@ def _import_in_session(
     sha256: str,
     synthetic: bool,
     reason: str,
+    clock: _Clock,
 ) -> ImportResult:
     if not dry_run:
         _take_write_lock(session)
@@ -278,8 +309,11 @@ def _import_in_session(
         stored[["region", "period", "element", "value"]].dropna(subset=["value"]),
         _locked(session),
     )
+    clock.lap("context")
     checked = validate(incoming, defs, ctx)
+    clock.lap("validate")
     plan = _plan_writes(checked, stored)
+    clock.lap("plan")
     result = ImportResult(
         file=incoming.file,
         format=incoming.format,
@@ -362,7 +396,6 @@ def _write(
     rows = plan[plan["new"] | plan["changed"]]
     version = rows["old_version"].fillna(0).astype(int) + 1
     source = rows["source"].where(rows["source"].ne(""), f"import:{Path(checked.file).name}")
-    now = datetime.now(UTC)
     frame = pd.DataFrame(
         {
             "region": rows["region"].to_numpy(),
@@ -372,70 +405,122 @@ def _write(
             "value": rows["value"].to_numpy(float),
             "source": source.to_numpy(),
             "comment": rows["comment"].fillna("").to_numpy(),
-            "synthetic": synthetic,
-            "stored_by": stored_by,
-            "stored_at": now,
-            "import_id": import_id,
-            "reason": reason,
-            "current": True,
         }
     )
-    bulk_insert(session, frame)
+    constants = {
+        "synthetic": synthetic,
+        "stored_by": stored_by,
+        "stored_at": datetime.now(UTC),
+        "import_id": import_id,
+        "reason": reason,
+        "current": True,
+    }
+    bulk_insert(session, frame, constants)
 
 
-def _csv_quote(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
+#: PostgreSQL type of each data_values column, for the binary COPY (store.pgcopy).
+_PG_TYPES = {
+    "region": "text",
+    "period": "text",
+    "element": "text",
+    "version": "int4",
+    "value": "float8",
+    "source": "text",
+    "comment": "text",
+    "synthetic": "bool",
+    "stored_by": "text",
+    "stored_at": "timestamptz",
+    "import_id": "int4",
+    "reason": "text",
+    "current": "bool",
+}
+_KEY = ("region", "period", "element")
 
 
-def _csv_text(frame: pd.DataFrame) -> str:
-    """``frame`` as CSV for COPY, built column-wise: codes are validated (no quoting needed),
-    free text is quoted once per distinct value, constant columns once per call."""
-    columns: dict[str, Any] = {}
-    for c in ("region", "period", "element"):
-        columns[c] = frame[c].tolist()
-    columns["version"] = frame["version"].astype(int).astype(str).tolist()
-    columns["value"] = [repr(float(v)) for v in frame["value"].tolist()]
-    for c in ("source", "comment", "reason", "stored_by"):
-        codes, uniques = pd.factorize(frame[c].astype(str))
-        quoted = np.array([_csv_quote(u) for u in uniques], dtype=object)
-        columns[c] = quoted[codes].tolist()
-    stamp = pd.Timestamp(frame["stored_at"].iloc[0]).isoformat()
-    columns["synthetic"] = ["t" if b else "f" for b in frame["synthetic"].tolist()]
-    columns["stored_at"] = [stamp] * len(frame)
-    imports = frame["import_id"].tolist()
-    columns["import_id"] = ["" if i is None else str(int(i)) for i in imports]
-    columns["current"] = ["t" if b else "f" for b in frame["current"].tolist()]
-    rows = zip(*(columns[c] for c in _COLUMNS), strict=True)
-    return "".join(",".join(r) + "\n" for r in rows)
+def bulk_insert(
+    session: Session, frame: pd.DataFrame, constants: dict[str, Any] | None = None
+) -> None:
+    """Append rows to data_values in the session's transaction: binary COPY on PostgreSQL,
+    one executemany on SQLite.
 
-
-def bulk_insert(session: Session, frame: pd.DataFrame) -> None:
-    """Append rows to data_values: COPY on PostgreSQL, executemany on SQLite (same transaction)."""
+    ``frame`` holds the columns that differ from row to row, ``constants`` those that every row
+    shares (who, when, which import): they are encoded once, not a million times. The rows go in
+    in the order of the table's one index (element, period, region), which is then appended to
+    rather than updated at random places.
+    """
+    constants = dict(constants or {})
+    missing = [c for c in _COLUMNS if c not in frame and c not in constants]
+    unknown = [c for c in constants if c not in _COLUMNS]
+    if missing or unknown:
+        raise ValueError(f"bulk_insert: no value for {missing}, unknown columns {unknown}")
     if frame.empty:
         return
-    # in the order of the table's one index, so that the index is appended to, not scattered
-    order = np.lexsort(
-        [pd.factorize(frame[c], sort=True)[0] for c in ("region", "period", "element")]
-    )
-    frame = frame.iloc[order]
+    keys = {c: pd.factorize(frame[c].to_numpy(dtype=object), sort=True) for c in _KEY}
+    order = np.lexsort([keys[c][0] for c in _KEY])  # the last key sorts first: element
+    per_row = [c for c in _COLUMNS if c in frame and c not in constants]
     conn = session.connection()
-    cols = ", ".join(_COLUMNS)
     if conn.dialect.name == "postgresql":
+        columns: dict[str, Any] = {
+            c: pd.Categorical.from_codes(keys[c][0][order], keys[c][1]) for c in _KEY
+        }
+        columns.update({c: frame[c].to_numpy()[order] for c in per_row if c not in _KEY})
+        columns.update(constants)
         raw = conn.connection.driver_connection
-        with raw.cursor() as cur:  # type: ignore[union-attr]
-            sql = f"COPY data_values ({cols}) FROM STDIN WITH (FORMAT csv)"
-            with cur.copy(sql) as copy:
-                for start in range(0, len(frame), 200_000):
-                    copy.write(_csv_text(frame.iloc[start : start + 200_000]))
+        _copy(raw, {c: columns[c] for c in _copy_order(per_row, constants)})
         return
-    stamp = frame["stored_at"].iloc[0].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    out = frame[list(_COLUMNS)].copy()
-    out["stored_at"] = stamp
-    out["synthetic"] = out["synthetic"].astype(int)
-    out["current"] = out["current"].astype(int)
-    placeholders = ", ".join("?" for _ in _COLUMNS)
-    records = list(zip(*(out[c].tolist() for c in _COLUMNS), strict=True))
-    conn.exec_driver_sql(f"INSERT INTO data_values ({cols}) VALUES ({placeholders})", records)
+    _executemany(conn, frame, per_row, order, constants)
+
+
+def _copy_order(per_row: list[str], constants: dict[str, Any]) -> list[str]:
+    """COPY's column list: the keys, the figure, the other per-row columns, then the constants
+    (neighbouring columns with few distinct combinations are encoded together)."""
+    first = [c for c in (*_KEY, "value") if c in per_row]
+    return first + [c for c in per_row if c not in first] + list(constants)
+
+
+def _copy(raw: Any, columns: dict[str, Any]) -> None:
+    """Stream the rows to COPY FROM STDIN (FORMAT binary) on the session's own connection (same
+    transaction); a writer thread sends one piece while the next is built."""
+    from psycopg.copy import QueuedLibpqWriter
+
+    names = ", ".join(columns)
+    data = pgcopy.encode(
+        [(_PG_TYPES[c], v) for c, v in columns.items()], encoding=raw.info.encoding
+    )
+    with raw.cursor() as cur:
+        sql = f"COPY data_values ({names}) FROM STDIN (FORMAT binary)"
+        with cur.copy(sql, writer=QueuedLibpqWriter(cur)) as copy:
+            for piece in data:
+                copy.write(piece)
+
+
+def _executemany(
+    conn: Any, frame: pd.DataFrame, per_row: list[str], order: np.ndarray, constants: dict[str, Any]
+) -> None:
+    """One executemany binding only the per-row columns; the constants are SQL literals that
+    SQLite itself quoted (``quote()``), so they are neither bound nor converted per row."""
+    literals = {}
+    for name, value in constants.items():
+        if name == "stored_at":
+            value = pd.Timestamp(value).tz_convert(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        elif name in ("synthetic", "current"):
+            value = int(bool(value))
+        literals[name] = conn.exec_driver_sql("SELECT quote(?)", (value,)).scalar_one()
+    lists = []
+    for c in per_row:
+        col = frame[c].to_numpy()[order]
+        if c in ("synthetic", "current"):
+            col = col.astype(int)
+        elif c == "stored_at":
+            col = np.array(
+                [pd.Timestamp(v).tz_convert(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") for v in col]
+            )
+        lists.append(col.tolist())
+    names = ", ".join([*per_row, *literals])
+    values = ", ".join(["?"] * len(per_row) + list(literals.values()))
+    conn.exec_driver_sql(
+        f"INSERT INTO data_values ({names}) VALUES ({values})", list(zip(*lists, strict=True))
+    )
 
 
 # ---------------------------------------------------------------------------------------------
