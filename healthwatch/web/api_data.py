@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from healthwatch.errors import InputError, Problem
 from healthwatch.web.api import AuthDep, settings_of
@@ -42,7 +43,7 @@ def _db(request: Request) -> str | None:
     return settings_of(request).db
 
 
-def save_upload(upload: UploadFile, folder: Path) -> tuple[Path, str]:
+def save_upload(upload: StarletteUpload, folder: Path) -> tuple[Path, str]:
     """Stream ``upload`` into ``folder`` (bounded size); returns the path and the user's name."""
     name = PurePath(upload.filename or "upload.csv").name or "upload.csv"
     path = folder / name
@@ -59,7 +60,7 @@ def save_upload(upload: UploadFile, folder: Path) -> tuple[Path, str]:
 
 
 def run_import(
-    upload: UploadFile, *, auth_actor: Any, db: str | None, format: str | None, dry_run: bool
+    upload: StarletteUpload, *, auth_actor: Any, db: str | None, format: str | None, dry_run: bool
 ) -> dict[str, Any]:
     """Save the upload in a temporary folder, import it, delete the folder."""
     from healthwatch.services.data import import_upload
