@@ -19,9 +19,10 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from healthwatch.errors import InputError, Problem
+from healthwatch.web.api import _ERRORS as ERROR_RESPONSES
 from healthwatch.web.api import AuthDep, settings_of
 
-router = APIRouter(prefix="/data", tags=["data"])
+router = APIRouter(prefix="/data", tags=["data"], responses=ERROR_RESPONSES)
 
 #: largest accepted upload (a province's year of monthly values is a few MB)
 MAX_DATA_UPLOAD = 64 * 1024 * 1024
@@ -45,7 +46,9 @@ def _db(request: Request) -> str | None:
 
 def save_upload(upload: StarletteUpload, folder: Path) -> tuple[Path, str]:
     """Stream ``upload`` into ``folder`` (bounded size); returns the path and the user's name."""
-    name = PurePath(upload.filename or "upload.csv").name or "upload.csv"
+    name = PurePath(upload.filename or "").name
+    if name in ("", ".", "..") or "\x00" in name or len(name) > 200:
+        name = "upload.csv"
     path = folder / name
     size = 0
     with path.open("wb") as out:
