@@ -497,3 +497,14 @@ def test_data_pages_in_both_languages(
     chrome = re.findall(r"<(?:nav|h1|h2|th|button|label)[^>]*>(.*?)</", en.text, flags=re.S)
     assert chrome and not [c for c in chrome if CJK.search(c)]
     assert 'href="/data" class="active"' in en.text
+
+
+def test_data_pages_send_anonymous_users_to_the_login_page(
+    world: tuple[TestClient, dict[str, str], str],
+) -> None:
+    client, _, _ = world
+    for path in ("/data", "/data/history?region=210302&period=2026"):
+        r = client.get(path, headers=HTML, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login?next=/data")
+    r = client.post("/data/upload", headers=HTML, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
