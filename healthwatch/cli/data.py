@@ -168,12 +168,20 @@ def values(
     period: str | None = typer.Option(None, "--period", help="Period / 期间"),
     element: list[str] = _ELEMENTS,
     db: str | None = DbOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
-    """列出当前值（含审核状态）/ List current values with their status."""
+    """列出当前值（含审核状态；辖区外仅已审核）/ List current values with their status
+    (outside the user's region only approved ones)."""
     from healthwatch.services.data import current_values
 
-    frame = current_values(db, elements=element or None, region=region, period=period)
+    frame = current_values(
+        db,
+        actor=_actor(db, as_user),
+        elements=element or None,
+        region=region,
+        period=period,
+    )
     frame["stored_at"] = frame["stored_at"].astype(str)
     rows = frame.to_dict("records")
     if json:
@@ -377,6 +385,7 @@ def aggregate(
     region: str | None = typer.Option(None, "--region", help="Region subtree / 地区"),
     level: list[str] = _LEVELS,
     db: str | None = DbOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
     """逐级汇总（由计数重算比率）及完整性 / Aggregate from counts, with completeness."""
@@ -384,7 +393,13 @@ def aggregate(
 
     rows = [
         r
-        for r in run(indicator, db=db, periods=period or None, region=region)
+        for r in run(
+            indicator,
+            db=db,
+            periods=period or None,
+            region=region,
+            actor=_actor(db, as_user),
+        )
         if r["level"] in level
     ]
     if json:
@@ -419,12 +434,13 @@ def completeness(
     plan: str | None = typer.Option(None, "--plan", help="Plan id / 规划"),
     region: str | None = typer.Option(None, "--region", help="Region subtree / 地区"),
     db: str | None = DbOption,
+    as_user: str | None = AsOption,
     json: bool = JsonOption,
 ) -> None:
     """哪些县已填报 / Which counties have reported, per indicator."""
     from healthwatch.services.data import completeness as run
 
-    rows = run(period, plan=plan, region=region, db=db)
+    rows = run(period, plan=plan, region=region, db=db, actor=_actor(db, as_user))
     if json:
         print_json(rows)
         return

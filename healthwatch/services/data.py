@@ -536,18 +536,47 @@ def _prefix(adcode: str) -> str:
     return adcode
 
 
+def _read_scope(actor: Actor, alias: str) -> tuple[str, str, dict[str, Any]]:
+    """Joins and condition that restrict a read to what ``actor`` may see (region-scoped reads).
+
+    The rule: inside the actor's region subtree every current value (drafts included); outside
+    it only published figures, i.e. values whose region and period (or whole year) are approved.
+    A county reporter thus never reads another county's drafts, through any endpoint or command,
+    while everyone can read the approved figures that the commission publishes. An actor
+    without a region (administrators, provincial analysts) sees everything: no condition.
+    """
+    if actor.region is None:
+        return "", "", {}
+    joins = (
+        f" LEFT JOIN data_approvals sa ON sa.region = {alias}.region "
+        f"AND sa.period = {alias}.period AND sa.status = :approved "
+        f"LEFT JOIN data_approvals sy ON sy.region = {alias}.region "
+        f"AND sy.period = SUBSTR({alias}.period, 1, 4) AND sy.status = :approved "
+    )
+    condition = f"({alias}.region LIKE :scope OR sa.region IS NOT NULL OR sy.region IS NOT NULL)"
+    return joins, condition, {"scope": _prefix(actor.region) + "%", "approved": "approved"}
+
+
 def current_values(
     db: str | None = None,
     *,
+    actor: Actor,
     elements: Iterable[str] | None = None,
     region: str | None = None,
     period: str | None = None,
     session: Session | None = None,
 ) -> pd.DataFrame:
-    """Current values (region subtree, period or its year's sub-periods), with status and lock."""
+    """Current values (region subtree, period or its year's sub-periods), with status and lock.
+
+    Only what ``actor`` may read: inside its region everything, outside only approved values
+    (see :func:`_read_scope`).
+    """
+    require(actor, "read")
     if session is None:
         with session_scope(db) as s:
-            return current_values(elements=elements, region=region, period=period, session=s)
+            return current_values(
+                actor=actor, elements=elements, region=region, period=period, session=s
+            )
     where = ["v.current = :t", "v.value IS NOT NULL"]
     params: dict[str, Any] = {"t": True}
     if elements is not None:
@@ -560,11 +589,15 @@ def current_values(
     if period:
         where.append("(v.period = :p OR v.period LIKE :py)")
         params["p"], params["py"] = period, (period + "%") if len(period) == 4 else period
+    scope_joins, scope_where, scope_params = _read_scope(actor, "v")
+    if scope_where:
+        where.append(scope_where)
+        params.update(scope_params)
     sql = (
         "SELECT v.region, v.period, v.element, v.value, v.version, v.comment, v.source, "
         "v.synthetic, v.stored_by, v.stored_at, COALESCE(a.status, 'draft'), "
         "COALESCE(a.locked, :f) FROM data_values v LEFT JOIN data_approvals a "
-        "ON a.region = v.region AND a.period = v.period "
+        f"ON a.region = v.region AND a.period = v.period{scope_joins} "
         f"WHERE {' AND '.join(where)} ORDER BY v.region, v.period, v.element"
     )
     params["f"] = False
@@ -898,8 +931,14 @@ def aggregate(
     periods: list[str] | None = None,
     region: str | None = None,
     session: Session | None = None,
+    actor: Actor,
 ) -> list[dict[str, Any]]:
-    """Own figure, aggregate from counties, completeness and gap for every region and period."""
+    """Own figure, aggregate from counties, completeness and gap for every region and period.
+
+    Computed from what ``actor`` may read (:func:`_read_scope`): outside its region only approved
+    values enter the sums, so an aggregate never reveals another region's drafts.
+    """
+    require(actor, "read")
     defs = load_definitions()
     ind = defs.indicator(indicator)
     if ind is None:
@@ -908,14 +947,16 @@ def aggregate(
         )
     if session is None:
         with session_scope(db) as s:
-            return aggregate(indicator, periods=periods, region=region, session=s)
+            return aggregate(indicator, periods=periods, region=region, session=s, actor=actor)
     codes = {*ind.elements(), ind.code}
     clause, params = _in_list("e", codes)
+    scope_joins, scope_where, scope_params = _read_scope(actor, "v")
     values = _read_frame(
         session,
-        f"SELECT region, period, element, value FROM data_values WHERE current = :t "
-        f"AND value IS NOT NULL AND element IN ({clause})",
-        {**params, "t": True},
+        f"SELECT v.region, v.period, v.element, v.value FROM data_values v{scope_joins} "
+        f"WHERE v.current = :t AND v.value IS NOT NULL AND v.element IN ({clause})"
+        + (f" AND {scope_where}" if scope_where else ""),
+        {**params, **scope_params, "t": True},
         ["region", "period", "element", "value"],
     )
     if periods:
@@ -948,12 +989,15 @@ def completeness(
     plan: str | None = None,
     region: str | None = None,
     db: str | None = None,
+    actor: Actor,
 ) -> list[dict[str, Any]]:
-    """Per indicator and region: how many counties under it reported, and which did not."""
+    """Per indicator and region: how many counties under it reported, and which did not
+    (counting, outside ``actor``'s region, only approved values)."""
     out = []
     with session_scope(db) as session:
         for code in plan_indicator_codes(plan):
-            for row in aggregate(code, periods=[period], region=region, session=session):
+            rows = aggregate(code, periods=[period], region=region, session=session, actor=actor)
+            for row in rows:
                 if row["level"] == "county":
                     continue
                 out.append(
@@ -1012,12 +1056,10 @@ def export(
                 )
             ]
         )
-    require(actor, "read", region)
+    require(actor, "read")
     elements = plan_elements(plan) if plan else None
-    values = current_values(db, elements=elements, region=region, period=period)
-    values = (
-        values[[in_region_scope(actor, r) for r in values["region"]]] if len(values) else values
-    )
+    # outside the actor's region only approved values (the rule of current_values)
+    values = current_values(db, actor=actor, elements=elements, region=region, period=period)
     n = write_export(values, path, format, load_definitions(), data_set=plan or "")
     return {
         "file": str(path),
@@ -1049,7 +1091,7 @@ def template(
         raise NotFoundError(f"No plan {plan}.", f"没有规划 {plan}。")
     with session_scope(db) as session:
         region_name = _region_row(session, region).name
-        prev = current_values(region=region, period=str(year - 1), session=session)
+        prev = current_values(actor=actor, region=region, period=str(year - 1), session=session)
     prev = prev[(prev["region"] == region) & (prev["period"] == str(year - 1))]
     last = dict(zip(prev["element"], prev["value"].astype(float), strict=True))
     return write_template(
@@ -1118,3 +1160,52 @@ def load_demo_data(db: str | None = None, *, actor: Actor) -> dict[str, Any]:
             "warnings_by_kind": kinds,
         },
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Uploads (the web app)
+# ---------------------------------------------------------------------------------------------
+
+
+def import_upload(
+    path: Path | str,
+    name: str,
+    *,
+    actor: Actor,
+    db: str | None = None,
+    format: str | None = None,
+    dry_run: bool = False,
+) -> ImportResult:
+    """Import an uploaded file saved at ``path`` under the name the user gave it.
+
+    Why not :func:`import_file`: the upload lies in a temporary folder, and the user must see
+    their own file name (``births.csv``), not the server's temporary path, in every problem of
+    the error report, in the result and in the import record that history shows.
+    """
+    started = time.perf_counter()
+    p = Path(path)
+    shown = Path(name).name or p.name
+    defs = load_definitions()
+    try:
+        incoming = read_incoming(p, format, None, defs)
+    except HealthwatchError as exc:
+        exc.problems = [_shown_as(problem, str(p), shown) for problem in exc.problems]
+        raise
+    incoming.file = shown
+    try:
+        result = import_values(incoming, actor=actor, db=db, dry_run=dry_run, defs=defs,
+                               sha256=_sha256(p))  # fmt: skip
+    except HealthwatchError as exc:
+        exc.problems = [_shown_as(problem, str(p), shown) for problem in exc.problems]
+        raise
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _shown_as(problem: Problem, path: str, shown: str) -> Problem:
+    """``problem`` naming the uploaded file as the user named it."""
+    from dataclasses import replace
+
+    if problem.file and path in problem.file:
+        return replace(problem, file=problem.file.replace(path, shown))
+    return problem

@@ -71,7 +71,7 @@ SOURCES = {
 
 
 def _stored_indicator_values(
-    session: Session, codes: list[str]
+    session: Session, codes: list[str], actor: Actor = LOCAL_ADMIN
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Annual values of ``codes`` from the store: rates from summed counts, with their source.
 
@@ -92,7 +92,7 @@ def _stored_indicator_values(
     if not inds:
         return empty, pd.DataFrame()
     elements = {e for i in inds for e in (*i.elements(), i.code)}
-    stored = current_values(elements=elements, session=session)
+    stored = current_values(actor=actor, elements=elements, session=session)
     stored = stored[stored["period"].str.fullmatch(r"\d{4}")]
     if stored.empty:
         return empty, pd.DataFrame()
@@ -144,18 +144,19 @@ def _stored_indicator_values(
     return pd.concat(frames, ignore_index=True), pd.concat(complete, ignore_index=True)
 
 
-def indicator_values(session: Session, plan: Plan) -> ValueSource:
+def indicator_values(session: Session, plan: Plan, actor: Actor = LOCAL_ADMIN) -> ValueSource:
     """THE adapter between the store and the evaluation: the values to evaluate ``plan`` on.
 
     Stored indicator data first (rates recomputed from counts by the data layer's definitions
     and aggregation, see :func:`_stored_indicator_values`), then the plan's own stated baselines
     for every indicator, region and year the store has no value for. Each value carries its
-    ``source`` (keys of :data:`SOURCES`).
+    ``source`` (keys of :data:`SOURCES`). Only stored values ``actor`` may read enter (outside
+    its region, approved ones: :func:`healthwatch.services.data.current_values`).
     """
     seeds = seed_values(plan).loc[:, ["indicator", "region", "year", "value"]]
     seeds["source"] = "plan_baseline"
     codes = list(dict.fromkeys(i.code for i in plan.indicators))
-    stored, complete = _stored_indicator_values(session, codes)
+    stored, complete = _stored_indicator_values(session, codes, actor)
     if stored.empty:
         return ValueSource(seeds, "plan_baselines", None)
     key = ["indicator", "region", "year"]
@@ -237,7 +238,7 @@ def _annotate_sources(
     del warnings
 
 
-def _populations(session: Session, year: int) -> dict[str, float]:
+def _populations(session: Session, year: int, actor: Actor = LOCAL_ADMIN) -> dict[str, float]:
     """Population weights: the region table's figures, overridden by the stored
     ``resident_population`` reported for the latest year up to ``year`` (counties included)."""
     from healthwatch.services.data import current_values
@@ -249,7 +250,7 @@ def _populations(session: Session, year: int) -> dict[str, float]:
         if pops:
             out = dict(pops)
             break
-    stored = current_values(elements=["resident_population"], session=session)
+    stored = current_values(actor=actor, elements=["resident_population"], session=session)
     stored = stored[stored["period"].str.fullmatch(r"\d{4}")]
     stored = stored[stored["period"].astype(int) <= year]
     if not stored.empty:
@@ -290,12 +291,15 @@ def run_evaluation(
     level: str | None = None,
     kind: str = "final",
     progress: ProgressCallback | None = None,
+    *,
+    actor: Actor = LOCAL_ADMIN,
 ) -> tuple[dict[str, Any], PlanEvaluation, Plan]:
-    """Compute (without storing) the evaluation document of ``evaluate --json``."""
+    """Compute (without storing) the evaluation document of ``evaluate --json`` from the
+    values ``actor`` may read."""
     _check_options(as_of, kind, level)
     plan = stored_plan(session, plan_id)
     regions = _regions(plan, region, level)
-    values = indicator_values(session, plan)
+    values = indicator_values(session, plan, actor)
     # the values used: the regions evaluated and the root's children (which name the regions
     # dragging an aggregate down), up to the as-of year; data_version hashes exactly these
     kids = [k for k in _child_regions(regions[0]) if k not in regions]
@@ -303,7 +307,7 @@ def run_evaluation(
     used = values.frame[
         values.frame["region"].isin(scope) & (values.frame["year"] <= as_of)
     ].reset_index(drop=True)
-    pops = _populations(session, as_of)
+    pops = _populations(session, as_of, actor)
     if progress:
         progress(0, 3, "values")
     # inequality across the sub-regions of one level: the --level regions, else the children
@@ -391,7 +395,9 @@ def _evaluate(
             )
         plan_region = row.region
     require(actor, "read", plan_region)
-    doc, ev, plan = run_evaluation(session, plan_id, as_of, region, level, kind, progress)
+    doc, ev, plan = run_evaluation(
+        session, plan_id, as_of, region, level, kind, progress, actor=actor
+    )
     same = session.scalars(
         select(Evaluation.id).where(
             Evaluation.plan_id == plan_id,

@@ -311,6 +311,10 @@ def create_app(
     _mount_static(app)
     app.include_router(api.router, prefix=API_PREFIX)
     app.include_router(pages.router)
+    from healthwatch.web import api_data, pages_data  # indicator data (issue 12)
+
+    app.include_router(api_data.router, prefix=API_PREFIX)
+    app.include_router(pages_data.router)
     pages.install(app)
 
     @app.get("/api/docs", include_in_schema=False)

@@ -66,7 +66,7 @@ def test_filled_template_imports_back_unchanged_in_meaning(db_url, tmp_path):
     fill_template(path, values, filled)
     result = svc.import_file(filled, actor=LOCAL_ADMIN, db=db_url)
     assert result.format == "xlsx" and result.inserted == 4  # blank rows are "not reported"
-    stored = svc.current_values(db_url, region="210303")
+    stored = svc.current_values(db_url, actor=LOCAL_ADMIN, region="210303")
     assert dict(zip(stored["element"], stored["value"], strict=True)) == values
     again = svc.import_file(filled, actor=LOCAL_ADMIN, db=db_url)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 4)

@@ -88,7 +88,7 @@ def test_two_imports_at_once_both_complete_and_no_value_is_lost(db_url, tmp_path
     fa, fb = tmp_path / "a.csv", tmp_path / "b.csv"
     a.to_csv(fa, index=False)
     b.to_csv(fb, index=False)
-    svc.current_values(db_url)  # migrate and seed once, before the race
+    svc.current_values(db_url, actor=LOCAL_ADMIN)  # migrate and seed once, before the race
     procs = [_spawn(db_url, fa), _spawn(db_url, fb)]
     outs = [p.communicate(timeout=300) for p in procs]
     for p, (_, err) in zip(procs, outs, strict=True):
@@ -96,7 +96,7 @@ def test_two_imports_at_once_both_complete_and_no_value_is_lost(db_url, tmp_path
     values, imports = counts(db_url)
     assert imports == 2
     assert values == 30_000 + 5_000  # every key once, the shared ones in two versions
-    current = svc.current_values(db_url)
+    current = svc.current_values(db_url, actor=LOCAL_ADMIN)
     assert len(current) == 30_000
     assert set(zip(current["region"], current["period"], current["element"], strict=True)) == set(
         zip(frame["region"], frame["period"], frame["element"], strict=True)

@@ -70,7 +70,7 @@ def test_reimport_changes_nothing_and_a_changed_value_is_a_new_version(seeded_db
     hist = svc.history("210302", "2023", "infant_deaths", actor=LOCAL_ADMIN, db=seeded_db_url)
     assert [v["new"] for v in hist["versions"]] == [4.0, 5.0, 4.0]
     assert "typo in b.csv" in hist["versions"][2]["reason"]
-    values = svc.current_values(seeded_db_url, elements=["infant_deaths"])
+    values = svc.current_values(seeded_db_url, actor=LOCAL_ADMIN, elements=["infant_deaths"])
     assert values["value"].tolist() == [4.0] and values["version"].tolist() == [3]
     # every import and the revert are in the audit log
     with session_scope(seeded_db_url) as s:
@@ -108,7 +108,7 @@ def test_scope_refuses_writes_outside_the_region_and_writes_nothing(seeded_db_ur
         db=seeded_db_url,
     )
     assert ok.inserted == 3
-    assert svc.current_values(seeded_db_url)["stored_by"].unique().tolist() == ["anshan-stats"]
+    assert svc.current_values(seeded_db_url, actor=LOCAL_ADMIN)["stored_by"].unique().tolist() == ["anshan-stats"]
 
 
 def test_approval_goes_up_level_by_level_locks_and_unlock_is_audited(seeded_db_url, tmp_path):
@@ -182,7 +182,7 @@ def test_aggregation_sums_counts_recomputes_rates_and_reports_completeness(seede
     svc.import_file(write_csv(tmp_path / "a.csv", rows), actor=LOCAL_ADMIN, db=seeded_db_url)
     result = {
         r["region"]: r
-        for r in svc.aggregate("infant_mortality", db=seeded_db_url, periods=["2023"])
+        for r in svc.aggregate("infant_mortality", db=seeded_db_url, periods=["2023"], actor=LOCAL_ADMIN)
     }
     city = result["210300"]
     expected = (10 + 2 + 4) / (2000 + 1000 + 500) * 1000
@@ -198,7 +198,9 @@ def test_aggregation_sums_counts_recomputes_rates_and_reports_completeness(seede
     assert (province["counties_reported"], province["counties_total"]) == (3, 100)
     assert result["210302"]["own"] == pytest.approx(5.0)
     assert result["210311"]["own"] is None and result["210311"]["completeness"] == 0
-    rows = svc.completeness("2023", plan="anshan-2021-2025", region="210300", db=seeded_db_url)
+    rows = svc.completeness(
+        "2023", plan="anshan-2021-2025", region="210300", db=seeded_db_url, actor=LOCAL_ADMIN
+    )
     im = next(r for r in rows if r["indicator"] == "infant_mortality" and r["region"] == "210300")
     assert im["counties_reported"] == 3
 

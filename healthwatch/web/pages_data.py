@@ -1,0 +1,296 @@
+"""The indicator-data pages: upload with the error report, template, approval queue, values,
+history with revert.
+
+Server-rendered forms (no script needed): every form posts the session's CSRF token, every
+action goes through the same service function as the API and the CLI with the user's actor, so
+the server refuses what the role or region does not allow even when a button is forged. Buttons
+are only shown when the user may use them.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from starlette.datastructures import UploadFile
+
+from healthwatch.errors import HealthwatchError
+from healthwatch.store.db import session_scope
+from healthwatch.users import Actor, in_region_scope
+from healthwatch.web.i18n import translate
+from healthwatch.web.pages import language, page_auth, render
+from healthwatch.web.security import Auth, check_csrf
+
+router = APIRouter(include_in_schema=False)
+
+_ADCODE = re.compile(r"^\d{6}$")
+_PERIOD = re.compile(r"^\d{4}(Q[1-4]|\d{2})?$")
+VALUES_SHOWN = 500
+
+
+def _db(request: Request) -> str | None:
+    db: str | None = request.app.state.settings.db
+    return db
+
+
+def _period(value: str | None) -> str:
+    """The period asked for, else last year (the year being reported)."""
+    return value if value and _PERIOD.match(value) else str(date.today().year - 1)
+
+
+def _region(value: str | None, actor: Actor) -> str:
+    """The region asked for when the user may see it, else the user's own (or the province)."""
+    own = actor.region or "210000"
+    if value and _ADCODE.match(value) and in_region_scope(actor, value):
+        return value
+    return own
+
+
+def _regions(db: str | None) -> list[dict[str, str]]:
+    from healthwatch.store.models import Region
+
+    with session_scope(db) as session:
+        rows = session.execute(
+            select(Region.adcode, Region.name, Region.level).order_by(Region.adcode)
+        ).all()
+    return [{"adcode": a, "name": n, "level": lv} for a, n, lv in rows]
+
+
+def _actions(actor: Actor, row: dict[str, Any]) -> list[str]:
+    """The workflow buttons ``actor`` may use on a status row (the server checks again)."""
+    if not in_region_scope(actor, row["region"]):
+        return []
+    out = []
+    if row["status"] == "draft" and actor.can("submit"):
+        out.append("submit")
+    if row["status"] == "submitted" and actor.can("approve"):
+        out.append("approve")
+    if row["locked"] and actor.can("unlock"):
+        out.append("unlock")
+    return out
+
+
+def _element_names(lang: str) -> dict[str, str]:
+    from healthwatch.data.elements import indicator_names, load_definitions
+
+    defs = load_definitions()
+    names = {c: (e.name_en if lang == "en" else e.name_zh) or c for c, e in defs.elements.items()}
+    for code, (zh, en) in indicator_names().items():
+        names.setdefault(code, (en if lang == "en" else zh) or code)
+    return names
+
+
+def _data_context(request: Request, auth: Auth, period: str, region: str) -> dict[str, Any]:
+    """Everything the data page shows for ``period`` and ``region``."""
+    from healthwatch.services.data import current_values, status
+    from healthwatch.store.plans import list_plans
+
+    db = _db(request)
+    actor = auth.actor
+    regions = _regions(db)
+    names = {r["adcode"]: r["name"] for r in regions}
+    queue = status(period, region=region, db=db, actor=actor)
+    for row in queue:
+        row["actions"] = _actions(actor, row)
+        row["name"] = names.get(row["region"], "")
+    frame = current_values(db, actor=actor, region=region, period=period)
+    frame["stored_at"] = frame["stored_at"].astype(str)
+    values = frame.head(VALUES_SHOWN).to_dict("records")
+    for v in values:
+        v["in_scope"] = in_region_scope(actor, v["region"])
+    with session_scope(db) as session:
+        plans = list_plans(session)
+    return {
+        "period": period,
+        "region": region,
+        "region_name": names.get(region, ""),
+        "plans": plans,
+        "scope_regions": [r for r in regions if in_region_scope(actor, r["adcode"])],
+        "queue": queue,
+        "values": values,
+        "values_total": len(frame),
+        "element_names": _element_names(language(request)),
+        "year": int(period[:4]) if period[:4].isdigit() else date.today().year - 1,
+        "formats": ["csv", "xlsx", "dhis2-json", "dhis2-csv", "fhir"],
+        "can_write": actor.can("write"),
+    }
+
+
+def _error_view(exc: HealthwatchError) -> tuple[int, dict[str, Any]]:
+    """Status and the report the page shows for a refused action (every problem)."""
+    from healthwatch.web.app import error_body
+
+    status, body = error_body(exc)
+    return status, body
+
+
+def _data_page(
+    request: Request,
+    auth: Auth,
+    period: str,
+    region: str,
+    *,
+    status: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
+    context = _data_context(request, auth, period, region)
+    context.update(extra)
+    return render(request, "data.html", context, auth, status)
+
+
+@router.get("/data")
+def data_page(request: Request, period: str | None = None, region: str | None = None) -> Response:
+    auth = page_auth(request)
+    saved = request.query_params.get("saved")
+    known = saved in ("submit", "approve", "unlock")
+    notice = translate(language(request), f"data_done_{saved}") if known else ""
+    return _data_page(request, auth, _period(period), _region(region, auth.actor), notice=notice)
+
+
+@router.post("/data/upload")
+async def data_upload(request: Request) -> Response:
+    from healthwatch.web.api_data import run_import
+
+    auth = page_auth(request)
+    form = await request.form()
+    check_csrf(request, auth, str(form.get("csrf_token", "")))
+    period = _period(str(form.get("period", "")))
+    region = _region(str(form.get("region", "")), auth.actor)
+    upload = form.get("file")
+    fmt = str(form.get("format", "")) or None
+    dry_run = form.get("dry_run") in ("1", "on", "true")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        report = {
+            "code": "invalid_input",
+            "message_zh": translate("zh", "data_no_file"),
+            "message_en": translate("en", "data_no_file"),
+            "problems": [],
+        }
+        return _data_page(request, auth, period, region, status=422, report=report)
+    try:
+        result = run_import(upload, auth_actor=auth.actor, db=_db(request), format=fmt,
+                            dry_run=dry_run)  # fmt: skip
+    except HealthwatchError as exc:
+        status, body = _error_view(exc)
+        return _data_page(request, auth, period, region, status=status, report=body)
+    return _data_page(request, auth, period, region, result=result)
+
+
+@router.get("/data/template")
+def data_template(request: Request, plan: str, region: str, year: int) -> Response:
+    from healthwatch.services.data import template
+    from healthwatch.web.api_data import XLSX
+
+    auth = page_auth(request)
+    with tempfile.TemporaryDirectory(prefix="hw-template-") as tmp:
+        path = Path(tmp) / "template.xlsx"
+        template(path, plan=plan, region=region, year=year, actor=auth.actor, db=_db(request))
+        content = path.read_bytes()
+    name = f"{plan}-{region}-{year}.xlsx"
+    return Response(
+        content,
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.post("/data/workflow")
+async def data_workflow(request: Request) -> Response:
+    from healthwatch.services import data as svc
+
+    auth = page_auth(request)
+    form = await request.form()
+    check_csrf(request, auth, str(form.get("csrf_token", "")))
+    action = str(form.get("action", ""))
+    target = str(form.get("target", ""))
+    period = _period(str(form.get("period", "")))
+    region = _region(str(form.get("region", "")), auth.actor)
+    text = str(form.get("text", ""))[:1000]
+    try:
+        if action == "unlock":
+            svc.unlock(target, period, actor=auth.actor, reason=text, db=_db(request))
+        elif action in ("submit", "approve"):
+            run = svc.submit if action == "submit" else svc.approve
+            run(target, period, actor=auth.actor, db=_db(request), comment=text)
+        else:
+            raise HealthwatchError(f"No action {action!r}.", f"没有操作 {action!r}。")
+    except HealthwatchError as exc:
+        status, body = _error_view(exc)
+        return _data_page(request, auth, period, region, status=status, report=body)
+    query = urlencode({"period": period, "region": region, "saved": action})
+    return RedirectResponse(f"/data?{query}#queue", status_code=303)
+
+
+def _history_page(
+    request: Request, auth: Auth, region: str, period: str, status: int = 200, **extra: Any
+) -> HTMLResponse:
+    from healthwatch.services.data import history
+    from healthwatch.services.data import status as workflow_status
+
+    db = _db(request)
+    found = history(region, period, db=db, actor=auth.actor)
+    state = [r for r in workflow_status(period, region=region, db=db, actor=auth.actor)
+             if r["region"] == region]  # fmt: skip
+    locked = bool(state and state[0]["locked"])
+    names = {r["adcode"]: r["name"] for r in _regions(db)}
+    context = {
+        "history": found,
+        "region": region,
+        "region_name": names.get(region, ""),
+        "period": period,
+        "locked": locked,
+        "can_revert": auth.actor.can("write")
+        and in_region_scope(auth.actor, region)
+        and not locked,
+        "element_names": _element_names(language(request)),
+        **extra,
+    }
+    return render(request, "data_history.html", context, auth, status)
+
+
+@router.get("/data/history")
+def data_history(request: Request, region: str, period: str) -> Response:
+    auth = page_auth(request)
+    if not _ADCODE.match(region) or not _PERIOD.match(period):
+        return RedirectResponse("/data", status_code=303)
+    saved = request.query_params.get("saved")
+    notice = translate(language(request), "data_done_revert") if saved else ""
+    return _history_page(request, auth, region, period, notice=notice)
+
+
+@router.post("/data/revert")
+async def data_revert(request: Request) -> Response:
+    from healthwatch.services.data import revert
+
+    auth = page_auth(request)
+    form = await request.form()
+    check_csrf(request, auth, str(form.get("csrf_token", "")))
+    region = str(form.get("region", ""))
+    period = str(form.get("period", ""))
+    if not _ADCODE.match(region) or not _PERIOD.match(period):
+        return RedirectResponse("/data", status_code=303)
+    try:
+        version = int(str(form.get("version", "")))
+        revert(region, period, str(form.get("element", "")), version,
+               reason=str(form.get("reason", ""))[:1000], actor=auth.actor,
+               db=_db(request))  # fmt: skip
+    except ValueError:
+        report = {
+            "code": "invalid_input",
+            "message_zh": "版本号无效。",
+            "message_en": "The version is not a number.",
+            "problems": [],
+        }
+        return _history_page(request, auth, region, period, 422, report=report)
+    except HealthwatchError as exc:
+        status, body = _error_view(exc)
+        return _history_page(request, auth, region, period, status, report=body)
+    query = urlencode({"region": region, "period": period, "saved": 1})
+    return RedirectResponse(f"/data/history?{query}", status_code=303)
