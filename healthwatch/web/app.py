@@ -310,6 +310,7 @@ def create_app(
     _install_security_headers(app)
     _mount_static(app)
     app.include_router(api.router, prefix=API_PREFIX)
+    app.include_router(_evaluation_router(), prefix=API_PREFIX)
     app.include_router(pages.router)
     pages.install(app)
 
@@ -329,3 +330,10 @@ def create_app(
         )
 
     return app
+
+
+def _evaluation_router() -> Any:
+    """The evaluation endpoints (``web/api_evaluate.py``), imported when the app is built."""
+    from healthwatch.web.api_evaluate import router
+
+    return router
