@@ -312,6 +312,7 @@ def create_app(
     app.include_router(api.router, prefix=API_PREFIX)
     app.include_router(_evaluation_router(), prefix=API_PREFIX)
     app.include_router(pages.router)
+    app.include_router(_evaluation_router(pages=True))
     pages.install(app)
 
     @app.get("/api/docs", include_in_schema=False)
@@ -332,8 +333,13 @@ def create_app(
     return app
 
 
-def _evaluation_router() -> Any:
-    """The evaluation endpoints (``web/api_evaluate.py``), imported when the app is built."""
+def _evaluation_router(pages: bool = False) -> Any:
+    """The evaluation endpoints (``web/api_evaluate.py``) or pages (``web/pages_evaluate.py``),
+    imported when the app is built."""
+    if pages:
+        from healthwatch.web.pages_evaluate import router as page_router
+
+        return page_router
     from healthwatch.web.api_evaluate import router
 
     return router
