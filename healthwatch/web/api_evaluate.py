@@ -23,9 +23,9 @@ from healthwatch.errors import NotFoundError
 from healthwatch.store.db import session_scope
 from healthwatch.users import Actor, require
 from healthwatch.web import views
-from healthwatch.web.api import AuthDep, settings_of
+from healthwatch.web.api import _ERRORS, AuthDep, settings_of
 
-router = APIRouter(tags=["evaluation"])
+router = APIRouter(tags=["evaluation"], responses=_ERRORS)
 
 PLAN_PATH = views.PathParam(
     ..., pattern=r"^[a-z0-9][a-z0-9-]{0,99}$", description="规划编号 / plan id"
@@ -387,7 +387,7 @@ def report(
             session, plan_id, year, fmt, lang, region, "city", actor=actor, store=False
         )
     name = f"{plan_id}-{year}-{lang}.{fmt}"
-    label = f"{plan['name_zh'] if lang == 'zh' else plan_id}-{year}.{fmt}"
+    label = f"{plan['name_zh'] if lang == 'zh' else plan_id}-{year}-{lang}.{fmt}"
     headers = {
         "Content-Disposition": f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(label)}",
         "X-Data-Version": str(info["data_version"]),
