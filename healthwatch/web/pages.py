@@ -270,18 +270,16 @@ def map_page(request: Request, region: str = "210000") -> HTMLResponse:
     auth = page_auth(request)
     lang = language(request)
     code = region if region.isdigit() and len(region) == 6 else "210000"
-    data = {
+    data: dict[str, Any] = {
         "start": code,
         "labels": {
             k: translate(lang, k)
             for k in ("population", "map_up", "level_province", "level_city", "level_county")
         },
     }
-    from healthwatch.web.pages_evaluate import map_choices
+    from healthwatch.web.pages_evaluate import add_map_choices
 
-    data["choices"] = map_choices(request, lang)  # indicator colouring (evaluation pages)
-    data["chosen"] = {k: request.query_params.get(k) for k in ("plan", "indicator", "year", "by")}
-    data["labels"].update({k: translate(lang, k) for k in ("col_value", "col_status", "no_data")})
+    add_map_choices(request, lang, data)  # colouring by an indicator (evaluation pages)
     return render(request, "map.html", {"page_data": data}, auth)
 
 

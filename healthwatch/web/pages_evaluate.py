@@ -69,9 +69,7 @@ def indicator_page(
     auth = page_auth(request)
     lang = language(request)
     scope = region if region and region.isdigit() and len(region) == 6 else None
-    detail = data.indicator_detail(
-        request, auth.actor, plan_id, code, _year(as_of), scope, lang
-    )
+    detail = data.indicator_detail(request, auth.actor, plan_id, code, _year(as_of), scope, lang)
     plan = detail["plan"]
     page_data = {
         "detail": detail,
@@ -92,7 +90,7 @@ def projects_page(
 ) -> HTMLResponse:
     auth = page_auth(request)
     plans = _plans(request)
-    chosen = _chosen([p for p in plans], plan)
+    chosen = _chosen(plans, plan)
     result = (
         data.plan_projects(request, auth.actor, chosen["id"], _year(as_of), language(request))
         if chosen
@@ -186,3 +184,15 @@ def map_choices(request: Request, lang: str) -> list[dict[str, Any]]:
                 }
             )
     return out
+
+
+def add_map_choices(request: Request, lang: str, page_data: dict[str, Any]) -> None:
+    """Add the map page's indicator selectors: the choices, the ones the URL preselects
+    (``?plan=&indicator=&year=&by=``) and their labels."""
+    page_data["choices"] = map_choices(request, lang)
+    page_data["chosen"] = {
+        k: request.query_params.get(k) for k in ("plan", "indicator", "year", "by")
+    }
+    page_data["labels"].update(
+        {k: translate(lang, k) for k in ("col_value", "col_status", "no_data")}
+    )

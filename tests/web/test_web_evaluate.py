@@ -126,8 +126,12 @@ def test_map_values_status_and_drill_down(api: TestClient, env: Any) -> None:
 def test_region_scope_is_respected(api: TestClient, env: Any) -> None:
     """A reporter of Anshan may read Anshan, not the province's evaluation."""
     h = bearer(env[1]["anshan"])
-    assert_error(api.get(f"/api/v1/evaluation/{LIAONING}/status", headers=h), 403, "permission_denied")
-    r = api.get(f"/api/v1/evaluation/{LIAONING}/map?indicator=gps_per_10000&region=210300", headers=h)
+    assert_error(
+        api.get(f"/api/v1/evaluation/{LIAONING}/status", headers=h), 403, "permission_denied"
+    )
+    r = api.get(
+        f"/api/v1/evaluation/{LIAONING}/map?indicator=gps_per_10000&region=210300", headers=h
+    )
     assert r.status_code == 200, r.text
     report = f"/api/v1/evaluation/{LIAONING}/report?format=xlsx"
     assert_error(api.get(report, headers=h), 403, "permission_denied")
@@ -191,7 +195,9 @@ def test_report_downloads_parse(api: TestClient, env: Any, lang: str) -> None:
     xlsx = api.get(base + "&format=xlsx", headers=h)
     assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
     book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
-    cells = [str(c) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for c in row]
+    cells = [
+        str(c) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for c in row
+    ]
     assert all(any(n in c for c in cells) for n in names)
     # a download only reads: no evaluation record is stored for it
     assert len(_get(api, env, "viewer", "/api/v1/evaluations")) == before
@@ -201,7 +207,9 @@ def test_report_downloads_parse(api: TestClient, env: Any, lang: str) -> None:
 def test_unknown_plan_and_anonymous(api: TestClient, env: Any) -> None:
     r = api.get("/api/v1/evaluation/no-such-plan/status", headers=bearer(env[1]["viewer"]))
     assert_error(r, 404, "not_found")
-    assert_error(TestClient(env[2]).get(f"/api/v1/evaluation/{ANSHAN}/status"), 401, "not_authenticated")
+    assert_error(
+        TestClient(env[2]).get(f"/api/v1/evaluation/{ANSHAN}/status"), 401, "not_authenticated"
+    )
 
 
 # --- pages ---------------------------------------------------------------------------------

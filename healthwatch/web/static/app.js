@@ -87,10 +87,17 @@
       const q = new URLSearchParams({ indicator, year: sel("map-year").value, region: adcode, lang });
       return `/api/v1/evaluation/${encodeURIComponent(sel("map-plan").value)}/map?${q}`;
     }
-    function redraw() { const here = trail.pop(); show(here ? here.adcode : (page.start || "210000")).catch(fail); }
+    let latest = 0;  // only the newest request draws (selectors can change while one loads)
+    function redraw() {
+      const here = trail.length ? trail[trail.length - 1].adcode : (page.start || "210000");
+      show(here, true).catch(fail);
+    }
     function fail(err) { document.getElementById("map-crumbs").textContent = err.message; }
-    async function show(adcode) {
+    async function show(adcode, same) {
+      const ticket = ++latest;
       const fc = await api(mapUrl(adcode));
+      if (ticket !== latest) return;
+      if (same && trail.length) trail.pop();
       trail.push({ adcode, name: fc.region.name });
       document.getElementById("map-crumbs").textContent = trail.map(r => r.name).join(" › ");
       upButton.hidden = trail.length < 2;
