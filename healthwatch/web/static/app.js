@@ -186,7 +186,13 @@
     }
     const goal = d.indicator.target.goal;
     indicatorChart.setOption({
-      tooltip: { trigger: "axis", valueFormatter: v => (v === null || v === undefined ? "" : Number(v).toPrecision(4)) },
+      tooltip: { trigger: "axis", formatter: ps => {
+        const num = v => Number(v).toPrecision(4);
+        const lines = ps.filter(p => p.seriesName !== "low" && p.value !== null && p.value !== undefined).map(p =>
+          p.seriesName === L.forecast_band ? `${p.marker}${p.seriesName}: ${num(low[p.dataIndex])} – ${num(low[p.dataIndex] + p.value)}`
+            : `${p.marker}${p.seriesName}: ${num(p.value)}`);
+        return [ps.length ? ps[0].axisValue : ""].concat(lines).join("<br>");
+      } },
       legend: { bottom: 0, data: [L.reported, L.target_path, L.forecast_value, L.forecast_band] },
       grid: { left: 60, right: 30, top: 30, bottom: 50 },
       xAxis: { type: "category", data: years, boundaryGap: false },
