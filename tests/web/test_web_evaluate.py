@@ -294,3 +294,29 @@ def test_evaluations_page_run_form_needs_csrf_and_write(env: Any) -> None:
     assert r.status_code == 303 and "saved=" in r.headers["location"]
     page = client.get(r.headers["location"], headers=HTML).text
     assert 'id="saved"' in page and "中期评估" in page
+
+
+@pytest.mark.postgres
+def test_the_same_on_postgresql(postgres_url: str) -> None:
+    """Status, a stored run and a report download on PostgreSQL (the rest runs on SQLite)."""
+    tokens = populate(postgres_url, ("analyst", "viewer"))
+    load_demo_data(postgres_url, actor=LOCAL_ADMIN)
+    client = TestClient(create_app(postgres_url))
+    status = client.get(
+        f"/api/v1/evaluation/{ANSHAN}/status?as_of=2024", headers=bearer(tokens["viewer"])
+    )
+    assert status.status_code == 200, status.text
+    assert {r["status"] for r in _no_nan(status.text)["indicators"]} <= STATUSES
+    body = {"plan": ANSHAN, "as_of": 2024}
+    refused = client.post("/api/v1/evaluations", json=body, headers=bearer(tokens["viewer"]))
+    assert_error(refused, 403, "permission_denied")
+    made = client.post("/api/v1/evaluations", json=body, headers=bearer(tokens["analyst"]))
+    assert made.status_code == 201, made.text
+    listed = client.get("/api/v1/evaluations", headers=bearer(tokens["viewer"])).json()
+    assert [e["id"] for e in listed] == [made.json()["evaluation_id"]]
+    xlsx = client.get(
+        f"/api/v1/evaluation/{ANSHAN}/report?as_of=2024&format=xlsx",
+        headers=bearer(tokens["viewer"]),
+    )
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"  # a zip: the XLSX container
+    dispose_engine(postgres_url)
