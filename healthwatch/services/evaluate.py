@@ -456,6 +456,36 @@ def write_report(
 
     The report names the evaluation's data version, so the filed document can be reproduced.
     """
+    step = (lambda i, what: progress(i, 5, what)) if progress else (lambda i, what: None)
+    content, info = render_report(
+        session, plan_id, as_of, fmt, lang, region, level, actor=actor, store=True, step=step
+    )
+    step(4, "write")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(content)
+    step(5, "done")
+    return {"file": str(out), **info}
+
+
+def render_report(
+    session: Session,
+    plan_id: str,
+    as_of: int,
+    fmt: str,
+    lang: str,
+    region: str | None = None,
+    level: str | None = "city",
+    *,
+    actor: Actor = LOCAL_ADMIN,
+    store: bool = True,
+    step: Callable[[int, str], None] | None = None,
+) -> tuple[bytes, dict[str, Any]]:
+    """Evaluate and render the report in memory: its bytes and what was rendered.
+
+    ``store=False`` is for a download (a web GET, a viewer): it needs only ``read`` and writes
+    nothing; the report still names the data version, so it can be reproduced.
+    """
     from datetime import UTC, datetime
 
     from healthwatch.regions.hierarchy import all_regions
@@ -475,12 +505,12 @@ def write_report(
         problems.append(Problem("lang must be zh or en", "语言须为 zh 或 en", field="--lang"))
     if problems:
         raise InputError(problems)
-    step = (lambda i, what: progress(i, 5, what)) if progress else (lambda i, what: None)
+    step = step or (lambda i, what: None)
     row = session.get(PlanRow, plan_id)
     kind = report_kind(stored_plan(session, plan_id), as_of) if row is not None else "final"
     step(0, "evaluate")
     doc, ev, plan = _evaluate(
-        session, plan_id, as_of, region, level, kind, actor=actor, store=True, progress=None
+        session, plan_id, as_of, region, level, kind, actor=actor, store=store, progress=None
     )
     step(1, "findings")
     findings = [f.to_json() for f in check_stored_plans(session, [plan_id])]
@@ -497,19 +527,14 @@ def write_report(
     )
     step(2, f"render {fmt}")
     content = render(data, fmt, lang)
-    step(4, "write")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(content)
-    step(5, "done")
-    return {
-        "file": str(out),
+    info = {
         "format": fmt,
         "lang": lang,
         "bytes": len(content),
         "evaluation_id": doc.get("evaluation_id"),
         "data_version": doc["data_version"],
     }
+    return content, info
 
 
 def stored_evaluations(session: Session, plan_id: str | None = None) -> list[dict[str, Any]]:
@@ -706,3 +731,19 @@ def stored_progress(session: Session, plan_id: str) -> pd.DataFrame | None:
             for r in rows
         ]
     ).astype({"budget_10k_yuan": float, "planned_percent": float})
+
+
+def evaluation_with_series(
+    session: Session,
+    plan_id: str,
+    as_of: int,
+    region: str | None = None,
+    level: str | None = None,
+    *,
+    actor: Actor = LOCAL_ADMIN,
+) -> tuple[dict[str, Any], PlanEvaluation, Plan]:
+    """Evaluate without storing, for a reader (``read`` in the region): the document, the
+    evaluation with its value series (the web's trend charts and maps need them), the plan."""
+    return _evaluate(
+        session, plan_id, as_of, region, level, "annual", actor=actor, store=False, progress=None
+    )

@@ -310,11 +310,13 @@ def create_app(
     _install_security_headers(app)
     _mount_static(app)
     app.include_router(api.router, prefix=API_PREFIX)
+    app.include_router(_evaluation_router(), prefix=API_PREFIX)
     app.include_router(pages.router)
     from healthwatch.web import api_data, pages_data  # indicator data (issue 12)
 
     app.include_router(api_data.router, prefix=API_PREFIX)
     app.include_router(pages_data.router)
+    app.include_router(_evaluation_router(pages=True))
     pages.install(app)
 
     @app.get("/api/docs", include_in_schema=False)
@@ -333,3 +335,15 @@ def create_app(
         )
 
     return app
+
+
+def _evaluation_router(pages: bool = False) -> Any:
+    """The evaluation endpoints (``web/api_evaluate.py``) or pages (``web/pages_evaluate.py``),
+    imported when the app is built."""
+    if pages:
+        from healthwatch.web.pages_evaluate import router as page_router
+
+        return page_router
+    from healthwatch.web.api_evaluate import router
+
+    return router

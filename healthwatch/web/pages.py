@@ -226,6 +226,13 @@ def plans_page(request: Request, plan: str | None = None) -> HTMLResponse:
         plans = list_plans(session)
         chosen = plan if plan in {p["id"] for p in plans} else (plans[-1]["id"] if plans else None)
         overview = plan_overview(session, chosen, lang) if chosen else None
+    status = None
+    if overview is not None:  # latest value and status of each indicator (evaluation pages)
+        from healthwatch.web.pages_evaluate import status_for_overview
+        from healthwatch.web.views import with_status
+
+        status = status_for_overview(request, auth, str(chosen))
+        overview = with_status(overview, status)
     chart = overview["by_nature"] if overview else {}
     return render(
         request,
@@ -234,6 +241,7 @@ def plans_page(request: Request, plan: str | None = None) -> HTMLResponse:
             "plans": plans,
             "chosen": chosen,
             "overview": overview,
+            "status": status,
             "page_data": {
                 "by_nature": chart,
                 "labels": {n: translate(lang, f"nature_{n}") for n in chart},
@@ -262,13 +270,16 @@ def map_page(request: Request, region: str = "210000") -> HTMLResponse:
     auth = page_auth(request)
     lang = language(request)
     code = region if region.isdigit() and len(region) == 6 else "210000"
-    data = {
+    data: dict[str, Any] = {
         "start": code,
         "labels": {
             k: translate(lang, k)
             for k in ("population", "map_up", "level_province", "level_city", "level_county")
         },
     }
+    from healthwatch.web.pages_evaluate import add_map_choices
+
+    add_map_choices(request, lang, data)  # colouring by an indicator (evaluation pages)
     return render(request, "map.html", {"page_data": data}, auth)
 
 

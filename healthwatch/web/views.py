@@ -123,6 +123,28 @@ def plan_overview(session: Session, plan_id: str, lang: str = "zh") -> dict[str,
     return {"plan": plans[plan_id], "indicators": indicators, "by_nature": counts}
 
 
+def with_status(overview: dict[str, Any], status: dict[str, Any] | None) -> dict[str, Any]:
+    """The overview rows with the evaluation's latest value (year) and status, binding first.
+
+    ``status`` is :func:`healthwatch.web.api_evaluate.plan_status`; rows it does not cover (or
+    all rows, when the user may not read the plan's region) keep ``status`` None.
+    """
+    by_code = {r["code"]: r for r in (status or {}).get("indicators", [])}
+    rows = []
+    for row in overview["indicators"]:
+        s = by_code.get(row["code"])
+        extra = {"latest": None, "status": None, "status_label": None}
+        if s is not None:
+            extra = {
+                "latest": s["latest"],
+                "status": s["status"],
+                "status_label": s["status_label"],
+                "forecast": s["forecast"],
+            }
+        rows.append({**row, **extra})
+    return {**overview, "indicators": rows}
+
+
 def findings(session: Session, plan_ids: list[str] | None) -> list[dict[str, Any]]:
     """The consistency findings of the stored plans, errors first."""
     from healthwatch.services.plans import check_stored_plans

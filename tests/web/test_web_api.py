@@ -54,6 +54,7 @@ SAMPLE_PATH = {
     "adcode": "210000",
     "username": "viewer",
     "token_id": "1",
+    "code": "gps_per_10000",
 }
 
 

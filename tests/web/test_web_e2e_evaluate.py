@@ -1,0 +1,190 @@
+"""End to end in headless Debian chromium: the evaluation pages on the demo's indicator data.
+
+Plan overview with status colours, an indicator's chart and ranked regions, the map coloured by
+an indicator (value, then status) and drilled down to a city, a report download, the language
+switch. The server is the real ``healthwatch serve`` on a database holding the built-in data and
+the demo indicator panel (``load_demo_data``, as ``healthwatch demo`` loads it). Screenshots go
+to the test's tmp dir and to ``$HEALTHWATCH_SCREENSHOTS`` when set (docs/web.md's pictures).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from _webhelp import PASSWORD, populate, require_chromium
+
+from healthwatch.services.data import load_demo_data
+from healthwatch.store.db import dispose_engine
+from healthwatch.users import LOCAL_ADMIN
+
+REPO = Path(__file__).resolve().parents[2]
+LIAONING, ANSHAN = "liaoning-2021-2025", "anshan-2021-2025"
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    require_chromium()
+    folder = tmp_path_factory.mktemp("e2e-eval")
+    db = str(folder / "e2e.sqlite")
+    populate(f"sqlite:///{db}", ("analyst",))
+    load_demo_data(f"sqlite:///{db}", actor=LOCAL_ADMIN)
+    dispose_engine(f"sqlite:///{db}")
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HEALTHWATCH_DB": db}
+    log = (folder / "server.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "healthwatch", "serve", "--port", str(port), "--db", db],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail((folder / "server.log").read_text())
+                time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+def _shot(pg: object, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.png"
+    pg.screenshot(path=str(path), full_page=False)  # type: ignore[attr-defined]
+    target = os.environ.get("HEALTHWATCH_SCREENSHOTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(target) / path.name)
+    assert path.stat().st_size > 10_000
+    return path
+
+
+def test_evaluation_pages(server: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=require_chromium(), args=["--no-sandbox", "--disable-gpu"]
+        )
+        context = browser.new_context(
+            viewport={"width": 1400, "height": 900}, locale="zh-CN", accept_downloads=True
+        )
+        pg = context.new_page()
+        pg.set_default_timeout(120_000)  # the first evaluation of the province takes seconds
+        errors: list[str] = []
+        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+        pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        try:
+            _walk(pg, server, tmp_path, errors)
+        finally:
+            context.close()
+            browser.close()
+
+
+def _walk(pg, server: str, tmp_path: Path, errors: list[str]) -> None:  # type: ignore[no-untyped-def]
+    pg.goto(f"{server}/plans?plan={LIAONING}")
+    pg.fill("input[name=username]", "analyst")
+    pg.fill("input[name=password]", PASSWORD)
+    pg.click("#login-button")
+    pg.wait_for_selector("#indicators")
+
+    # plan overview: latest value and a coloured status per indicator, binding first
+    rows = pg.locator("#indicators tbody tr")
+    assert rows.first.get_attribute("class") == "nature-binding"
+    gps = pg.locator("#indicators tr[data-code=gps_per_10000]")
+    badge = gps.locator(".status")
+    assert badge.inner_text() == "滞后"
+    colour = badge.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert colour == "rgb(249, 168, 37)"  # the reports' lagging colour
+    assert "(2025)" in gps.locator("td.latest").inner_text()
+    assert pg.locator("#indicators .status").count() >= 20
+    pg.wait_for_timeout(800)
+    _shot(pg, tmp_path, "eval-plans-status")
+
+    # indicator page: the chart and the cities ranked
+    gps.locator("a").click()
+    pg.wait_for_url(f"**/indicators/{LIAONING}/gps_per_10000")
+    pg.select_option("select[name=as_of]", "2023")
+    pg.click("form.toolbar button")
+    pg.wait_for_url("**as_of=2023**")
+    pg.wait_for_selector("#indicator-chart canvas")
+    pg.wait_for_selector("#regions-chart canvas")
+    assert pg.locator("#regions-ranked tbody tr").count() == 14
+    assert pg.locator("#indicator-status").inner_text() == "滞后"
+    pg.wait_for_timeout(1200)
+    _shot(pg, tmp_path, "eval-indicator")
+
+    # map: coloured by the indicator's value, then its status; drill down to Anshan
+    pg.goto(f"{server}/map")
+    pg.wait_for_function("() => document.querySelectorAll('#map-table tbody tr').length === 14")
+    pg.select_option("#map-plan", LIAONING)
+    pg.select_option("#map-year", "2023")
+    pg.select_option("#map-indicator", "gps_per_10000")
+    pg.wait_for_function(
+        "() => document.querySelectorAll('#map-table tbody tr[data-status]').length === 14"
+    )
+    assert "2023" in pg.inner_text("#map-value-head")
+    pg.select_option("#map-by", "status")
+    pg.wait_for_function(
+        "() => { const c = echarts.getInstanceByDom(document.getElementById('region-map'));"
+        " return c && c.getOption().visualMap[0].type === 'piecewise'; }"
+    )
+    pg.wait_for_timeout(1000)
+    _shot(pg, tmp_path, "eval-map-status")
+    pg.click("#map-table tbody tr[data-adcode='210300']")
+    pg.wait_for_function(
+        "() => document.getElementById('map-crumbs').textContent.includes('鞍山市')"
+    )
+    pg.wait_for_function(
+        "() => document.querySelectorAll('#map-table tbody tr[data-status]').length === 7"
+    )
+    names = pg.locator("#map-table tbody tr td:nth-child(2)").all_inner_texts()
+    assert "铁东区" in names and "海城市" in names
+    pg.wait_for_timeout(1000)
+    _shot(pg, tmp_path, "eval-map-anshan")
+    pg.click("#map-up")
+    pg.wait_for_function("() => document.querySelectorAll('#map-table tbody tr').length === 14")
+
+    # evaluations: download the report, run an evaluation, switch the language
+    pg.goto(f"{server}/evaluations?plan={ANSHAN}&as_of=2024")
+    with pg.expect_download() as info:
+        pg.click("a.report-link[data-format=html][data-lang=zh]")
+    download = info.value
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    assert saved.name == "鞍山市卫生健康事业发展“十四五”规划-2024-zh.html"  # filename* (UTF-8)
+    assert "人均预期寿命" in saved.read_text(encoding="utf-8")
+    pg.click("#run-button")
+    pg.wait_for_selector("#saved")
+    assert pg.locator("#evaluations tbody tr[data-id]").count() == 1
+    _shot(pg, tmp_path, "eval-evaluations")
+    pg.click("#lang-switch")
+    pg.wait_for_load_state()
+    assert pg.inner_text("h1") == "Evaluations and reports"
+    assert "Report downloads" in pg.inner_text("main")
+    pg.goto(f"{server}/plans?plan={LIAONING}")
+    assert pg.locator("#indicators tr[data-code=gps_per_10000] .status").inner_text() == "lagging"
+    _shot(pg, tmp_path, "eval-plans-status-en")
+    assert errors == []  # no script errors, no CSP violations
