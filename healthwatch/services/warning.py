@@ -19,9 +19,10 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -72,6 +73,9 @@ from healthwatch.warning.lifecycle import (
     next_status,
 )
 from healthwatch.warning.notify import RetryPolicy, deliver, send_email, send_webhook
+
+if TYPE_CHECKING:
+    from healthwatch.warning.fusion import SourceCorrelation
 
 __all__ = [
     "add_recipient",
@@ -670,7 +674,9 @@ def _run_day(
                 r[k] = None if v is None or not np.isfinite(v) else float(v)
         session.execute(insert(WarningSignal), records)
     lap("store_signals")
-    created, updated, watched = _fuse_window(session, day, actor, min_level)
+    correlations = source_correlations(series)
+    lap("correlation")
+    created, updated, watched = _fuse_window(session, day, actor, min_level, correlations)
     lap("fuse_and_alerts")
     run.alerts = len(created) + len(updated)
     run.finished_at = utcnow()
@@ -760,9 +766,84 @@ def _neighbour_cache(codes: tuple[str, ...]) -> dict[str, set[str]]:
     return _NEIGHBOURS[codes]
 
 
+#: days of stored history (before the fusion window) behind the estimated source correlation
+CORRELATION_DAYS = 28
+#: identifies how the correlation stored with an alert's evidence was estimated
+CORRELATION_VERSION = "county-residuals-v1"
+
+
+def source_correlations(
+    series: Mapping[tuple[str, str], tuple[np.ndarray, list[str]]],
+    *,
+    days: int = CORRELATION_DAYS,
+    skip_last: int = FUSION_WINDOW_DAYS,
+) -> dict[str, SourceCorrelation]:
+    """Per syndrome, the correlation between its sources estimated from the stored counts.
+
+    ``series`` is what :func:`read_series` returned for the run: (source, syndrome) -> matrix
+    (days ending on the run day x counties). The ``days`` days before the last ``skip_last``
+    (the fusion window, where today's outbreak may be) are used, on the counties the sources
+    share, pooled over counties (:func:`healthwatch.warning.fusion.correlation_from_counts`).
+    Syndromes with one source need no correlation and get none.
+    """
+    from healthwatch.warning.fusion import correlation_from_counts
+
+    by_syndrome: dict[str, list[tuple[str, np.ndarray, list[str]]]] = {}
+    for (source, syndrome), (matrix, regions) in series.items():
+        if regions and matrix.shape[0] > skip_last:
+            by_syndrome.setdefault(syndrome, []).append((source, matrix, regions))
+    out: dict[str, SourceCorrelation] = {}
+    for syndrome, members in by_syndrome.items():
+        if len(members) < 2:
+            continue
+        shared = sorted(set.intersection(*(set(r) for _, _, r in members)))
+        rows = min(days, *(m.shape[0] - skip_last for _, m, _ in members))
+        if not shared or rows < 2:
+            continue
+        counts = {}
+        for source, matrix, regions in sorted(members, key=lambda m: m[0]):
+            cols = pd.Index(regions).get_indexer(shared)
+            end = matrix.shape[0] - skip_last
+            counts[source] = matrix[end - rows : end][:, cols]
+        out[syndrome] = correlation_from_counts(counts)
+    return out
+
+
+def _correlation_evidence(
+    correlation: SourceCorrelation | None, sources: Sequence[str], day: date
+) -> dict[str, Any] | None:
+    """What an alert keeps of the correlation its combined p-value used (JSON-ready)."""
+    if correlation is None or len(sources) < 2:
+        return None
+    index = {s: i for i, s in enumerate(correlation.sources)}
+    pairs = [
+        [
+            int(correlation.n_pairs[index[a], index[b]]) if a in index and b in index else 0
+            for b in sources
+        ]
+        for a in sources
+    ]
+    return {
+        "version": CORRELATION_VERSION,
+        "sources": list(sources),
+        "matrix": [[round(float(v), 4) for v in row] for row in correlation.sub(sources)],
+        "n_pairs": pairs,
+        "through": (day - timedelta(days=FUSION_WINDOW_DAYS)).isoformat(),
+    }
+
+
 def _fuse_window(
-    session: Session, day: date, actor: Actor, min_level: str
+    session: Session,
+    day: date,
+    actor: Actor,
+    min_level: str,
+    correlations: Mapping[str, SourceCorrelation] | None = None,
 ) -> tuple[list[int], list[int], int]:
+    """Fuse the window's signals into alerts, per syndrome with its estimated correlation.
+
+    ``correlations``: syndrome -> the sources' correlation (:func:`source_correlations`); a
+    syndrome without one is fused as if its sources were independent.
+    """
     start = day - timedelta(days=FUSION_WINDOW_DAYS - 1)
     rows = session.execute(
         select(
@@ -799,7 +880,17 @@ def _fuse_window(
     frame["single_case"] = frame["single_case"].astype(bool)
     for column in ("observed", "expected", "p_value", "score"):
         frame[column] = frame[column].astype(float)
-    fused = integrate.fuse(frame, _neighbours(session))
+    neighbours = _neighbours(session)
+    correlations = correlations or {}
+    fused = []
+    for syndrome, part in frame.groupby("syndrome", sort=True):
+        corr = correlations.get(str(syndrome))
+        rules = replace(integrate.default_rules(), correlation=corr)
+        for a in integrate.fuse(part.reset_index(drop=True), neighbours, rules):
+            evidence = _correlation_evidence(corr, a.get("sources", []), day)
+            if evidence is not None:
+                a["correlation"] = evidence
+            fused.append(a)
     # only alerts with a signal on this day are raised or extended by this day's run
     fused = [a for a in fused if a["last_date"] == day.isoformat()]
     raised = [a for a in fused if LEVEL_RANK.get(a["level"], 0) >= LEVEL_RANK[min_level]]
@@ -825,7 +916,7 @@ def _upsert_alert(
         .limit(1)
     )
     evidence = {"sources": a.get("sources", []), "signals": a.get("signals", [])}
-    for extra in ("cluster",):
+    for extra in ("cluster", "correlation"):
         if extra in a:
             evidence[extra] = a[extra]
     regions = a.get("regions") or [a["region"]]

@@ -33,6 +33,7 @@ Stouffer with dependence: ``Z = sum w_i z_i / sqrt(sum_ij w_i w_j rho_ij)`` with
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -52,6 +53,7 @@ __all__ = [
     "brown_scale",
     "combine_pvalues",
     "combine_pvalues_many",
+    "correlation_from_counts",
     "estimate_source_correlation",
     "fuse_signals",
     "kost_mcdermott_cov",
@@ -302,6 +304,51 @@ def estimate_source_correlation(
                 continue
             r[i, j] = r[j, i] = float(np.corrcoef(a, b)[0, 1])
     return SourceCorrelation(names, _nearest_correlation(r), n)
+
+
+def correlation_from_counts(
+    counts: Mapping[str, np.ndarray], *, min_pairs: int = 30
+) -> SourceCorrelation:
+    """Correlation between sources from their daily counts of one syndrome (as stored).
+
+    counts: source -> matrix (days x counties), all on the same days and counties (NaN missing).
+
+    Why residuals: what fusion needs is how the sources' detection statistics move together on
+    ordinary days. Each county's counts are turned into standardised residuals
+    ``(x - county mean) / county sd`` over the days given, which removes the county's size (two
+    sources are not correlated merely because big counties have more of both) but keeps what the
+    detection methods see too: the shared weekly pattern, weather, holidays, common patients.
+    The residuals are pooled over counties (county-days x sources) and passed to
+    :func:`estimate_source_correlation` as normal scores. Outbreak days in the history raise the
+    estimate, which makes fusion more conservative, never less.
+    """
+    names = tuple(counts)
+    if not names:
+        return SourceCorrelation((), np.eye(0), np.zeros((0, 0), dtype=np.int64))
+    columns = []
+    for name in names:
+        x = np.asarray(counts[name], dtype=np.float64)
+        x = np.where(np.isfinite(x), x, np.nan)
+        with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # a county with no values at all
+            mean = np.nanmean(x, axis=0)
+            sd = np.nanstd(x, axis=0)
+            z = (x - mean) / np.where(sd > 0, sd, np.nan)
+        columns.append(z.reshape(-1))
+    shapes = {np.asarray(counts[n]).shape for n in names}
+    if len(shapes) != 1:
+        raise InputError(
+            [
+                Problem(
+                    "every source's count matrix must cover the same days and counties",
+                    "各来源的计数矩阵须覆盖相同的日期和区县",
+                    field="counts",
+                )
+            ]
+        )
+    return estimate_source_correlation(
+        np.column_stack(columns), sources=names, kind="z", min_pairs=min_pairs
+    )
 
 
 def window_pvalues(p: np.ndarray, window_days: int, *, axis: int = 0) -> np.ndarray:
