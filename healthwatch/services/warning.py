@@ -80,6 +80,7 @@ if TYPE_CHECKING:
 __all__ = [
     "add_recipient",
     "alert_detail",
+    "alert_evidence",
     "change_alert",
     "deliver_pending",
     "ingest_file",
@@ -88,6 +89,8 @@ __all__ = [
     "list_alerts",
     "list_configs",
     "load_demo",
+    "open_levels",
+    "possible_actions",
     "read_series",
     "run_day",
     "run_due",
@@ -674,9 +677,7 @@ def _run_day(
                 r[k] = None if v is None or not np.isfinite(v) else float(v)
         session.execute(insert(WarningSignal), records)
     lap("store_signals")
-    correlations = source_correlations(series)
-    lap("correlation")
-    created, updated, watched = _fuse_window(session, day, actor, min_level, correlations)
+    created, updated, watched = _fuse_window(session, day, actor, min_level, series)
     lap("fuse_and_alerts")
     run.alerts = len(created) + len(updated)
     run.finished_at = utcnow()
@@ -777,6 +778,7 @@ def source_correlations(
     *,
     days: int = CORRELATION_DAYS,
     skip_last: int = FUSION_WINDOW_DAYS,
+    syndromes: Iterable[str] | None = None,
 ) -> dict[str, SourceCorrelation]:
     """Per syndrome, the correlation between its sources estimated from the stored counts.
 
@@ -784,12 +786,16 @@ def source_correlations(
     (days ending on the run day x counties). The ``days`` days before the last ``skip_last``
     (the fusion window, where today's outbreak may be) are used, on the counties the sources
     share, pooled over counties (:func:`healthwatch.warning.fusion.correlation_from_counts`).
-    Syndromes with one source need no correlation and get none.
+    Syndromes with one source need no correlation and get none; ``syndromes`` limits the
+    estimate to those (the run asks only for syndromes whose signals could be fused).
     """
     from healthwatch.warning.fusion import correlation_from_counts
 
+    wanted = None if syndromes is None else set(syndromes)
     by_syndrome: dict[str, list[tuple[str, np.ndarray, list[str]]]] = {}
     for (source, syndrome), (matrix, regions) in series.items():
+        if wanted is not None and syndrome not in wanted:
+            continue
         if regions and matrix.shape[0] > skip_last:
             by_syndrome.setdefault(syndrome, []).append((source, matrix, regions))
     out: dict[str, SourceCorrelation] = {}
@@ -837,12 +843,13 @@ def _fuse_window(
     day: date,
     actor: Actor,
     min_level: str,
-    correlations: Mapping[str, SourceCorrelation] | None = None,
+    series: Mapping[tuple[str, str], tuple[np.ndarray, list[str]]] | None = None,
 ) -> tuple[list[int], list[int], int]:
-    """Fuse the window's signals into alerts, per syndrome with its estimated correlation.
+    """Fuse the window's signals into alerts, per syndrome with its sources' correlation.
 
-    ``correlations``: syndrome -> the sources' correlation (:func:`source_correlations`); a
-    syndrome without one is fused as if its sources were independent.
+    ``series``: the run's stored counts (:func:`read_series`), from which the correlation of
+    each syndrome that has signals of two or more sources to fuse is estimated
+    (:func:`source_correlations`); without them sources are taken as independent.
     """
     start = day - timedelta(days=FUSION_WINDOW_DAYS - 1)
     rows = session.execute(
@@ -881,7 +888,13 @@ def _fuse_window(
     for column in ("observed", "expected", "p_value", "score"):
         frame[column] = frame[column].astype(float)
     neighbours = _neighbours(session)
-    correlations = correlations or {}
+    frame = frame[integrate.could_fuse(frame, neighbours, integrate.default_rules())]
+    several = frame.groupby("syndrome")["source"].nunique()
+    correlations = (
+        source_correlations(series, syndromes=several.index[several > 1])
+        if series is not None
+        else {}
+    )
     fused = []
     for syndrome, part in frame.groupby("syndrome", sort=True):
         corr = correlations.get(str(syndrome))
@@ -1188,6 +1201,108 @@ def alert_detail(session: Session, alert_id: int, *, actor: Actor = LOCAL_ADMIN)
             select(WarningNotification).where(WarningNotification.alert_id == alert_id)
         )
     ]
+    return out
+
+
+#: days of each source's counts shown with an alert (ending on its last day)
+EVIDENCE_DAYS = 28
+
+
+def _source_evidence(
+    session: Session, alert: WarningAlert, source: str, days: int
+) -> dict[str, Any] | None:
+    """One source's daily counts for the alert's county with the method's expected values and
+    thresholds on each day (the configured method run again over those days)."""
+    from healthwatch.surveillance.engine import run as run_engine
+    from healthwatch.surveillance.series import Counts
+
+    row = session.scalar(
+        select(WarningConfig).where(
+            WarningConfig.syndrome == alert.syndrome, WarningConfig.source == source
+        )
+    )
+    config = (
+        DetectionConfig(alert.syndrome, source, row.method, row.params)
+        if row is not None
+        else default_config(alert.syndrome, source)
+    )
+    need = config.history
+    total = need + days - 1
+    matrix, regions = read_series(session, [(source, alert.syndrome, total)], alert.last_date)[
+        (source, alert.syndrome)
+    ]
+    if alert.region not in regions:
+        return None
+    column = matrix[:, [regions.index(alert.region)]]
+    result = run_engine(
+        Counts(observed=column, freq=365),
+        config.method,
+        range=np.arange(need, total + 1),
+        **dict(config.params),
+    )
+    first = alert.last_date - timedelta(days=days - 1)
+    signal_days = {
+        d.isoformat()
+        for d in session.scalars(
+            select(WarningSignal.date).where(
+                WarningSignal.region == alert.region,
+                WarningSignal.source == source,
+                WarningSignal.syndrome == alert.syndrome,
+                WarningSignal.date >= first,
+                WarningSignal.date <= alert.last_date,
+            )
+        )
+    }
+    dates = [(first + timedelta(days=k)).isoformat() for k in range(days)]
+
+    def values(a: np.ndarray) -> list[float | None]:
+        return [None if not np.isfinite(v) else float(v) for v in a[:, 0]]
+
+    info = SOURCES.get(source)
+    return {
+        "source": source,
+        "source_zh": info.name_zh if info else source,
+        "source_en": info.name_en if info else source,
+        "region": alert.region,
+        "method": config.method,
+        "dates": dates,
+        "observed": values(result.observed),
+        "expected": values(result.expected),
+        "threshold": values(result.upperbound),
+        "alarm": [bool(v) for v in result.alarm[:, 0]],
+        "signal": [d in signal_days for d in dates],
+    }
+
+
+def alert_evidence(
+    session: Session, alert_id: int, *, actor: Actor = LOCAL_ADMIN, days: int = EVIDENCE_DAYS
+) -> dict[str, Any]:
+    """:func:`alert_detail` plus, per source, the county's daily counts over the last ``days``
+    days with the method's expected values and thresholds (what a duty officer looks at first:
+    how far above its usual level each source went, and since when)."""
+    detail = alert_detail(session, alert_id, actor=actor)
+    alert = _get_alert(session, alert_id, actor)
+    sources = detail["sources"] or sorted({s.get("source", "") for s in detail.get("signals", [])})
+    series = [_source_evidence(session, alert, src, days) for src in sources if src in SOURCES]
+    detail["series"] = [s for s in series if s is not None]
+    detail["actions"] = possible_actions(alert.status)
+    return detail
+
+
+def possible_actions(status: str) -> list[str]:
+    """The lifecycle steps open from ``status`` (assigning excepted: it needs a name)."""
+    from healthwatch.warning.lifecycle import ACTIONS
+
+    return [a for a, (_, moves) in ACTIONS.items() if status in moves and a != "assign"]
+
+
+def open_levels(session: Session, *, actor: Actor = LOCAL_ADMIN) -> dict[str, str]:
+    """County -> the highest level among the open alerts the actor may see that name it."""
+    out: dict[str, str] = {}
+    for a in list_alerts(session, actor=actor, status="open"):
+        for county in a["regions"] or [a["region"]]:
+            if LEVEL_RANK[a["level"]] > LEVEL_RANK.get(out.get(county, ""), -1):
+                out[county] = a["level"]
     return out
 
 

@@ -25,6 +25,7 @@ from healthwatch.errors import InputError, Problem
 
 __all__ = [
     "ACTIONS",
+    "InvalidTransition",
     "STATUSES",
     "VERIFY_WITHIN",
     "is_overdue",
@@ -58,6 +59,10 @@ OPEN = frozenset({"new", "acknowledged", "investigating", "confirmed", "ruled_ou
 VERIFY_WITHIN = timedelta(hours=24)
 
 
+class InvalidTransition(InputError):
+    """A known action that the alert's status does not allow (the web API answers 409)."""
+
+
 def next_status(status: str, action: str) -> str:
     """The status after ``action``, or InputError naming what is possible from ``status``."""
     if action not in ACTIONS:
@@ -75,7 +80,7 @@ def next_status(status: str, action: str) -> str:
         possible = [a for a, (_, m) in ACTIONS.items() if status in m]
         en = ", ".join(possible) or "none (the alert is closed)"
         zh = "、".join(ACTIONS[a][0] for a in possible) or "无（预警已关闭）"
-        raise InputError(
+        raise InvalidTransition(
             [
                 Problem(
                     f"cannot {action} an alert that is {status}; possible now: {en}",

@@ -312,6 +312,10 @@ def create_app(
     app.include_router(api.router, prefix=API_PREFIX)
     app.include_router(pages.router)
     pages.install(app)
+    from healthwatch.web import api_warning, pages_warning
+
+    app.include_router(api_warning.router, prefix=API_PREFIX)
+    app.include_router(pages_warning.router)
 
     @app.get("/api/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

@@ -74,8 +74,7 @@ def _feed(tmp_path) -> str:
 @pytest.mark.filterwarnings("error::RuntimeWarning")
 def test_the_run_uses_the_estimated_correlation_and_keeps_it_as_evidence(db_url, tmp_path):
     svc.ingest_file(_feed(tmp_path), db=db_url, today="2024-04-01")
-    result = svc.run_day(END, db=db_url, notify=False)
-    assert "correlation" in result["seconds"]
+    svc.run_day(END, db=db_url, notify=False)
     with session_scope(db_url) as s:
         alerts = [a for a in svc.list_alerts(s) if a["region"] == OUTBREAK]
         assert len(alerts) == 1
