@@ -10,6 +10,7 @@ steps that are possible. Machines send feeds with a bearer API token (no CSRF ne
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from datetime import date
 from pathlib import Path, PurePath
 from typing import Annotated, Any
@@ -185,7 +186,14 @@ def post_ingest(
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name
         path.write_bytes(data)
-        return svc.ingest_file(path, db=_db(request), actor=auth.actor)
+        try:
+            return svc.ingest_file(path, db=_db(request), actor=auth.actor)
+        except InputError as exc:  # name the file as the client sent it, not the server's copy
+            raise InputError(
+                [replace(p, file=name if p.file else None) for p in exc.problems],
+                exc.message_en,
+                exc.message_zh,
+            ) from None
 
 
 class CountRecord(BaseModel):

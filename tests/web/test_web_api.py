@@ -54,6 +54,8 @@ SAMPLE_PATH = {
     "adcode": "210000",
     "username": "viewer",
     "token_id": "1",
+    "alert_id": "1",
+    "action": "acknowledge",
 }
 
 
