@@ -10,51 +10,20 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
 
-import numpy as np
 import pytest
-from _webhelp import assert_error, bearer, login, populate
+from _warninghelp import ANSHAN, END, SHENYANG, prepare
+from _webhelp import assert_error, bearer, login
 from fastapi.testclient import TestClient
 
-from healthwatch.services import warning as svc
 from healthwatch.store.db import dispose_engine
 from healthwatch.web import create_app
-
-END = date(2024, 3, 31)
-DAYS = 45
-ANSHAN, SHENYANG = "210302", "210102"
-QUIET = ["210303", "210304", "210103"]
-SOURCES = (("fever_clinic", 20), ("pharmacy_antipyretic", 40))
-
-
-def _feed_lines() -> list[str]:
-    rng = np.random.default_rng(11)
-    lines = ["date,region,source,syndrome,count"]
-    for k in range(DAYS):
-        day = END - timedelta(days=DAYS - 1 - k)
-        for county in (ANSHAN, SHENYANG, *QUIET):
-            for source, mean in SOURCES:
-                value = int(rng.poisson(mean))
-                if county in (ANSHAN, SHENYANG) and k >= DAYS - 3:
-                    value += 50 + 15 * (k - DAYS + 3)
-                lines.append(f"{day},{county},{source},fever,{value}")
-    return lines
-
-
-def _prepare(url: str, tmp_path) -> dict[str, str]:
-    tokens = populate(url)
-    feed = tmp_path / "feed.csv"
-    feed.write_text("\n".join(_feed_lines()) + "\n", encoding="utf-8")
-    svc.ingest_file(feed, db=url, today="2024-04-01")
-    svc.run_day(END, db=url, notify=False)
-    return tokens
 
 
 @pytest.fixture
 def world(db_url: str, tmp_path) -> Iterator[tuple[TestClient, dict[str, str], dict[str, int]]]:
     """A client, a token per user, and the alert id of each outbreak county."""
-    tokens = _prepare(db_url, tmp_path)
+    tokens = prepare(db_url, tmp_path)
     client = TestClient(create_app(db_url))
     alerts = client.get("/api/v1/warning/alerts", headers=bearer(tokens["admin"])).json()
     ids = {a["region"]: a["id"] for a in alerts}
