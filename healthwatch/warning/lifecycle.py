@@ -62,6 +62,13 @@ VERIFY_WITHIN = timedelta(hours=24)
 class InvalidTransition(InputError):
     """A known action that the alert's status does not allow (the web API answers 409)."""
 
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(
+            problems,
+            "This step is not possible in the alert's current status; nothing was changed.",
+            "预警当前状态下不能执行此操作，未作任何修改。",
+        )
+
 
 def next_status(status: str, action: str) -> str:
     """The status after ``action``, or InputError naming what is possible from ``status``."""
