@@ -24,11 +24,11 @@ from healthwatch.services import warning as svc
 from healthwatch.store.db import session_scope
 from healthwatch.users import require
 from healthwatch.warning.lifecycle import STATUSES, InvalidTransition
-from healthwatch.web.api import MAX_UPLOAD, AuthDep, _db
+from healthwatch.web.api import _ERRORS, MAX_UPLOAD, AuthDep, _db
 from healthwatch.web.app import StrictJSONResponse
 from healthwatch.web.maps import feature_collection_json
 
-router = APIRouter(tags=["warning"])
+router = APIRouter(tags=["warning"], responses=_ERRORS)  # the API's error answers
 
 LEVELS = ("blue", "yellow", "orange", "red")
 LIFECYCLE_ACTIONS = ("acknowledge", "investigate", "confirm", "rule_out", "close", "assign")
