@@ -895,15 +895,12 @@ def _fuse_window(
         if series is not None
         else {}
     )
-    fused = []
-    for syndrome, part in frame.groupby("syndrome", sort=True):
-        corr = correlations.get(str(syndrome))
-        rules = replace(integrate.default_rules(), correlation=corr)
-        for a in integrate.fuse(part.reset_index(drop=True), neighbours, rules):
-            evidence = _correlation_evidence(corr, a.get("sources", []), day)
-            if evidence is not None:
-                a["correlation"] = evidence
-            fused.append(a)
+    rules = replace(integrate.default_rules(), correlations=correlations)
+    fused = integrate.fuse(frame.reset_index(drop=True), neighbours, rules)
+    for a in fused:
+        evidence = _correlation_evidence(correlations.get(a["syndrome"]), a.get("sources", []), day)
+        if evidence is not None:
+            a["correlation"] = evidence
     # only alerts with a signal on this day are raised or extended by this day's run
     fused = [a for a in fused if a["last_date"] == day.isoformat()]
     raised = [a for a in fused if LEVEL_RANK.get(a["level"], 0) >= LEVEL_RANK[min_level]]

@@ -289,21 +289,35 @@ def estimate_source_correlation(
         names = tuple(sources) if sources is not None else tuple(str(i) for i in range(x.shape[1]))
     if kind == "p":
         x = stats.norm.isf(np.clip(x, P_FLOOR, 1.0 - 1e-16))
-    k = x.shape[1]
+    return SourceCorrelation(names, *_pairwise_pearson(x, min_pairs))
+
+
+def _pairwise_pearson(x: np.ndarray, min_pairs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pearson correlation of every pair of columns over the rows where both have a value,
+    by matrix products (one pass, no loop over pairs), and the number of such rows.
+
+    ``sum_ij`` below is over the rows where columns i and j are both observed: with ``m`` the
+    observed mask and ``x0`` the values with 0 for missing, ``sum x_i = (x0' m)_ij``,
+    ``sum x_i^2 = (x0^2' m)_ij`` and ``sum x_i x_j = (x0' x0)_ij``. Pairs on fewer than
+    ``max(min_pairs, 3)`` rows, or constant on them, get 0.
+    """
     ok = np.isfinite(x)
-    r = np.eye(k)
-    n = np.zeros((k, k), dtype=np.int64)
-    for i in range(k):
-        for j in range(i, k):
-            both = ok[:, i] & ok[:, j]
-            n[i, j] = n[j, i] = int(both.sum())
-            if i == j or n[i, j] < max(min_pairs, 3):
-                continue
-            a, b = x[both, i], x[both, j]
-            if a.std() == 0 or b.std() == 0:
-                continue
-            r[i, j] = r[j, i] = float(np.corrcoef(a, b)[0, 1])
-    return SourceCorrelation(names, _nearest_correlation(r), n)
+    m = ok.astype(np.float64)
+    x0 = np.where(ok, x, 0.0)
+    n = (m.T @ m).round().astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sx = x0.T @ m  # sx[i, j]: sum of column i where both are observed
+        sxx = (x0 * x0).T @ m
+        sxy = x0.T @ x0
+        cov = sxy - sx * sx.T / n
+        var_i = sxx - sx * sx / n
+        var_j = var_i.T
+        r = cov / np.sqrt(var_i * var_j)
+    tiny = 1e-12 * np.maximum(sxx, sxx.T).clip(min=1.0)
+    keep = (n >= max(min_pairs, 3)) & (var_i > tiny) & (var_j > tiny) & np.isfinite(r)
+    r = np.where(keep, np.clip(r, -1.0, 1.0), 0.0)
+    np.fill_diagonal(r, 1.0)
+    return _nearest_correlation(r), n
 
 
 def correlation_from_counts(
@@ -410,7 +424,9 @@ class FusionRules:
       (e.g. fever clinic and laboratory positives fed by the same patients) count once.
     include_neighbours: signals of neighbouring counties count for a county (an alert still
       needs a signal in the county itself).
-    method, correlation: how per-source p-values combine (see :func:`combine_pvalues`).
+    method, correlation: how per-source p-values combine (see :func:`combine_pvalues`);
+      ``correlations`` (syndrome -> correlation) overrides ``correlation`` for those syndromes
+      (sources move together differently for each syndrome).
     levels: level rules, checked from the first; no rule holding means no alert.
     adjust_window: Šidák-adjust each source's smallest p-value in the window for the number of
       county-days it had to signal (window days x counties considered).
@@ -422,11 +438,16 @@ class FusionRules:
     include_neighbours: bool = True
     method: Method = "fisher"
     correlation: SourceCorrelation | None = None
+    correlations: Mapping[str, SourceCorrelation] = field(default_factory=dict)
     levels: tuple[LevelRule, ...] = DEFAULT_LEVELS
     adjust_window: bool = True
     source_groups: Mapping[str, str] = field(default_factory=dict)
     source_names_zh: Mapping[str, str] = field(default_factory=dict)
     source_names_en: Mapping[str, str] = field(default_factory=dict)
+
+    def correlation_for(self, syndrome: str) -> SourceCorrelation | None:
+        """The correlation between the sources of ``syndrome`` (None: independent)."""
+        return self.correlations.get(syndrome, self.correlation)
 
 
 @dataclass
@@ -704,7 +725,9 @@ def _episode_evidence(
 
 
 def _combine_episodes(
-    evidence: list[tuple[list[float], list[str]]], rules: FusionRules
+    evidence: list[tuple[list[float], list[str]]],
+    rules: FusionRules,
+    syndromes: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Combined p-value of every episode at once (NaN where no source gave a p-value).
 
@@ -720,11 +743,12 @@ def _combine_episodes(
         if not values:
             continue
         k = len(values)
-        key = tuple(reps)
+        key = (syndromes[i] if syndromes else "", *reps)
         if key not in cache:
             corr = None
-            if rules.correlation is not None and k > 1:
-                corr = rules.correlation.sub(reps)
+            known = rules.correlation_for(syndromes[i]) if syndromes else rules.correlation
+            if known is not None and k > 1:
+                corr = known.sub(reps)
             if rules.method == "fisher":
                 cache[key] = (1.0, 2.0 * k) if corr is None else brown_scale(corr)
             else:
@@ -760,10 +784,11 @@ def _fused_alert(
 ) -> FusedAlert:
     where_zh = region + (f" 及邻近地区 {'、'.join(others)}" if others else "")
     where_en = region + (f" and neighbouring {', '.join(others)}" if others else "")
-    dep_zh = "，已按来源间相关性校正" if rules.correlation is not None else "，假定来源相互独立"
+    corrected = rules.correlation_for(syndrome) is not None
+    dep_zh = "，已按来源间相关性校正" if corrected else "，假定来源相互独立"
     dep_en = (
         ", corrected for the correlation between sources"
-        if rules.correlation is not None
+        if corrected
         else ", sources assumed independent"
     )
     method_zh = {"fisher": "Fisher 法", "stouffer": "Stouffer 法"}[rules.method]
@@ -821,7 +846,7 @@ def _multi_source_alerts(
         )
         for k in chosen
     ]
-    combined = _combine_episodes(evidence, rules)
+    combined = _combine_episodes(evidence, rules, [str(syndrome[ex.starts[k]]) for k in chosen])
     epoch = np.datetime64("1970-01-01", "D")
     out: list[FusedAlert] = []
     for ep, p in zip(chosen, combined.tolist(), strict=True):

@@ -25,9 +25,9 @@ from healthwatch.errors import InputError, Problem
 
 __all__ = [
     "ACTIONS",
-    "InvalidTransition",
     "STATUSES",
     "VERIFY_WITHIN",
+    "InvalidTransition",
     "is_overdue",
     "next_status",
 ]

@@ -105,10 +105,35 @@ def test_the_run_uses_the_estimated_correlation_and_keeps_it_as_evidence(db_url,
     )
     signals["date"] = pd.to_datetime(signals["date"])
     independent = integrate.fuse(signals, neighbours, integrate.default_rules())
-    p_independent = [a for a in independent if a["region"] == OUTBREAK][0]["p_value"]
+    p_independent = next(a for a in independent if a["region"] == OUTBREAK)["p_value"]
     assert detail["p_value"] > 10 * p_independent
     estimated = svc.source_correlations(series)["fever"]
     rules = replace(integrate.default_rules(), correlation=estimated)
     adjusted = [a for a in integrate.fuse(signals, neighbours, rules) if a["region"] == OUTBREAK]
     assert detail["p_value"] == pytest.approx(adjusted[0]["p_value"], rel=1e-9, abs=0)
     assert "已按来源间相关性校正" in detail["reason_zh"]
+
+
+def test_pairwise_correlation_equals_numpy_pair_by_pair():
+    """The matrix-product estimate equals np.corrcoef on each pair's complete rows."""
+    from healthwatch.warning.fusion import _nearest_correlation, estimate_source_correlation
+
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        n, k = int(rng.integers(5, 300)), int(rng.integers(2, 7))
+        x = rng.normal(size=(n, k)) @ rng.normal(size=(k, k)) + 10 * rng.normal(size=k)
+        x[rng.random((n, k)) < 0.3] = np.nan
+        if k > 2:
+            x[:, 2] = 3.0  # constant: no correlation with anything
+        ok = np.isfinite(x)
+        expected, pairs = np.eye(k), np.zeros((k, k), dtype=np.int64)
+        for i in range(k):
+            for j in range(i, k):
+                both = ok[:, i] & ok[:, j]
+                pairs[i, j] = pairs[j, i] = both.sum()
+                a, b = x[both, i], x[both, j]
+                if i != j and both.sum() >= 30 and a.std() > 0 and b.std() > 0:
+                    expected[i, j] = expected[j, i] = np.corrcoef(a, b)[0, 1]
+        got = estimate_source_correlation(x, kind="z", min_pairs=30)
+        assert (got.n_pairs == pairs).all()
+        assert got.matrix == pytest.approx(_nearest_correlation(expected), abs=1e-9)
