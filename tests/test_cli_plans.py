@@ -155,7 +155,7 @@ def test_load_and_evaluate_act_as_a_stored_user_inside_its_region(
     path, _ = _anshan_copy(tmp_path, id="anshan-as-2021-2025")
     out = run_cli("plans", "load", str(path), "--db", db, "--as", "dalian")
     assert out.returncode != 0 and "210300" in out.stderr and "Traceback" not in out.stderr
-    code, listed, _ = invoke("plans", "list", "--json", "--db", db)
+    _, listed, _ = invoke("plans", "list", "--json", "--db", db)
     assert "anshan-as-2021-2025" not in {r["id"] for r in json.loads(listed)}
     out = run_cli("plans", "load", str(path), "--db", db, "--actor", "x")
     assert out.returncode == 2 and "--actor" in out.stderr

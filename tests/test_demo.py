@@ -65,6 +65,10 @@ def test_demo_loads_everything_and_reports_findings(tmp_path):
     assert summary["kernels"]["methods"] == len(METHODS)
     with session_scope(db) as s:
         assert len(list_alerts(s, status="open")) == warning["alerts_open"]
+        # the demo also scans for space-time clusters: the planted Jinzhou HFMD cluster
+        clusters = [a for a in list_alerts(s, status="open") if a["kind"] == "cluster"]
+    assert warning["scans"][0]["alerts_new"] == len(clusters) > 0
+    assert set().union(*(a["regions"] for a in clusters)) <= {"210703", "210711", "210726"}
 
     # A second run writes nothing new.
     again = json.loads(runner.invoke(app, ["demo", "--db", db, "--json"]).stdout)

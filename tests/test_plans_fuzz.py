@@ -187,8 +187,8 @@ def test_any_text_parses_or_is_refused(text: str) -> None:
 def test_database_unchanged_unless_the_plan_loads(
     seeded_db_url: str, tmp_path_factory: Any, case: tuple[str, bytes]
 ) -> None:
-    from healthwatch.store.db import session_scope
     from healthwatch.services.plans import import_plan_files
+    from healthwatch.store.db import session_scope
     from healthwatch.store.plans import stored_plan
     from healthwatch.users import Actor, Role
 

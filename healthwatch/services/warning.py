@@ -19,9 +19,10 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -73,9 +74,13 @@ from healthwatch.warning.lifecycle import (
 )
 from healthwatch.warning.notify import RetryPolicy, deliver, send_email, send_webhook
 
+if TYPE_CHECKING:
+    from healthwatch.warning.fusion import SourceCorrelation
+
 __all__ = [
     "add_recipient",
     "alert_detail",
+    "alert_evidence",
     "change_alert",
     "deliver_pending",
     "ingest_file",
@@ -84,6 +89,8 @@ __all__ = [
     "list_alerts",
     "list_configs",
     "load_demo",
+    "open_levels",
+    "possible_actions",
     "read_series",
     "run_day",
     "run_due",
@@ -670,7 +677,7 @@ def _run_day(
                 r[k] = None if v is None or not np.isfinite(v) else float(v)
         session.execute(insert(WarningSignal), records)
     lap("store_signals")
-    created, updated, watched = _fuse_window(session, day, actor, min_level)
+    created, updated, watched = _fuse_window(session, day, actor, min_level, series)
     lap("fuse_and_alerts")
     run.alerts = len(created) + len(updated)
     run.finished_at = utcnow()
@@ -760,9 +767,90 @@ def _neighbour_cache(codes: tuple[str, ...]) -> dict[str, set[str]]:
     return _NEIGHBOURS[codes]
 
 
+#: days of stored history (before the fusion window) behind the estimated source correlation
+CORRELATION_DAYS = 28
+#: identifies how the correlation stored with an alert's evidence was estimated
+CORRELATION_VERSION = "county-residuals-v1"
+
+
+def source_correlations(
+    series: Mapping[tuple[str, str], tuple[np.ndarray, list[str]]],
+    *,
+    days: int = CORRELATION_DAYS,
+    skip_last: int = FUSION_WINDOW_DAYS,
+    syndromes: Iterable[str] | None = None,
+) -> dict[str, SourceCorrelation]:
+    """Per syndrome, the correlation between its sources estimated from the stored counts.
+
+    ``series`` is what :func:`read_series` returned for the run: (source, syndrome) -> matrix
+    (days ending on the run day x counties). The ``days`` days before the last ``skip_last``
+    (the fusion window, where today's outbreak may be) are used, on the counties the sources
+    share, pooled over counties (:func:`healthwatch.warning.fusion.correlation_from_counts`).
+    Syndromes with one source need no correlation and get none; ``syndromes`` limits the
+    estimate to those (the run asks only for syndromes whose signals could be fused).
+    """
+    from healthwatch.warning.fusion import correlation_from_counts
+
+    wanted = None if syndromes is None else set(syndromes)
+    by_syndrome: dict[str, list[tuple[str, np.ndarray, list[str]]]] = {}
+    for (source, syndrome), (matrix, regions) in series.items():
+        if wanted is not None and syndrome not in wanted:
+            continue
+        if regions and matrix.shape[0] > skip_last:
+            by_syndrome.setdefault(syndrome, []).append((source, matrix, regions))
+    out: dict[str, SourceCorrelation] = {}
+    for syndrome, members in by_syndrome.items():
+        if len(members) < 2:
+            continue
+        shared = sorted(set.intersection(*(set(r) for _, _, r in members)))
+        rows = min(days, *(m.shape[0] - skip_last for _, m, _ in members))
+        if not shared or rows < 2:
+            continue
+        counts = {}
+        for source, matrix, regions in sorted(members, key=lambda m: m[0]):
+            cols = pd.Index(regions).get_indexer(shared)
+            end = matrix.shape[0] - skip_last
+            counts[source] = matrix[end - rows : end][:, cols]
+        out[syndrome] = correlation_from_counts(counts)
+    return out
+
+
+def _correlation_evidence(
+    correlation: SourceCorrelation | None, sources: Sequence[str], day: date
+) -> dict[str, Any] | None:
+    """What an alert keeps of the correlation its combined p-value used (JSON-ready)."""
+    if correlation is None or len(sources) < 2:
+        return None
+    index = {s: i for i, s in enumerate(correlation.sources)}
+    pairs = [
+        [
+            int(correlation.n_pairs[index[a], index[b]]) if a in index and b in index else 0
+            for b in sources
+        ]
+        for a in sources
+    ]
+    return {
+        "version": CORRELATION_VERSION,
+        "sources": list(sources),
+        "matrix": [[round(float(v), 4) for v in row] for row in correlation.sub(sources)],
+        "n_pairs": pairs,
+        "through": (day - timedelta(days=FUSION_WINDOW_DAYS)).isoformat(),
+    }
+
+
 def _fuse_window(
-    session: Session, day: date, actor: Actor, min_level: str
+    session: Session,
+    day: date,
+    actor: Actor,
+    min_level: str,
+    series: Mapping[tuple[str, str], tuple[np.ndarray, list[str]]] | None = None,
 ) -> tuple[list[int], list[int], int]:
+    """Fuse the window's signals into alerts, per syndrome with its sources' correlation.
+
+    ``series``: the run's stored counts (:func:`read_series`), from which the correlation of
+    each syndrome that has signals of two or more sources to fuse is estimated
+    (:func:`source_correlations`); without them sources are taken as independent.
+    """
     start = day - timedelta(days=FUSION_WINDOW_DAYS - 1)
     rows = session.execute(
         select(
@@ -799,7 +887,20 @@ def _fuse_window(
     frame["single_case"] = frame["single_case"].astype(bool)
     for column in ("observed", "expected", "p_value", "score"):
         frame[column] = frame[column].astype(float)
-    fused = integrate.fuse(frame, _neighbours(session))
+    neighbours = _neighbours(session)
+    frame = frame[integrate.could_fuse(frame, neighbours, integrate.default_rules())]
+    several = frame.groupby("syndrome")["source"].nunique()
+    correlations = (
+        source_correlations(series, syndromes=several.index[several > 1])
+        if series is not None
+        else {}
+    )
+    rules = replace(integrate.default_rules(), correlations=correlations)
+    fused = integrate.fuse(frame.reset_index(drop=True), neighbours, rules)
+    for a in fused:
+        evidence = _correlation_evidence(correlations.get(a["syndrome"]), a.get("sources", []), day)
+        if evidence is not None:
+            a["correlation"] = evidence
     # only alerts with a signal on this day are raised or extended by this day's run
     fused = [a for a in fused if a["last_date"] == day.isoformat()]
     raised = [a for a in fused if LEVEL_RANK.get(a["level"], 0) >= LEVEL_RANK[min_level]]
@@ -825,7 +926,7 @@ def _upsert_alert(
         .limit(1)
     )
     evidence = {"sources": a.get("sources", []), "signals": a.get("signals", [])}
-    for extra in ("cluster",):
+    for extra in ("cluster", "correlation"):
         if extra in a:
             evidence[extra] = a[extra]
     regions = a.get("regions") or [a["region"]]
@@ -908,59 +1009,89 @@ def scan_day(
     require(actor, "write")
     when = _day(day)
     with session_scope(db, actor=actor.username) as session:
-        matrix, regions = read_series(session, [(source, syndrome, days)], when)[(source, syndrome)]
-        if not regions:
-            raise NotFoundError(
-                f"No data for {syndrome} from {source}.", f"没有 {source} 的 {syndrome} 数据。"
-            )
-        from healthwatch.warning.geography import centroids
-
-        cases = np.nan_to_num(matrix, nan=0.0).astype(np.int64)
-        clusters = integrate.scan_clusters(
-            cases,
-            centroids(regions),
-            max_spatial_share=max_spatial_share,
+        result = _scan(
+            session,
+            when,
+            syndrome=syndrome,
+            source=source,
+            actor=actor,
+            days=days,
             max_days=max_days,
-            n_replicates=replicates,
+            max_spatial_share=max_spatial_share,
+            replicates=replicates,
+            alpha=alpha,
             seed=seed,
         )
-        first_day = when - timedelta(days=days - 1)
-        out, created = [], []
-        for c in clusters:
-            counties = [regions[i] for i in c["regions"]]
-            start = first_day + timedelta(days=c["start_day"])
-            end = first_day + timedelta(days=c["end_day"])
-            entry = {**c, "counties": counties, "start": start.isoformat(), "end": end.isoformat()}
-            out.append(entry)
-            if c["p_value"] <= alpha and end == when:
-                alert = {
-                    "region": regions[c["center"]] if "center" in c else counties[0],
-                    "regions": counties,
-                    "syndrome": syndrome,
-                    "first_date": start.isoformat(),
-                    "last_date": end.isoformat(),
-                    "sources": [source],
-                    "signals": [],
-                    "cluster": entry,
-                    "p_value": c["p_value"],
-                    "method": "space-time permutation scan",
-                    "level": "orange" if c["p_value"] <= 0.01 else "yellow",
-                    "reason_zh": f"时空聚集：{len(counties)} 个区县，观察 {c['observed']:.0f} 例，"
-                    f"期望 {c['expected']:.1f} 例，P = {c['p_value']:.3f}",
-                    "reason_en": f"space-time cluster of {len(counties)} counties: observed "
-                    f"{c['observed']:.0f}, expected {c['expected']:.1f}, p = {c['p_value']:.3f}",
-                }
-                alert_id, is_new = _upsert_alert(session, "cluster", alert, actor)
-                if is_new:
-                    created.append(alert_id)
-        queued = _queue_notifications(session, created)
+        result["notifications_queued"] = _queue_notifications(session, result["alerts_new"])
+    return result
+
+
+def _scan(
+    session: Session,
+    when: date,
+    *,
+    syndrome: str,
+    source: str,
+    actor: Actor,
+    days: int = 56,
+    max_days: int = 7,
+    max_spatial_share: float = 0.5,
+    replicates: int = 999,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """:func:`scan_day` inside an open session (the demo scans in its own session)."""
+    matrix, regions = read_series(session, [(source, syndrome, days)], when)[(source, syndrome)]
+    if not regions:
+        raise NotFoundError(
+            f"No data for {syndrome} from {source}.", f"没有 {source} 的 {syndrome} 数据。"
+        )
+    from healthwatch.warning.geography import centroids
+
+    cases = np.nan_to_num(matrix, nan=0.0).astype(np.int64)
+    clusters = integrate.scan_clusters(
+        cases,
+        centroids(regions),
+        max_spatial_share=max_spatial_share,
+        max_days=max_days,
+        n_replicates=replicates,
+        seed=seed,
+    )
+    first_day = when - timedelta(days=days - 1)
+    out, created = [], []
+    for c in clusters:
+        counties = [regions[i] for i in c["regions"]]
+        start = first_day + timedelta(days=c["start_day"])
+        end = first_day + timedelta(days=c["end_day"])
+        entry = {**c, "counties": counties, "start": start.isoformat(), "end": end.isoformat()}
+        out.append(entry)
+        if c["p_value"] <= alpha and end == when:
+            alert = {
+                "region": regions[c["center"]] if "center" in c else counties[0],
+                "regions": counties,
+                "syndrome": syndrome,
+                "first_date": start.isoformat(),
+                "last_date": end.isoformat(),
+                "sources": [source],
+                "signals": [],
+                "cluster": entry,
+                "p_value": c["p_value"],
+                "method": "space-time permutation scan",
+                "level": "orange" if c["p_value"] <= 0.01 else "yellow",
+                "reason_zh": f"时空聚集：{len(counties)} 个区县，观察 {c['observed']:.0f} 例，"
+                f"期望 {c['expected']:.1f} 例，P = {c['p_value']:.3f}",
+                "reason_en": f"space-time cluster of {len(counties)} counties: observed "
+                f"{c['observed']:.0f}, expected {c['expected']:.1f}, p = {c['p_value']:.3f}",
+            }
+            alert_id, is_new = _upsert_alert(session, "cluster", alert, actor)
+            if is_new:
+                created.append(alert_id)
     return {
         "date": when.isoformat(),
         "syndrome": syndrome,
         "source": source,
         "clusters": out,
         "alerts_new": created,
-        "notifications_queued": queued,
     }
 
 
@@ -1097,6 +1228,108 @@ def alert_detail(session: Session, alert_id: int, *, actor: Actor = LOCAL_ADMIN)
             select(WarningNotification).where(WarningNotification.alert_id == alert_id)
         )
     ]
+    return out
+
+
+#: days of each source's counts shown with an alert (ending on its last day)
+EVIDENCE_DAYS = 28
+
+
+def _source_evidence(
+    session: Session, alert: WarningAlert, source: str, days: int
+) -> dict[str, Any] | None:
+    """One source's daily counts for the alert's county with the method's expected values and
+    thresholds on each day (the configured method run again over those days)."""
+    from healthwatch.surveillance.engine import run as run_engine
+    from healthwatch.surveillance.series import Counts
+
+    row = session.scalar(
+        select(WarningConfig).where(
+            WarningConfig.syndrome == alert.syndrome, WarningConfig.source == source
+        )
+    )
+    config = (
+        DetectionConfig(alert.syndrome, source, row.method, row.params)
+        if row is not None
+        else default_config(alert.syndrome, source)
+    )
+    need = config.history
+    total = need + days - 1
+    matrix, regions = read_series(session, [(source, alert.syndrome, total)], alert.last_date)[
+        (source, alert.syndrome)
+    ]
+    if alert.region not in regions:
+        return None
+    column = matrix[:, [regions.index(alert.region)]]
+    result = run_engine(
+        Counts(observed=column, freq=365),
+        config.method,
+        range=np.arange(need, total + 1),
+        **dict(config.params),
+    )
+    first = alert.last_date - timedelta(days=days - 1)
+    signal_days = {
+        d.isoformat()
+        for d in session.scalars(
+            select(WarningSignal.date).where(
+                WarningSignal.region == alert.region,
+                WarningSignal.source == source,
+                WarningSignal.syndrome == alert.syndrome,
+                WarningSignal.date >= first,
+                WarningSignal.date <= alert.last_date,
+            )
+        )
+    }
+    dates = [(first + timedelta(days=k)).isoformat() for k in range(days)]
+
+    def values(a: np.ndarray) -> list[float | None]:
+        return [None if not np.isfinite(v) else float(v) for v in a[:, 0]]
+
+    info = SOURCES.get(source)
+    return {
+        "source": source,
+        "source_zh": info.name_zh if info else source,
+        "source_en": info.name_en if info else source,
+        "region": alert.region,
+        "method": config.method,
+        "dates": dates,
+        "observed": values(result.observed),
+        "expected": values(result.expected),
+        "threshold": values(result.upperbound),
+        "alarm": [bool(v) for v in result.alarm[:, 0]],
+        "signal": [d in signal_days for d in dates],
+    }
+
+
+def alert_evidence(
+    session: Session, alert_id: int, *, actor: Actor = LOCAL_ADMIN, days: int = EVIDENCE_DAYS
+) -> dict[str, Any]:
+    """:func:`alert_detail` plus, per source, the county's daily counts over the last ``days``
+    days with the method's expected values and thresholds (what a duty officer looks at first:
+    how far above its usual level each source went, and since when)."""
+    detail = alert_detail(session, alert_id, actor=actor)
+    alert = _get_alert(session, alert_id, actor)
+    sources = detail["sources"] or sorted({s.get("source", "") for s in detail.get("signals", [])})
+    series = [_source_evidence(session, alert, src, days) for src in sources if src in SOURCES]
+    detail["series"] = [s for s in series if s is not None]
+    detail["actions"] = possible_actions(alert.status)
+    return detail
+
+
+def possible_actions(status: str) -> list[str]:
+    """The lifecycle steps open from ``status`` (assigning excepted: it needs a name)."""
+    from healthwatch.warning.lifecycle import ACTIONS
+
+    return [a for a, (_, moves) in ACTIONS.items() if status in moves and a != "assign"]
+
+
+def open_levels(session: Session, *, actor: Actor = LOCAL_ADMIN) -> dict[str, str]:
+    """County -> the highest level among the open alerts the actor may see that name it."""
+    out: dict[str, str] = {}
+    for a in list_alerts(session, actor=actor, status="open"):
+        for county in a["regions"] or [a["region"]]:
+            if LEVEL_RANK[a["level"]] > LEVEL_RANK.get(out.get(county, ""), -1):
+                out[county] = a["level"]
     return out
 
 
@@ -1362,11 +1595,17 @@ def notifications(session: Session) -> list[dict[str, Any]]:
 # -- the demo -----------------------------------------------------------------------------------
 
 
+#: the series the demo scans for space-time clusters on its last day (planted outbreak 4:
+#: hand, foot and mouth disease in kindergartens of three Jinzhou counties); about 1-3 s
+DEMO_SCANS = (("kindergarten_absence", "rash"),)
+
+
 def load_demo(session: Session, *, end: date | None = None, run_days: int = 14) -> dict[str, Any]:
     """A year of simulated multi-source data for Liaoning's counties, with planted outbreaks.
 
     Loads the history (see :mod:`healthwatch.warning.demo_data` for the series and the planted
-    outbreaks), runs detection for the last ``run_days`` days and leaves the alerts open.
+    outbreaks), runs detection for the last ``run_days`` days, scans :data:`DEMO_SCANS` for
+    space-time clusters on the last day and leaves the alerts open (fused and cluster alerts).
     Running it again on a database that already has the demo data changes nothing.
     """
     actor = Actor("demo", LOCAL_ADMIN.role, None)
@@ -1397,6 +1636,10 @@ def load_demo(session: Session, *, end: date | None = None, run_days: int = 14) 
         day = end - timedelta(days=k)
         r = _run_day(session, day, actor, None, "")
         runs.append({key: v for key, v in r.items() if key != "new_alert_ids"})
+    scans = [
+        _scan(session, end, syndrome=syndrome, source=source, actor=actor)
+        for source, syndrome in DEMO_SCANS
+    ]
     open_alerts = list_alerts(session, status="open")
     return {
         "loaded": True,
@@ -1406,6 +1649,16 @@ def load_demo(session: Session, *, end: date | None = None, run_days: int = 14) 
         "end": end.isoformat(),
         "planted": [p.describe(end) for p in PLANTED],
         "runs": runs,
+        "scans": [
+            {
+                "date": x["date"],
+                "source": x["source"],
+                "syndrome": x["syndrome"],
+                "clusters": len(x["clusters"]),
+                "alerts_new": len(x["alerts_new"]),
+            }
+            for x in scans
+        ],
         "alerts_open": len(open_alerts),
     }
 

@@ -28,6 +28,7 @@ signals from different sources can be combined (Fisher/Stouffer in the fusion st
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -151,17 +152,74 @@ class SeriesGroup:
     regions: Sequence[str]
 
 
-def _p_values(method: str, observed: np.ndarray, expected: np.ndarray, score: np.ndarray) -> Any:
-    from scipy.stats import norm, poisson  # scipy.stats is slow to import: only when signalling
+def _p_values(
+    method: str,
+    observed: np.ndarray,
+    expected: np.ndarray,
+    score: np.ndarray,
+    params: Mapping[str, Any] | None = None,
+) -> Any:
+    """Each signal's one-sided p-value: the upper tail of the method's predictive distribution
+    at the observed statistic (see the module docstring and docs/warning-methods.md)."""
+    from scipy.stats import poisson, t  # scipy.stats is slow to import: only when signalling
 
+    params = params or {}
     if method in ("ears_c1", "ears_c2"):
-        return norm.sf(score)
+        n = int(params.get("baseline", 7))
+        # a new count of a normal series whose mean and sd come from n baseline days:
+        # (x - mean) / (s sqrt(1 + 1/n)) follows Student's t with n - 1 degrees of freedom
+        return t.sf(score / np.sqrt(1.0 + 1.0 / n), df=max(n - 1, 1))
+    if method == "ears_c3":
+        return ears_c3_tail(score)
     if method == "cidars_fixed":
         return np.zeros_like(observed)
     mu = np.maximum(np.nan_to_num(expected, nan=0.0), 0.5)  # a zero baseline: 0.5 expected
     if method == "cidars_mpm":  # score and expected are sums over the 7-day window
         return poisson.sf(score - 1, mu)
     return poisson.sf(observed - 1, mu)
+
+
+_C3_STEP = 0.005
+_C3_MAX = 40.0
+
+
+@functools.cache
+def _c3_table() -> np.ndarray:
+    """P(C3 >= grid point) for ``C3 = sum_{i=0..2} max(0, Z_i - 1)``, Z_i independent N(0, 1).
+
+    Each term is 0 with probability Phi(1), else continuous; the distribution of the sum is the
+    three-fold convolution of the term's distribution, computed on a grid (direct convolution,
+    so tail probabilities far below 1e-16 keep their precision). Each bin's probability is put at
+    its upper end, so the tail is slightly overstated (p-values err on the conservative side).
+    """
+    from scipy.stats import norm
+
+    edges = 1.0 + _C3_STEP * np.arange(int(_C3_MAX / _C3_STEP) + 1)
+    mass = np.empty(edges.size)
+    mass[0] = norm.cdf(1.0)
+    mass[1:] = norm.sf(edges[:-1]) - norm.sf(edges[1:])  # bin (k-1, k] steps above 0 -> k
+    total = np.convolve(np.convolve(mass, mass), mass)
+    tail = np.cumsum(total[::-1])[::-1]
+    return np.asarray(np.minimum(tail, 1.0))
+
+
+def ears_c3_tail(c3: np.ndarray) -> np.ndarray:
+    """Upper-tail p-value of EARS C3's statistic under the model C1-C3 assume (each day's
+    standardised count N(0, 1), independent): ``P(C3 >= c3)``.
+
+    >>> [round(float(p), 4) for p in ears_c3_tail(np.array([0.0, 1.0, 3.0]))]
+    [1.0, 0.0817, 0.0008]
+    """
+    from scipy.stats import norm
+
+    c = np.asarray(c3, dtype=np.float64)
+    table = _c3_table()
+    index = np.ceil(np.nan_to_num(c, nan=0.0) / _C3_STEP - 1e-9).astype(np.int64)
+    inside = np.clip(index, 0, table.size - 1)
+    p = np.where(index < table.size, table[inside], 0.0)
+    # beyond the grid: C3 >= Z_0 + Z_1 + Z_2 - 3, whose tail is a lower bound everywhere
+    p = np.maximum(p, norm.sf((c + 3.0) / np.sqrt(3.0)))
+    return np.where(np.isnan(c), np.nan, np.where(c <= 0, 1.0, p))
 
 
 def detect_day(
@@ -219,7 +277,7 @@ def detect_day_stats(
                     "expected": expected,
                     "threshold": result.upperbound[-1][hit],
                     "score": score,
-                    "p_value": _p_values(config.method, observed, expected, score),
+                    "p_value": _p_values(config.method, observed, expected, score, config.params),
                     "single_case": config.method == "cidars_fixed",
                 }
             )

@@ -33,6 +33,7 @@ Stouffer with dependence: ``Z = sum w_i z_i / sqrt(sum_ij w_i w_j rho_ij)`` with
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -52,6 +53,7 @@ __all__ = [
     "brown_scale",
     "combine_pvalues",
     "combine_pvalues_many",
+    "correlation_from_counts",
     "estimate_source_correlation",
     "fuse_signals",
     "kost_mcdermott_cov",
@@ -287,21 +289,80 @@ def estimate_source_correlation(
         names = tuple(sources) if sources is not None else tuple(str(i) for i in range(x.shape[1]))
     if kind == "p":
         x = stats.norm.isf(np.clip(x, P_FLOOR, 1.0 - 1e-16))
-    k = x.shape[1]
+    return SourceCorrelation(names, *_pairwise_pearson(x, min_pairs))
+
+
+def _pairwise_pearson(x: np.ndarray, min_pairs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pearson correlation of every pair of columns over the rows where both have a value,
+    by matrix products (one pass, no loop over pairs), and the number of such rows.
+
+    ``sum_ij`` below is over the rows where columns i and j are both observed: with ``m`` the
+    observed mask and ``x0`` the values with 0 for missing, ``sum x_i = (x0' m)_ij``,
+    ``sum x_i^2 = (x0^2' m)_ij`` and ``sum x_i x_j = (x0' x0)_ij``. Pairs on fewer than
+    ``max(min_pairs, 3)`` rows, or constant on them, get 0.
+    """
     ok = np.isfinite(x)
-    r = np.eye(k)
-    n = np.zeros((k, k), dtype=np.int64)
-    for i in range(k):
-        for j in range(i, k):
-            both = ok[:, i] & ok[:, j]
-            n[i, j] = n[j, i] = int(both.sum())
-            if i == j or n[i, j] < max(min_pairs, 3):
-                continue
-            a, b = x[both, i], x[both, j]
-            if a.std() == 0 or b.std() == 0:
-                continue
-            r[i, j] = r[j, i] = float(np.corrcoef(a, b)[0, 1])
-    return SourceCorrelation(names, _nearest_correlation(r), n)
+    m = ok.astype(np.float64)
+    x0 = np.where(ok, x, 0.0)
+    n = (m.T @ m).round().astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sx = x0.T @ m  # sx[i, j]: sum of column i where both are observed
+        sxx = (x0 * x0).T @ m
+        sxy = x0.T @ x0
+        cov = sxy - sx * sx.T / n
+        var_i = sxx - sx * sx / n
+        var_j = var_i.T
+        r = cov / np.sqrt(var_i * var_j)
+    tiny = 1e-12 * np.maximum(sxx, sxx.T).clip(min=1.0)
+    keep = (n >= max(min_pairs, 3)) & (var_i > tiny) & (var_j > tiny) & np.isfinite(r)
+    r = np.where(keep, np.clip(r, -1.0, 1.0), 0.0)
+    np.fill_diagonal(r, 1.0)
+    return _nearest_correlation(r), n
+
+
+def correlation_from_counts(
+    counts: Mapping[str, np.ndarray], *, min_pairs: int = 30
+) -> SourceCorrelation:
+    """Correlation between sources from their daily counts of one syndrome (as stored).
+
+    counts: source -> matrix (days x counties), all on the same days and counties (NaN missing).
+
+    Why residuals: what fusion needs is how the sources' detection statistics move together on
+    ordinary days. Each county's counts are turned into standardised residuals
+    ``(x - county mean) / county sd`` over the days given, which removes the county's size (two
+    sources are not correlated merely because big counties have more of both) but keeps what the
+    detection methods see too: the shared weekly pattern, weather, holidays, common patients.
+    The residuals are pooled over counties (county-days x sources) and passed to
+    :func:`estimate_source_correlation` as normal scores. Outbreak days in the history raise the
+    estimate, which makes fusion more conservative, never less.
+    """
+    names = tuple(counts)
+    if not names:
+        return SourceCorrelation((), np.eye(0), np.zeros((0, 0), dtype=np.int64))
+    columns = []
+    for name in names:
+        x = np.asarray(counts[name], dtype=np.float64)
+        x = np.where(np.isfinite(x), x, np.nan)
+        with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # a county with no values at all
+            mean = np.nanmean(x, axis=0)
+            sd = np.nanstd(x, axis=0)
+            z = (x - mean) / np.where(sd > 0, sd, np.nan)
+        columns.append(z.reshape(-1))
+    shapes = {np.asarray(counts[n]).shape for n in names}
+    if len(shapes) != 1:
+        raise InputError(
+            [
+                Problem(
+                    "every source's count matrix must cover the same days and counties",
+                    "各来源的计数矩阵须覆盖相同的日期和区县",
+                    field="counts",
+                )
+            ]
+        )
+    return estimate_source_correlation(
+        np.column_stack(columns), sources=names, kind="z", min_pairs=min_pairs
+    )
 
 
 def window_pvalues(p: np.ndarray, window_days: int, *, axis: int = 0) -> np.ndarray:
@@ -363,7 +424,9 @@ class FusionRules:
       (e.g. fever clinic and laboratory positives fed by the same patients) count once.
     include_neighbours: signals of neighbouring counties count for a county (an alert still
       needs a signal in the county itself).
-    method, correlation: how per-source p-values combine (see :func:`combine_pvalues`).
+    method, correlation: how per-source p-values combine (see :func:`combine_pvalues`);
+      ``correlations`` (syndrome -> correlation) overrides ``correlation`` for those syndromes
+      (sources move together differently for each syndrome).
     levels: level rules, checked from the first; no rule holding means no alert.
     adjust_window: Šidák-adjust each source's smallest p-value in the window for the number of
       county-days it had to signal (window days x counties considered).
@@ -375,11 +438,16 @@ class FusionRules:
     include_neighbours: bool = True
     method: Method = "fisher"
     correlation: SourceCorrelation | None = None
+    correlations: Mapping[str, SourceCorrelation] = field(default_factory=dict)
     levels: tuple[LevelRule, ...] = DEFAULT_LEVELS
     adjust_window: bool = True
     source_groups: Mapping[str, str] = field(default_factory=dict)
     source_names_zh: Mapping[str, str] = field(default_factory=dict)
     source_names_en: Mapping[str, str] = field(default_factory=dict)
+
+    def correlation_for(self, syndrome: str) -> SourceCorrelation | None:
+        """The correlation between the sources of ``syndrome`` (None: independent)."""
+        return self.correlations.get(syndrome, self.correlation)
 
 
 @dataclass
@@ -657,7 +725,9 @@ def _episode_evidence(
 
 
 def _combine_episodes(
-    evidence: list[tuple[list[float], list[str]]], rules: FusionRules
+    evidence: list[tuple[list[float], list[str]]],
+    rules: FusionRules,
+    syndromes: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Combined p-value of every episode at once (NaN where no source gave a p-value).
 
@@ -673,11 +743,12 @@ def _combine_episodes(
         if not values:
             continue
         k = len(values)
-        key = tuple(reps)
+        key = (syndromes[i] if syndromes else "", *reps)
         if key not in cache:
             corr = None
-            if rules.correlation is not None and k > 1:
-                corr = rules.correlation.sub(reps)
+            known = rules.correlation_for(syndromes[i]) if syndromes else rules.correlation
+            if known is not None and k > 1:
+                corr = known.sub(reps)
             if rules.method == "fisher":
                 cache[key] = (1.0, 2.0 * k) if corr is None else brown_scale(corr)
             else:
@@ -713,10 +784,11 @@ def _fused_alert(
 ) -> FusedAlert:
     where_zh = region + (f" 及邻近地区 {'、'.join(others)}" if others else "")
     where_en = region + (f" and neighbouring {', '.join(others)}" if others else "")
-    dep_zh = "，已按来源间相关性校正" if rules.correlation is not None else "，假定来源相互独立"
+    corrected = rules.correlation_for(syndrome) is not None
+    dep_zh = "，已按来源间相关性校正" if corrected else "，假定来源相互独立"
     dep_en = (
         ", corrected for the correlation between sources"
-        if rules.correlation is not None
+        if corrected
         else ", sources assumed independent"
     )
     method_zh = {"fisher": "Fisher 法", "stouffer": "Stouffer 法"}[rules.method]
@@ -774,7 +846,7 @@ def _multi_source_alerts(
         )
         for k in chosen
     ]
-    combined = _combine_episodes(evidence, rules)
+    combined = _combine_episodes(evidence, rules, [str(syndrome[ex.starts[k]]) for k in chosen])
     epoch = np.datetime64("1970-01-01", "D")
     out: list[FusedAlert] = []
     for ep, p in zip(chosen, combined.tolist(), strict=True):

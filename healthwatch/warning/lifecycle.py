@@ -27,6 +27,7 @@ __all__ = [
     "ACTIONS",
     "STATUSES",
     "VERIFY_WITHIN",
+    "InvalidTransition",
     "is_overdue",
     "next_status",
 ]
@@ -58,6 +59,17 @@ OPEN = frozenset({"new", "acknowledged", "investigating", "confirmed", "ruled_ou
 VERIFY_WITHIN = timedelta(hours=24)
 
 
+class InvalidTransition(InputError):
+    """A known action that the alert's status does not allow (the web API answers 409)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(
+            problems,
+            "This step is not possible in the alert's current status; nothing was changed.",
+            "预警当前状态下不能执行此操作，未作任何修改。",
+        )
+
+
 def next_status(status: str, action: str) -> str:
     """The status after ``action``, or InputError naming what is possible from ``status``."""
     if action not in ACTIONS:
@@ -75,7 +87,7 @@ def next_status(status: str, action: str) -> str:
         possible = [a for a, (_, m) in ACTIONS.items() if status in m]
         en = ", ".join(possible) or "none (the alert is closed)"
         zh = "、".join(ACTIONS[a][0] for a in possible) or "无（预警已关闭）"
-        raise InputError(
+        raise InvalidTransition(
             [
                 Problem(
                     f"cannot {action} an alert that is {status}; possible now: {en}",

@@ -318,6 +318,10 @@ def create_app(
     app.include_router(pages_data.router)
     app.include_router(_evaluation_router(pages=True))
     pages.install(app)
+    from healthwatch.web import api_warning, pages_warning
+
+    app.include_router(api_warning.router, prefix=API_PREFIX)
+    app.include_router(pages_warning.router)
 
     @app.get("/api/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

@@ -353,3 +353,75 @@ def choose_language(query: str | None, cookie: str | None) -> str:
         if value in LANGUAGES:
             return value
     return DEFAULT_LANGUAGE
+
+
+# the early-warning pages (healthwatch.web.pages_warning)
+TEXTS.update(
+    {
+        "nav_warning": ("预警处置", "Early warning"),
+        "warning_title": ("多点触发预警", "Multi-source alerts"),
+        "warning_intro": (
+            "各区县未结预警的最高级别（地图）与预警列表；"
+            "值班人员仅见本辖区预警，须在 24 小时内核实。",
+            "Highest open alert level per county (map) and the alerts; duty officers see their "
+            "region's alerts only and verify each within 24 hours.",
+        ),
+        "warn_status": ("状态", "Status"),
+        "warn_filter_open": ("未结", "Open"),
+        "warn_filter_overdue": ("超时未核实", "Overdue"),
+        "warn_filter_new": ("新预警", "New"),
+        "warn_filter_acknowledged": ("已签收", "Acknowledged"),
+        "warn_filter_investigating": ("调查核实中", "Investigating"),
+        "warn_filter_closed": ("已关闭", "Closed"),
+        "warn_filter_all": ("全部", "All"),
+        "warn_map": ("预警地图", "Alert map"),
+        "warn_no_alert": ("无未结预警", "no open alert"),
+        "level_blue": ("蓝色", "Blue"),
+        "level_yellow": ("黄色", "Yellow"),
+        "level_orange": ("橙色", "Orange"),
+        "level_red": ("红色", "Red"),
+        "warn_level": ("级别", "Level"),
+        "warn_syndrome": ("症候群/病种", "Syndrome / disease"),
+        "warn_region": ("区县", "Counties"),
+        "warn_dates": ("日期", "Dates"),
+        "warn_date": ("日期", "Date"),
+        "warn_sources": ("来源", "Sources"),
+        "warn_source": ("来源", "Source"),
+        "warn_due": ("核实时限", "Verify by"),
+        "warn_overdue": ("超时", "Overdue"),
+        "warn_none": ("没有符合条件的预警。", "No alerts match."),
+        "warn_alert": ("预警", "Alert"),
+        "warn_combined_p": ("合并 p 值", "Combined p"),
+        "warn_correlation": ("来源间相关系数", "Correlation between sources"),
+        "warn_evidence": ("各来源证据", "Evidence per source"),
+        "warn_observed": ("观察数", "Observed"),
+        "warn_expected": ("期望数", "Expected"),
+        "warn_threshold": ("阈值", "Threshold"),
+        "warn_signal_day": ("信号", "Signal"),
+        "warn_signal_p": ("信号 p 值", "Signal p"),
+        "warn_lifecycle": ("处置", "Response"),
+        "warn_note": ("说明", "Note"),
+        "warn_no_actions": (
+            "您当前不能处置此预警（角色或状态不允许）。",
+            "You cannot take a step on this alert now (role or status).",
+        ),
+        "status_new": ("新预警", "New"),
+        "status_acknowledged": ("已签收", "Acknowledged"),
+        "status_investigating": ("调查核实中", "Investigating"),
+        "status_confirmed": ("确认为疑似事件", "Confirmed"),
+        "status_ruled_out": ("已排除", "Ruled out"),
+        "status_closed": ("已关闭", "Closed"),
+        "action_raise": ("发出预警", "Raised"),
+        "action_acknowledge": ("签收", "Acknowledge"),
+        "action_investigate": ("开始调查核实", "Investigate"),
+        "action_confirm": ("确认", "Confirm"),
+        "action_rule_out": ("排除", "Rule out"),
+        "action_close": ("关闭", "Close"),
+        "action_assign": ("指派", "Assign"),
+        "warn_done_acknowledge": ("已签收。", "Acknowledged."),
+        "warn_done_investigate": ("已开始调查核实。", "Investigation started."),
+        "warn_done_confirm": ("已确认。", "Confirmed."),
+        "warn_done_rule_out": ("已排除。", "Ruled out."),
+        "warn_done_close": ("已关闭。", "Closed."),
+    }
+)

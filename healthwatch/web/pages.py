@@ -40,6 +40,7 @@ NAV = [
     ("/map", "nav_map"),
     ("/access", "nav_access"),
     ("/surveillance", "nav_surveillance"),
+    ("/warning", "nav_warning"),
 ]
 
 

@@ -50,7 +50,10 @@ def test_valid_gbk_and_utf8_with_or_without_bom_are_read_alike(seeded_db_url, tm
     assert first.inserted == 2
     for name in ("bom.csv", "plain.csv"):
         assert svc.import_file(tmp_path / name, actor=LOCAL_ADMIN, db=seeded_db_url).unchanged == 2
-    assert svc.current_values(seeded_db_url, actor=LOCAL_ADMIN)["comment"].tolist() == ["铁东区", ""]
+    assert svc.current_values(seeded_db_url, actor=LOCAL_ADMIN)["comment"].tolist() == [
+        "铁东区",
+        "",
+    ]
 
 
 def test_missing_columns(loaded, tmp_path):

@@ -108,7 +108,9 @@ def test_scope_refuses_writes_outside_the_region_and_writes_nothing(seeded_db_ur
         db=seeded_db_url,
     )
     assert ok.inserted == 3
-    assert svc.current_values(seeded_db_url, actor=LOCAL_ADMIN)["stored_by"].unique().tolist() == ["anshan-stats"]
+    assert svc.current_values(seeded_db_url, actor=LOCAL_ADMIN)["stored_by"].unique().tolist() == [
+        "anshan-stats"
+    ]
 
 
 def test_approval_goes_up_level_by_level_locks_and_unlock_is_audited(seeded_db_url, tmp_path):
@@ -182,7 +184,9 @@ def test_aggregation_sums_counts_recomputes_rates_and_reports_completeness(seede
     svc.import_file(write_csv(tmp_path / "a.csv", rows), actor=LOCAL_ADMIN, db=seeded_db_url)
     result = {
         r["region"]: r
-        for r in svc.aggregate("infant_mortality", db=seeded_db_url, periods=["2023"], actor=LOCAL_ADMIN)
+        for r in svc.aggregate(
+            "infant_mortality", db=seeded_db_url, periods=["2023"], actor=LOCAL_ADMIN
+        )
     }
     city = result["210300"]
     expected = (10 + 2 + 4) / (2000 + 1000 + 500) * 1000

@@ -55,6 +55,8 @@ SAMPLE_PATH = {
     "username": "viewer",
     "token_id": "1",
     "code": "gps_per_10000",
+    "alert_id": "1",
+    "action": "acknowledge",
 }
 
 

@@ -1,0 +1,210 @@
+"""The early-warning REST API under ``/api/v1/warning``: alerts, their lifecycle, feeds in.
+
+Thin handlers over :mod:`healthwatch.services.warning`, which decides who may see and answer
+what: duty officers see only the alerts of their region (an alert elsewhere is answered 404, as
+if absent), only roles with ``answer_alerts`` change an alert, only writers inside the region
+ingest its data. A lifecycle step the alert's status does not allow is answered 409 with the
+steps that are possible. Machines send feeds with a bearer API token (no CSRF needed then).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import replace
+from datetime import date
+from pathlib import Path, PurePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from healthwatch.errors import InputError, Problem
+from healthwatch.services import warning as svc
+from healthwatch.store.db import session_scope
+from healthwatch.users import require
+from healthwatch.warning.lifecycle import STATUSES, InvalidTransition
+from healthwatch.web.api import _ERRORS, MAX_UPLOAD, AuthDep, _db
+from healthwatch.web.app import StrictJSONResponse
+from healthwatch.web.maps import feature_collection_json
+
+router = APIRouter(tags=["warning"], responses=_ERRORS)  # the API's error answers
+
+LEVELS = ("blue", "yellow", "orange", "red")
+LIFECYCLE_ACTIONS = ("acknowledge", "investigate", "confirm", "rule_out", "close", "assign")
+
+
+def conflict(exc: InvalidTransition) -> JSONResponse:
+    """409 for a step the alert's status does not allow, in the API's error format."""
+    return StrictJSONResponse({"code": "invalid_transition", **exc.to_dict()}, status_code=409)
+
+
+def filter_alerts(
+    alerts: list[dict[str, Any]],
+    level: str | None,
+    date_from: date | None,
+    date_to: date | None,
+) -> list[dict[str, Any]]:
+    """Alerts at ``level`` (or above, with a trailing ``+``) whose dates meet the range."""
+    out = alerts
+    if level:
+        base = level.rstrip("+")
+        if base not in LEVELS:
+            raise InputError(
+                [
+                    Problem(
+                        f"unknown level {level!r}; choose blue, yellow, orange or red",
+                        f"未知级别 {level!r}；可选 blue、yellow、orange、red",
+                        field="level",
+                    )
+                ]
+            )
+        rank = LEVELS.index(base)
+        out = [
+            a
+            for a in out
+            if (LEVELS.index(a["level"]) >= rank if level.endswith("+") else a["level"] == base)
+        ]
+    if date_from:
+        out = [a for a in out if a["last_date"] >= date_from.isoformat()]
+    if date_to:
+        out = [a for a in out if a["first_date"] <= date_to.isoformat()]
+    return out
+
+
+@router.get("/warning/alerts")
+def get_alerts(
+    auth: AuthDep,
+    request: Request,
+    status: Annotated[
+        str | None, Query(description=f"{', '.join(STATUSES)}, open or overdue")
+    ] = None,
+    region: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    level: Annotated[
+        str | None, Query(description="blue, yellow, orange, red; 'orange+' = orange or red")
+    ] = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> list[dict[str, Any]]:
+    """预警列表（值班人员仅见本辖区）/ Alerts the caller may see, newest first."""
+    with session_scope(_db(request)) as session:
+        alerts = svc.list_alerts(session, actor=auth.actor, status=status, region=region)
+    return filter_alerts(alerts, level, date_from, date_to)
+
+
+@router.get("/warning/alerts/{alert_id}")
+def get_alert(
+    alert_id: int, auth: AuthDep, request: Request, days: int = Query(28, ge=7, le=366)
+) -> dict[str, Any]:
+    """预警详情：各来源逐日计数、期望值与阈值、信号 p 值、合并 p 值、处置记录 /
+    One alert with its evidence per source over ``days`` days and its lifecycle history."""
+    with session_scope(_db(request)) as session:
+        return svc.alert_evidence(session, alert_id, actor=auth.actor, days=days)
+
+
+class AlertStep(BaseModel):
+    note: str = Field("", max_length=2000, description="处置说明 / what was done or found")
+    assignee: str | None = Field(None, max_length=64, description="for assign only")
+
+
+@router.post(
+    "/warning/alerts/{alert_id}/{action}",
+    responses={409: {"description": "该状态下不能执行此操作 / not possible in this status"}},
+)
+def post_alert_step(
+    alert_id: int, action: str, body: AlertStep, auth: AuthDep, request: Request
+) -> Any:
+    """签收、调查核实、确认、排除、关闭、指派 / Take one lifecycle step (acknowledge,
+    investigate, confirm, rule_out, close, assign) with a note."""
+    if action not in LIFECYCLE_ACTIONS:
+        raise InputError(
+            [
+                Problem(
+                    f"unknown action {action!r}; choose one of {', '.join(LIFECYCLE_ACTIONS)}",
+                    f"未知操作 {action!r}；可选：{'、'.join(LIFECYCLE_ACTIONS)}",
+                    field="action",
+                )
+            ]
+        )
+    try:
+        with session_scope(_db(request), actor=auth.actor.username) as session:
+            return svc.change_alert(
+                session,
+                alert_id,
+                action,
+                actor=auth.actor,
+                note=body.note,
+                assignee=body.assignee,
+            )
+    except InvalidTransition as exc:
+        return conflict(exc)
+
+
+@router.get("/warning/map")
+def get_alert_map(auth: AuthDep, request: Request) -> Any:
+    """区县边界及最高未结预警级别（GeoJSON）/ County boundaries with the highest open level.
+
+    ``properties.value`` is the level's rank (0 blue .. 3 red, null without an open alert) and
+    ``properties.level`` its name.
+    """
+    from fastapi.responses import Response
+
+    from healthwatch.regions.hierarchy import liaoning_regions
+
+    require(auth.actor, "read")
+    with session_scope(_db(request)) as session:
+        levels = svc.open_levels(session, actor=auth.actor)
+    counties = [
+        {"adcode": r.adcode, "name": r.name, "level": r.level}
+        for r in liaoning_regions()
+        if r.level == "county"
+    ]
+    ranks = {c: float(LEVELS.index(v)) for c, v in levels.items()}
+    text = feature_collection_json(counties, ranks, {"levels": levels})
+    return Response(text, media_type="application/json")
+
+
+@router.get("/warning/configs")
+def get_configs(auth: AuthDep, request: Request) -> list[dict[str, Any]]:
+    """各来源、症候群的探测配置 / How each syndrome from each source is watched."""
+    require(auth.actor, "read")
+    with session_scope(_db(request)) as session:
+        return svc.list_configs(session)
+
+
+@router.post("/warning/ingest", status_code=201)
+def post_ingest(
+    auth: AuthDep,
+    request: Request,
+    file: Annotated[UploadFile, File(description="CSV date,region,source,syndrome,count")],
+) -> dict[str, Any]:
+    """上传监测计数文件（机器对接用接口令牌）/ Ingest a counts CSV (machines: bearer token)."""
+    name = PurePath(file.filename or "feed.csv").name or "feed.csv"
+    data = file.file.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise InputError([Problem("The file is larger than 20 MB.", "文件超过 20 MB。", file=name)])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        try:
+            return svc.ingest_file(path, db=_db(request), actor=auth.actor)
+        except InputError as exc:  # name the file as the client sent it, not the server's copy
+            raise InputError(
+                [replace(p, file=name if p.file else None) for p in exc.problems],
+                exc.message_en,
+                exc.message_zh,
+            ) from None
+
+
+class CountRecord(BaseModel):
+    date: str = Field(examples=["2025-03-01"])
+    region: str = Field(examples=["210302"])
+    source: str = Field(examples=["fever_clinic"])
+    syndrome: str = Field(examples=["fever"])
+    count: float | None = Field(description="null: reported missing")
+
+
+@router.post("/warning/records", status_code=201)
+def post_records(records: list[CountRecord], auth: AuthDep, request: Request) -> dict[str, Any]:
+    """以 JSON 记录提交监测计数 / Ingest counts as JSON records (null count = missing)."""
+    return svc.ingest_records([r.model_dump() for r in records], db=_db(request), actor=auth.actor)

@@ -1,0 +1,107 @@
+"""The early-warning pages: today's alerts on a map and in a list, one alert with its evidence.
+
+Thin views over :mod:`healthwatch.services.warning` (the same calls as ``/api/v1/warning``).
+The alert page shows only the lifecycle buttons the user may use now (its role answers alerts and
+the alert's status allows the step); the server checks every step again (role, region, status,
+CSRF token) whatever the page showed.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from healthwatch.services import warning as svc
+from healthwatch.store.db import session_scope
+from healthwatch.warning.lifecycle import InvalidTransition
+from healthwatch.web.i18n import translate
+from healthwatch.web.pages import _settings, error_page, language, page_auth, render
+from healthwatch.web.security import check_csrf
+
+router = APIRouter(include_in_schema=False)
+
+LEVEL_COLOURS = {"blue": "#2e86c1", "yellow": "#d4ac0d", "orange": "#e67e22", "red": "#c0392b"}
+STATUS_FILTERS = ("open", "overdue", "new", "acknowledged", "investigating", "closed", "all")
+STEP_ACTIONS = ("acknowledge", "investigate", "confirm", "rule_out", "close")
+
+
+def _labels(lang: str, keys: tuple[str, ...]) -> dict[str, str]:
+    return {k: translate(lang, k) for k in keys}
+
+
+@router.get("/warning")
+def warning_page(request: Request, status: str = "open") -> HTMLResponse:
+    auth = page_auth(request)
+    lang = language(request)
+    chosen = status if status in STATUS_FILTERS else "open"
+    with session_scope(_settings(request).db) as session:
+        alerts = svc.list_alerts(
+            session, actor=auth.actor, status=None if chosen == "all" else chosen
+        )
+    data = {
+        "colours": LEVEL_COLOURS,
+        "labels": _labels(
+            lang, ("level_blue", "level_yellow", "level_orange", "level_red", "warn_no_alert")
+        ),
+    }
+    return render(
+        request,
+        "warning.html",
+        {
+            "alerts": alerts,
+            "status": chosen,
+            "filters": STATUS_FILTERS,
+            "colours": LEVEL_COLOURS,
+            "page_data": data,
+        },
+        auth,
+    )
+
+
+@router.get("/warning/alerts/{alert_id}")
+def alert_page(alert_id: int, request: Request, done: str = "") -> HTMLResponse:
+    auth = page_auth(request)
+    lang = language(request)
+    with session_scope(_settings(request).db) as session:
+        alert = svc.alert_evidence(session, alert_id, actor=auth.actor)
+    may_answer = auth.actor.can("answer_alerts")
+    actions = [a for a in alert["actions"] if a in STEP_ACTIONS] if may_answer else []
+    data = {
+        "series": alert["series"],
+        "labels": _labels(
+            lang, ("warn_observed", "warn_expected", "warn_threshold", "warn_signal_day")
+        ),
+        "lang": lang,
+    }
+    notice = translate(lang, f"warn_done_{done}") if done in STEP_ACTIONS else ""
+    return render(
+        request,
+        "warning_alert.html",
+        {
+            "alert": alert,
+            "actions": actions,
+            "colours": LEVEL_COLOURS,
+            "notice": notice,
+            "page_data": data,
+        },
+        auth,
+    )
+
+
+@router.post("/warning/alerts/{alert_id}/{action}")
+async def alert_step(alert_id: int, action: str, request: Request) -> Response:
+    auth = page_auth(request)
+    form = await request.form()
+    check_csrf(request, auth, str(form.get("csrf_token", "")))
+    if action not in STEP_ACTIONS:
+        return error_page(request, 404, "没有这个操作。", "No such action.", [])
+    note = str(form.get("note", ""))[:2000]
+    try:
+        with session_scope(_settings(request).db, actor=auth.actor.username) as session:
+            svc.change_alert(session, alert_id, action, actor=auth.actor, note=note)
+    except InvalidTransition as exc:
+        return error_page(request, 409, exc.message_zh, exc.message_en, exc.problems)
+    return RedirectResponse(f"/warning/alerts/{alert_id}?done={action}", status_code=303)
+
+
+__all__ = ["router"]

@@ -1,0 +1,142 @@
+"""End to end in headless chromium: a duty officer answers an alert of the early-warning platform.
+
+Log in as Anshan's duty officer, see the alerts list and the map, open the alert, see the
+evidence charts, acknowledge it with a note and see the status change, switch language. The
+server is the real ``healthwatch serve``; screenshots go to the test's tmp dir and to
+``$HEALTHWATCH_SCREENSHOTS`` when set (``HEALTHWATCH_SCREENSHOTS=docs/web`` makes docs/web.md's).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from _warninghelp import ANSHAN, SHENYANG, prepare
+from _webhelp import PASSWORD, require_chromium
+
+from healthwatch.store.db import dispose_engine
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    require_chromium()
+    folder = tmp_path_factory.mktemp("e2e-warning")
+    db = str(folder / "e2e.sqlite")
+    prepare(f"sqlite:///{db}", folder, ("admin", "duty"))
+    dispose_engine(f"sqlite:///{db}")
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HEALTHWATCH_DB": db}
+    log = (folder / "server.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "healthwatch", "serve", "--port", str(port), "--db", db],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail((folder / "server.log").read_text())
+                time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+def _shot(pg, tmp_path: Path, name: str) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / f"{name}.png"
+    pg.screenshot(path=str(path), full_page=True)
+    target = os.environ.get("HEALTHWATCH_SCREENSHOTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(target) / path.name)
+    assert path.stat().st_size > 10_000
+
+
+def test_duty_officer_acknowledges_an_alert(server: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=require_chromium(), args=["--no-sandbox", "--disable-gpu"]
+        )
+        context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+        pg = context.new_page()
+        pg.set_default_timeout(90_000)  # a loaded 2-core machine; pages normally take < 1 s
+        errors: list[str] = []
+        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+        pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        try:
+            pg.goto(f"{server}/warning")
+            assert "/login" in pg.url
+            pg.fill("input[name=username]", "duty")
+            pg.fill("input[name=password]", PASSWORD)
+            pg.click("#login-button")
+            pg.wait_for_url(f"{server}/warning")
+
+            # the list: only Anshan's alert, with its level colour and status
+            assert pg.inner_text("h1") == "多点触发预警"
+            rows = pg.locator("#alerts tbody tr")
+            assert rows.count() == 1
+            assert ANSHAN in rows.first.inner_text() and SHENYANG not in rows.first.inner_text()
+            assert "新预警" in pg.inner_text("#alerts tbody tr td.status")
+            # the map: drawn, with Anshan's county coloured
+            pg.wait_for_selector("#warning-map[data-ready='1'] canvas")
+            pg.wait_for_timeout(1000)
+            _shot(pg, tmp_path, "warning-list")
+
+            pg.click("#alerts tbody tr a")
+            pg.wait_for_url("**/warning/alerts/*")
+            assert pg.inner_text("#alert-status") == "新预警"
+            charts = pg.locator("#evidence-charts .chart")
+            assert charts.count() == 2
+            pg.wait_for_selector("#evidence-0[data-ready='1'] canvas")
+            pg.wait_for_selector("#evidence-1[data-ready='1'] canvas")
+            assert pg.locator("#alert-actions button").all_inner_texts() == ["签收"]
+            pg.wait_for_timeout(1000)
+            _shot(pg, tmp_path, "warning-alert")
+
+            pg.fill("#alert-actions textarea[name=note]", "已电话联系铁东区疾控，正在核实")
+            pg.click("#alert-actions button[data-action=acknowledge]")
+            pg.wait_for_url("**done=acknowledge")
+            assert pg.inner_text("#alert-status") == "已签收"
+            assert "已电话联系铁东区疾控" in pg.inner_text("#events")
+            assert pg.locator("#alert-actions button").all_inner_texts() == ["开始调查核实"]
+
+            pg.click("#lang-switch")
+            pg.wait_for_load_state()
+            assert pg.inner_text("#alert-status") == "Acknowledged"
+            assert pg.locator("html").get_attribute("lang") == "en"
+            assert "Evidence per source" in pg.inner_text("main")
+            pg.wait_for_selector("#evidence-0[data-ready='1'] canvas")
+            pg.wait_for_timeout(1000)
+            _shot(pg, tmp_path, "warning-alert-en")
+            pg.goto(f"{server}/warning?status=all")
+            assert "Acknowledged" in pg.inner_text("#alerts tbody tr td.status")
+            assert errors == []  # no script errors, no CSP violations
+        finally:
+            context.close()
+            browser.close()

@@ -1,0 +1,258 @@
+"""The early-warning API and pages: visibility by region, lifecycle rights, 409, ingest, JSON.
+
+Two outbreaks are fed and detected: one in 铁东区 (210302, Anshan, the duty officer's city) and
+one in 和平区 (210102, Shenyang). The duty officer of Anshan sees and answers the first only; the
+viewer sees both and changes neither.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+from _warninghelp import ANSHAN, END, SHENYANG, prepare
+from _webhelp import assert_error, bearer, login
+from fastapi.testclient import TestClient
+
+from healthwatch.store.db import dispose_engine
+from healthwatch.web import create_app
+
+
+@pytest.fixture
+def world(db_url: str, tmp_path) -> Iterator[tuple[TestClient, dict[str, str], dict[str, int]]]:
+    """A client, a token per user, and the alert id of each outbreak county."""
+    tokens = prepare(db_url, tmp_path)
+    client = TestClient(create_app(db_url))
+    alerts = client.get("/api/v1/warning/alerts", headers=bearer(tokens["admin"])).json()
+    ids = {a["region"]: a["id"] for a in alerts}
+    assert {ANSHAN, SHENYANG} <= set(ids), alerts
+    yield client, tokens, ids
+    if db_url.startswith("sqlite"):
+        dispose_engine(db_url)
+
+
+def _strict(r) -> object:
+    """The body parses as strict JSON (no NaN or Infinity)."""
+    return json.loads(r.text, parse_constant=lambda c: pytest.fail(f"non-strict JSON {c}"))
+
+
+def test_duty_officer_sees_and_answers_only_its_region(world) -> None:
+    client, tokens, ids = world
+    duty = bearer(tokens["duty"])
+    seen = _strict(client.get("/api/v1/warning/alerts", headers=duty))
+    assert {a["region"] for a in seen} == {ANSHAN}
+    assert all(a["region"].startswith("2103") for a in seen)
+    everyone = client.get("/api/v1/warning/alerts", headers=bearer(tokens["viewer"])).json()
+    assert {ANSHAN, SHENYANG} <= {a["region"] for a in everyone}
+    # city B's alert is absent for Anshan's duty officer: neither readable nor changeable
+    assert_error(
+        client.get(f"/api/v1/warning/alerts/{ids[SHENYANG]}", headers=duty), 404, "not_found"
+    )
+    r = client.post(f"/api/v1/warning/alerts/{ids[SHENYANG]}/acknowledge", json={}, headers=duty)
+    assert_error(r, 404, "not_found")
+    r = client.post(
+        f"/api/v1/warning/alerts/{ids[ANSHAN]}/acknowledge",
+        json={"note": "电话核实中"},
+        headers=duty,
+    )
+    assert r.status_code == 200, r.text
+    body = _strict(r)
+    assert body["status"] == "acknowledged"
+    assert body["events"][-1]["actor"] == "duty" and body["events"][-1]["note"] == "电话核实中"
+    # Shenyang's alert is untouched
+    other = client.get(f"/api/v1/warning/alerts/{ids[SHENYANG]}", headers=bearer(tokens["admin"]))
+    assert other.json()["status"] == "new"
+
+
+def test_viewer_cannot_change_any_alert(world) -> None:
+    client, tokens, ids = world
+    viewer = bearer(tokens["viewer"])
+    for county in (ANSHAN, SHENYANG):
+        r = client.post(
+            f"/api/v1/warning/alerts/{ids[county]}/acknowledge", json={}, headers=viewer
+        )
+        assert_error(r, 403, "permission_denied")
+        assert (
+            client.get(f"/api/v1/warning/alerts/{ids[county]}", headers=viewer).json()["status"]
+            == "new"
+        )
+
+
+def test_invalid_transition_is_409_with_both_languages_and_changes_nothing(world) -> None:
+    client, tokens, ids = world
+    admin = bearer(tokens["admin"])
+    url = f"/api/v1/warning/alerts/{ids[ANSHAN]}"
+    body = assert_error(
+        client.post(f"{url}/close", json={}, headers=admin), 409, "invalid_transition"
+    )
+    assert "acknowledge" in body["problems"][0]["reason_en"]
+    assert "签收" in body["problems"][0]["reason_zh"]
+    assert client.get(url, headers=admin).json()["status"] == "new"
+    assert_error(client.post(f"{url}/dance", json={}, headers=admin), 422, "invalid_input")
+    # the whole path works step by step, and a closed alert takes no further step
+    for step, status in (
+        ("acknowledge", "acknowledged"),
+        ("investigate", "investigating"),
+        ("rule_out", "ruled_out"),
+        ("close", "closed"),
+    ):
+        r = client.post(f"{url}/{step}", json={"note": step}, headers=admin)
+        assert r.status_code == 200 and r.json()["status"] == status
+    assert_error(
+        client.post(f"{url}/acknowledge", json={}, headers=admin), 409, "invalid_transition"
+    )
+    assert [e["action"] for e in client.get(url, headers=admin).json()["events"]] == [
+        "raise", "acknowledge", "investigate", "rule_out", "close",
+    ]  # fmt: skip
+
+
+def test_alert_detail_has_each_sources_evidence(world) -> None:
+    client, tokens, ids = world
+    r = client.get(f"/api/v1/warning/alerts/{ids[ANSHAN]}?days=21", headers=bearer(tokens["duty"]))
+    detail = _strict(r)
+    assert detail["level"] in ("yellow", "orange", "red") and 0 < detail["p_value"] < 1e-4
+    assert detail["actions"] == ["acknowledge"]
+    by_source = {s["source"]: s for s in detail["series"]}
+    assert set(by_source) == {"fever_clinic", "pharmacy_antipyretic"}
+    for s in by_source.values():
+        assert len(s["dates"]) == 21 and s["dates"][-1] == END.isoformat()
+        assert s["method"] == "ears_c2"
+        # the outbreak's last day is above its threshold and marked as a signal
+        assert s["observed"][-1] > s["threshold"][-1] > s["expected"][-1]
+        assert s["signal"][-1] and s["alarm"][-1]
+        assert not any(s["signal"][:-3])  # quiet before the outbreak
+    signals = detail["evidence"]["signals"]
+    assert {g["source"] for g in signals} == set(by_source)
+    assert all(0 <= g["p_value"] < 0.01 for g in signals)
+    correlation = detail["evidence"]["correlation"]
+    assert correlation["sources"] == sorted(by_source)
+
+
+def test_list_filters(world) -> None:
+    client, tokens, ids = world
+    admin = bearer(tokens["admin"])
+    get = lambda q: client.get(f"/api/v1/warning/alerts?{q}", headers=admin)  # noqa: E731
+    assert {a["id"] for a in get("region=210300").json()} == {ids[ANSHAN]}
+    assert get("level=blue%2B").json() == get("").json()
+    assert get("date_from=2024-04-01").json() == []
+    assert {a["id"] for a in get("date_to=2024-03-31&status=new").json()} >= set(ids.values())
+    assert_error(get("level=purple"), 422, "invalid_input")
+    assert_error(get("status=asleep"), 422, "invalid_input")
+    assert_error(get("region=abc"), 422, "invalid_request")
+
+
+def test_map_and_configs(world) -> None:
+    client, tokens, _ = world
+    duty = bearer(tokens["duty"])
+    fc = _strict(client.get("/api/v1/warning/map", headers=duty))
+    assert fc["type"] == "FeatureCollection" and len(fc["features"]) >= 90
+    values = {f["properties"]["adcode"]: f["properties"]["value"] for f in fc["features"]}
+    assert values[ANSHAN] is not None and values[SHENYANG] is None  # not the officer's business
+    assert ANSHAN in fc["levels"] and SHENYANG not in fc["levels"]
+    configs = _strict(client.get("/api/v1/warning/configs", headers=duty))
+    assert {(c["source"], c["syndrome"]) for c in configs} == {
+        ("fever_clinic", "fever"),
+        ("pharmacy_antipyretic", "fever"),
+    }
+
+
+def test_ingest_csv_and_json_with_a_token_and_region_checks(world, tmp_path) -> None:
+    client, tokens, _ = world
+    csv = "date,region,source,syndrome,count\n2024-03-30,210302,school_absence,fever,7\n"
+    files = {"file": ("feed.csv", csv.encode(), "text/csv")}
+    r = client.post("/api/v1/warning/ingest", files=files, headers=bearer(tokens["anshan"]))
+    assert r.status_code == 201, r.text
+    assert r.json()["values_new"] == 1 and r.json()["stale_runs"] == []
+    # a reporter of Anshan cannot send Dalian's data; nothing is written
+    outside = csv.replace("210302", "210202")
+    r = client.post(
+        "/api/v1/warning/ingest",
+        files={"file": ("feed.csv", outside.encode(), "text/csv")},
+        headers=bearer(tokens["anshan"]),
+    )
+    assert_error(r, 403, "permission_denied")
+    bad = "date,region,source,syndrome,count\n2024-03-30,210302,school_absence,fever,-3\n"
+    r = client.post(
+        "/api/v1/warning/ingest",
+        files={"file": ("bad.csv", bad.encode(), "text/csv")},
+        headers=bearer(tokens["admin"]),
+    )
+    body = assert_error(r, 422, "invalid_input")
+    assert body["problems"][0]["file"] == "bad.csv" and body["problems"][0]["line"] == 2
+    records = [
+        {"date": "2024-03-31", "region": ANSHAN, "source": "fever_clinic", "syndrome": "fever",
+         "count": 300},
+        {"date": "2024-03-29", "region": ANSHAN, "source": "school_absence", "syndrome": "fever",
+         "count": None},
+    ]  # fmt: skip
+    r = client.post("/api/v1/warning/records", json=records, headers=bearer(tokens["admin"]))
+    assert r.status_code == 201, r.text
+    assert r.json()["values_revised"] == 1 and r.json()["stale_runs"] == [END.isoformat()]
+    assert_error(
+        client.post("/api/v1/warning/records", json=records, headers=bearer(tokens["viewer"])),
+        403,
+        "permission_denied",
+    )
+
+
+def test_session_clients_need_csrf_for_steps(world) -> None:
+    client, _, ids = world
+    csrf = login(client, "duty")
+    url = f"/api/v1/warning/alerts/{ids[ANSHAN]}/acknowledge"
+    assert_error(client.post(url, json={}), 403, "permission_denied")
+    r = client.post(url, json={"note": "ok"}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200 and r.json()["status"] == "acknowledged"
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+def _form_csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+def test_pages_show_only_usable_buttons_and_steps_need_csrf(world) -> None:
+    client, _, ids = world
+    login(client, "duty")
+    page = client.get("/warning")
+    assert page.status_code == 200
+    assert (
+        f'data-alert="{ids[ANSHAN]}"' in page.text
+        and f'data-alert="{ids[SHENYANG]}"' not in page.text
+    )
+    assert "预警处置" in page.text and "/static/warning.js" in page.text
+    detail = client.get(f"/warning/alerts/{ids[ANSHAN]}")
+    assert 'data-action="acknowledge"' in detail.text and 'data-action="close"' not in detail.text
+    assert client.get(f"/warning/alerts/{ids[SHENYANG]}").status_code == 404
+    url = f"/warning/alerts/{ids[ANSHAN]}/acknowledge"
+    assert client.post(url, data={"note": "x", "csrf_token": "0" * 64}).status_code == 403
+    r = client.post(
+        url,
+        data={"note": "已电话核实", "csrf_token": _form_csrf(detail.text)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"].endswith("done=acknowledge")
+    after = client.get(r.headers["location"])
+    assert "已签收" in after.text and "已电话核实" in after.text
+    assert 'data-action="investigate"' in after.text
+    # the same step again: refused with 409 on an error page
+    again = client.post(url, data={"csrf_token": _form_csrf(after.text)})
+    assert again.status_code == 409
+    english = client.get(f"/warning/alerts/{ids[ANSHAN]}?lang=en")
+    assert "Acknowledged" in english.text and "Evidence per source" in english.text
+
+
+def test_viewer_page_has_no_buttons(world) -> None:
+    client, _, ids = world
+    login(client, "viewer")
+    detail = client.get(f"/warning/alerts/{ids[SHENYANG]}")
+    assert detail.status_code == 200
+    assert "data-action=" not in detail.text and 'id="no-actions"' in detail.text
+    r = client.post(
+        f"/warning/alerts/{ids[SHENYANG]}/acknowledge", data={"csrf_token": _form_csrf(detail.text)}
+    )
+    assert r.status_code == 403
