@@ -32,7 +32,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
@@ -253,3 +253,18 @@ def session_scope(
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def read_connection(db: str | None = None) -> Iterator[Connection]:
+    """A plain connection for a few indexed reads: no ORM session, no audit hook, no commit.
+
+    Why: the web app checks the caller on every request; an ORM session costs more than the
+    answer. The database must exist at the newest schema, as for :func:`session_scope`
+    (``create=False``); the connection's implicit transaction is rolled back when it closes,
+    so nothing can be written through it by accident.
+    """
+    url = resolve_url(db)
+    _ensure_ready(url, False)
+    with get_engine(url).connect() as conn:
+        yield conn
