@@ -216,7 +216,7 @@ def test_demo_serves_and_a_printed_login_works(
             try:
                 seen.append(lines.get(timeout=1))
             except queue.Empty:
-                assert proc.poll() is None, proc.communicate()[1]
+                assert proc.poll() is None, proc.stderr and proc.stderr.read()
         passwords = {
             parts[0]: parts[1]
             for parts in (line.split() for line in seen)
@@ -245,10 +245,12 @@ def test_demo_serves_and_a_printed_login_works(
     finally:
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         try:
-            err = proc.communicate(timeout=60)[1]
+            proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
             raise
+        assert proc.stderr is not None
+        err = proc.stderr.read()
     out = "".join(seen)
     while True:  # the reader thread puts every line until the process closed its output
         try:

@@ -72,6 +72,7 @@ def _print_logins(logins: list[dict[str, Any]]) -> None:
         "on every run, shown only now; demo accounts must not exist in production: "
         "`healthwatch users disable demo-admin` etc.）",
         highlight=False,
+        soft_wrap=True,
     )
     for row in logins:
         zh, en = _STATUS[row["status"]]
