@@ -1,7 +1,7 @@
 """Dashboard API latency under load: p95 <= 50 ms at 50 concurrent connections on loopback.
 
     python benchmarks/web.py [--db demo.sqlite] [--requests 1000] [--concurrency 50]
-                             [--workers N] [--auth session|token]
+                             [--workers N] [--auth session|token] [--no-gzip]
 
 Uses the demo database: ``--db`` names one made by ``healthwatch demo --no-serve``; without it
 the benchmark runs that command into a temporary folder first. It adds a benchmark analyst,
@@ -64,7 +64,7 @@ def free_port() -> int:
 def build_demo(folder: Path) -> str:
     """``healthwatch demo --no-serve`` into ``folder`` (the real command, as a user runs it)."""
     db = str(folder / "demo.sqlite")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = _env()
     subprocess.run(
         [sys.executable, "-m", "healthwatch", "demo", "--no-serve", "--json", "--db", db],
         env=env, check=True, stdout=subprocess.DEVNULL,
@@ -87,8 +87,14 @@ def add_bench_user(db: str) -> str:
     return token
 
 
+def _env() -> dict[str, str]:
+    """This checkout first on the path (and whatever $PYTHONPATH adds, e.g. uvloop)."""
+    paths = [str(REPO), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+
+
 def start_server(db: str, port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = _env()
     proc = subprocess.Popen(
         [sys.executable, "-m", "healthwatch", "serve", "--port", str(port), "--db", db,
          "--workers", str(workers)],
@@ -207,6 +213,12 @@ async def load(
     return np.array(latencies), errors, kinds, time.perf_counter() - began
 
 
+def _has(module: str) -> bool:
+    """Whether the server (same interpreter and path) can import ``module``."""
+    probe = [sys.executable, "-c", f"import {module}"]
+    return subprocess.run(probe, env=_env(), capture_output=True).returncode == 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -218,6 +230,9 @@ def main() -> None:
         "--workers", type=int, default=min(4, os.cpu_count() or 1), help="uvicorn workers"
     )
     parser.add_argument("--auth", choices=("session", "token"), default="session")
+    parser.add_argument(
+        "--no-gzip", action="store_true", help="do not send Accept-Encoding: gzip (browsers do)"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -238,14 +253,18 @@ def main() -> None:
                 credential = f"Cookie: {log_in(port)}"
             else:
                 credential = f"Authorization: Bearer {token}"
-            header = f"Host: 127.0.0.1:{port}\r\n{credential}\r\n\r\n".encode()
+            encoding = "" if args.no_gzip else "Accept-Encoding: gzip\r\n"  # as browsers send
+            header = f"Host: 127.0.0.1:{port}\r\n{encoding}{credential}\r\n\r\n".encode()
             for path in ENDPOINTS:  # warm-up: every worker's caches, boundaries, access models
                 asyncio.run(load(port, header, path, 20 * args.workers, 2 * args.workers))
             load_avg = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+            loop = "uvloop" if _has("uvloop") else "asyncio"
+            http = "httptools" if _has("httptools") else "h11"
+            print(f"server event loop {loop}, HTTP parser {http}")
             print(f"healthwatch web API, {args.requests} GET requests per endpoint, "
                   f"{args.concurrency} concurrent keep-alive connections, {args.workers} "
-                  f"worker(s), auth {args.auth}, loopback, {os.cpu_count()} CPUs, load average "
-                  f"before: {load_avg}")  # fmt: skip
+                  f"worker(s), auth {args.auth}, gzip {not args.no_gzip}, loopback, "
+                  f"{os.cpu_count()} CPUs, load average before: {load_avg}")  # fmt: skip
             print(f"{'endpoint':50s} {'req/s':>6s} {'p50':>7s} {'p90':>7s} {'p95':>7s} "
                   f"{'p99':>7s} {'max':>7s} {'err':>4s} {'cpu/req':>7s}  p95/50ms")  # fmt: skip
             worst, failed = 0.0, 0

@@ -111,7 +111,10 @@ def get_engine(db: str | None = None) -> Engine:
     with _lock:
         engine = _engines.get(url)
         if engine is None:
-            engine = create_engine(url, json_serializer=_dumps, pool_pre_ping=True)
+            # A pre-ping guards against server-side disconnects; an SQLite file has no server,
+            # and the ping would double the cost of the web app's one read per request.
+            sqlite = url.startswith("sqlite")
+            engine = create_engine(url, json_serializer=_dumps, pool_pre_ping=not sqlite)
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
             _engines[url] = engine
@@ -264,7 +267,15 @@ def read_connection(db: str | None = None) -> Iterator[Connection]:
     (``create=False``); the connection's implicit transaction is rolled back when it closes,
     so nothing can be written through it by accident.
     """
-    url = resolve_url(db)
+    url = _resolved.get(db) if db else None
+    if url is None:
+        url = resolve_url(db)
+        if db and "://" in db:  # a full URL resolves to the same URL wherever it is used
+            _resolved[db] = url
     _ensure_ready(url, False)
-    with get_engine(url).connect() as conn:
+    engine = _engines.get(url) or get_engine(url)
+    with engine.connect() as conn:
         yield conn
+
+
+_resolved: dict[str, str] = {}

@@ -8,6 +8,7 @@ region whatever the client shows or hides.
 
 from __future__ import annotations
 
+import gzip
 import tempfile
 from collections.abc import Callable
 from pathlib import Path, PurePath
@@ -99,8 +100,29 @@ def _source(request: Request) -> str:
     return f"web {client_address(request)}"
 
 
-def _json(body: bytes) -> Response:
-    return Response(body, media_type="application/json")
+#: Answers at least this long are also kept gzip-compressed (browsers accept gzip).
+GZIP_FROM = 1024
+
+
+def _packed(body: bytes) -> tuple[bytes, bytes | None]:
+    """An answer and its gzip form, made once when the answer is cached, not per request."""
+    return body, gzip.compress(body, 6) if len(body) >= GZIP_FROM else None
+
+
+def _json(request: Request, packed: tuple[bytes, bytes | None]) -> Response:
+    """The cached answer, gzip-compressed when the client accepts it."""
+    body, compressed = packed
+    headers = {"Vary": "Accept-Encoding"}
+    if compressed is not None and "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        body = compressed
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def _encode_for(serialised: bool) -> Callable[[Any], tuple[bytes, bytes | None]]:
+    if serialised:
+        return lambda text: _packed(text.encode("utf-8"))
+    return lambda content: _packed(json_bytes(content))
 
 
 async def cached_answer(
@@ -118,16 +140,16 @@ async def cached_answer(
     from healthwatch.store.db import read_connection
 
     settings = settings_of(request)
-    with read_connection(settings.db) as conn:
-        version = latest_change(conn)
+    version = getattr(request.state, "data_version", None)
+    if version is None:  # not noted by the authentication (see authenticate_request_async)
+        with read_connection(settings.db) as conn:
+            version = latest_change(conn)
     full_key = f"json:{version}:{key}"
     body = settings.peek(full_key)
     if body is None:
-        encode = (
-            (lambda: compute().encode("utf-8")) if serialised else (lambda: json_bytes(compute()))
-        )
-        body = await run_in_threadpool(settings.cached, full_key, encode)
-    return _json(body)
+        encode = _encode_for(serialised)
+        body = await run_in_threadpool(settings.cached, full_key, lambda: encode(compute()))
+    return _json(request, body)
 
 
 def _reading(request: Request, read: Callable[[Any], Any]) -> Callable[[], Any]:
@@ -391,8 +413,8 @@ async def _reused(request: Request, key: str, compute: Callable[[], Any]) -> Res
     settings = settings_of(request)
     body = settings.peek(key)
     if body is None:
-        body = await run_in_threadpool(settings.cached, key, lambda: json_bytes(compute()))
-    return _json(body)
+        body = await run_in_threadpool(settings.cached, key, lambda: _packed(json_bytes(compute())))
+    return _json(request, body)
 
 
 @router.get("/access/ratios", tags=["access"], response_model=dict[str, Any])

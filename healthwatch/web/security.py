@@ -27,6 +27,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from fastapi import Request
 
@@ -136,10 +137,11 @@ def bearer_token(request: Request) -> str | None:
 
 
 def quick_auth(
-    request: Request, db: str | None, *, idle: timedelta = timedelta(minutes=30)
+    conn: Any, request: Request, *, idle: timedelta = timedelta(minutes=30)
 ) -> Auth | None:
-    """The request's :class:`Auth` from one indexed read, or None when something must be
-    written first (a session or token due for its last-seen time, or a session that ends now).
+    """The request's :class:`Auth` from one indexed read on ``conn``, or None when something
+    must be written first (a session or token due for its last-seen time, or a session that
+    ends now).
 
     Raises :class:`AuthenticationError` for no credential, an unknown, revoked or expired
     token, or an unknown or ended session. Nothing is cached between requests: every request
@@ -147,19 +149,16 @@ def quick_auth(
     idle timeout act at once in every server process (and after changes made with the CLI).
     """
     from healthwatch.services.users import peek_session, peek_token
-    from healthwatch.store.db import read_connection
 
     token = bearer_token(request)
-    cookie = None if token is not None else request.cookies.get(SESSION_COOKIE)
-    if token is None and not cookie:
+    if token is not None:
+        actor = peek_token(conn, token)
+        return None if actor is None else Auth(actor, "token")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
         raise login_required()
-    with read_connection(db) as conn:
-        if token is not None:
-            actor = peek_token(conn, token)
-            return None if actor is None else Auth(actor, "token")
-        assert cookie is not None
-        actor = peek_session(conn, cookie, idle=idle)
-        return None if actor is None else Auth(actor, "session", cookie)
+    actor = peek_session(conn, cookie, idle=idle)
+    return None if actor is None else Auth(actor, "session", cookie)
 
 
 def _writing_auth(request: Request, db: str | None, idle: timedelta) -> Auth:
@@ -194,17 +193,30 @@ def authenticate_request(
     be written. Does not check CSRF (see :func:`check_csrf`): the form field can only be read
     from the body.
     """
-    return quick_auth(request, db, idle=idle) or _writing_auth(request, db, idle)
+    from healthwatch.store.db import read_connection
+
+    with read_connection(db) as conn:
+        auth = quick_auth(conn, request, idle=idle)
+    return auth or _writing_auth(request, db, idle)
 
 
 async def authenticate_request_async(
     request: Request, db: str | None, *, idle: timedelta = timedelta(minutes=30)
 ) -> Auth:
     """:func:`authenticate_request` for async handlers: the one read runs on the event loop
-    (an index lookup, shorter than a hop to the thread pool), a write in the thread pool."""
+    (an index lookup, shorter than a hop to the thread pool), a write in the thread pool.
+
+    In the same connection it notes the newest audit id in ``request.state.data_version``, which
+    the dashboard endpoints key their cached answers on (so a request checks out one connection).
+    """
     from starlette.concurrency import run_in_threadpool
 
-    auth = quick_auth(request, db, idle=idle)
+    from healthwatch.store.audit import latest_change
+    from healthwatch.store.db import read_connection
+
+    with read_connection(db) as conn:
+        auth = quick_auth(conn, request, idle=idle)
+        request.state.data_version = latest_change(conn)
     if auth is None:
         auth = await run_in_threadpool(_writing_auth, request, db, idle)
     return auth
