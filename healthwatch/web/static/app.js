@@ -130,10 +130,11 @@
       const xy = f => ({ value: f.geometry.coordinates, id: f.properties.id });
       const demand = pts("demand");
       coverageSeries = [
+        // large: thousands of demand points drawn in one pass (the page is interactive sooner)
         { name: L.covered, type: "scatter", coordinateSystem: "geo", symbolSize: 4, itemStyle: { color: "#27ae60" },
-          data: demand.filter(f => f.properties.covered).map(xy) },
+          large: true, largeThreshold: 500, data: demand.filter(f => f.properties.covered).map(xy) },
         { name: L.uncovered, type: "scatter", coordinateSystem: "geo", symbolSize: 5, itemStyle: { color: "#c0392b" },
-          data: demand.filter(f => !f.properties.covered).map(xy) },
+          large: true, largeThreshold: 500, data: demand.filter(f => !f.properties.covered).map(xy) },
         { name: L.stations, type: "scatter", coordinateSystem: "geo", symbol: "triangle", symbolSize: 6,
           itemStyle: { color: "#1f6f8b" }, data: pts("station").map(xy) },
       ];
