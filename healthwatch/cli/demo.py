@@ -54,7 +54,7 @@ def demo(
     from healthwatch.cli.serve import run_server
     from healthwatch.store.db import resolve_url
 
-    run_server(resolve_url(db), host, port, workers=workers)
+    run_server(resolve_url(db), host, port, workers=workers, json_stdout=json)
 
 
 _STATUS = {

@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from healthwatch.cli._common import DbOption, console, friendly_errors
+from healthwatch.cli._common import DbOption, console, err_console, friendly_errors
 from healthwatch.errors import HealthwatchError
 
 HostOption = typer.Option("127.0.0.1", "--host", help="监听地址 / address to listen on")
@@ -67,13 +67,21 @@ def _bind_error(host: str, port: int, exc: OSError) -> HealthwatchError:
 
 
 def run_server(
-    url: str, host: str, port: int, *, workers: int = 1, secure_cookies: bool = False
+    url: str,
+    host: str,
+    port: int,
+    *,
+    workers: int = 1,
+    secure_cookies: bool = False,
+    json_stdout: bool = False,
 ) -> None:
     """Serve database ``url`` until Ctrl-C (or SIGTERM), then say so and return.
 
     The address line is flushed at once so that a script or test reading the output through a
-    pipe sees it before the first request.
+    pipe sees it before the first request. With ``json_stdout`` (``demo --json``: stdout holds
+    the JSON and nothing else) the messages go to stderr.
     """
+    out = err_console if json_stdout else console
     import os
 
     import uvicorn
@@ -82,7 +90,7 @@ def run_server(
     os.environ["HEALTHWATCH_DB"] = url
     if secure_cookies:
         os.environ["HEALTHWATCH_SECURE_COOKIES"] = "1"
-    console.print(
+    out.print(
         f"healthwatch 网页服务 / web: {address(host, port)}  接口文档 / API docs: "
         f"{address(host, port)}api/docs  （按 Ctrl-C 停止 / press Ctrl-C to stop）",
         highlight=False,
@@ -107,7 +115,7 @@ def run_server(
                 f"The web server could not start on {host}:{port} (see the message above).",
                 f"网页服务无法在 {host}:{port} 启动（原因见上方信息）。",
             ) from None
-    console.print("healthwatch 网页服务已停止 / web server stopped", highlight=False)
+    out.print("healthwatch 网页服务已停止 / web server stopped", highlight=False)
     sys.stdout.flush()
 
 
