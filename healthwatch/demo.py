@@ -9,10 +9,14 @@ It then loads the indicator data (the plans' printed baselines and a synthetic 2
 :func:`healthwatch.services.data.load_demo_data`), a year of simulated early-warning feeds with
 planted outbreaks and their detection runs (:func:`healthwatch.services.warning.load_demo`), and
 compiles the detection kernels (:func:`healthwatch.surveillance.warm.warm`) so that the first
-real detection does not spend half a minute compiling.
+real detection does not spend half a minute compiling. Last it creates one login per role
+(:mod:`healthwatch.services.demo_users`) with generated passwords that ``healthwatch demo``
+prints; they must not exist in production (``healthwatch users disable demo-admin`` ...).
 
 Running it again changes nothing unless the packaged data changed: regions and populations are
-only added where missing, and a plan gets a new version only when its document differs.
+only added where missing, and a plan gets a new version only when its document differs. The demo
+logins get new passwords on every run (only hashes are stored, so the old ones cannot be shown
+again); a demo login an administrator disabled stays disabled.
 """
 
 from __future__ import annotations
@@ -29,10 +33,11 @@ from healthwatch.store.db import resolve_url, session_scope, shown_url
 from healthwatch.store.plans import get_plan, save_plan
 from healthwatch.store.regions import population_records, populations, save_populations
 from healthwatch.store.regions import save_regions as store_regions
-from healthwatch.users import LOCAL_ADMIN
+from healthwatch.users import LOCAL_ADMIN, Actor, Role
 
 DEMO_YEAR = 2021
 ACTOR = "demo"
+DEMO_ADMIN = Actor(ACTOR, Role.ADMIN, None)
 SYNTHETIC_SOURCE = (
     "模拟数据：各市2021年常住人口在其县级单位间均分 / synthetic: each city's 2021 population "
     "split equally among its counties"
@@ -45,8 +50,9 @@ def run_demo(db: str | None = None) -> dict[str, Any]:
     Returns a JSON-ready dict: database, regions (counts by level and kind), populations (real
     and synthetic, with sources), plans (with indicator, supplementary target and project counts
     and the stored version), the consistency findings of ``check_plans``, the indicator data
-    panel, the early-warning demo (feeds, detection runs, open alerts) and the detection kernels
-    compiled or loaded.
+    panel, the early-warning demo (feeds, detection runs, open alerts), the detection kernels
+    compiled or loaded, and the demo logins with their new passwords (``logins``, see
+    :func:`healthwatch.services.demo_users.ensure_demo_users`).
     """
     url = resolve_url(db)
     with session_scope(url, actor=ACTOR, create=True) as session:
@@ -97,6 +103,10 @@ def run_demo(db: str | None = None) -> dict[str, Any]:
         persons = populations(session, DEMO_YEAR)
         findings = check_plans(stored_plans, persons)
 
+        from healthwatch.services.demo_users import ensure_demo_users
+
+        logins = ensure_demo_users(session, DEMO_ADMIN)
+
     indicator_data = load_demo_data(url, actor=LOCAL_ADMIN)
     from healthwatch.surveillance.warm import warm  # compile/load the detection kernels once
 
@@ -127,6 +137,7 @@ def run_demo(db: str | None = None) -> dict[str, Any]:
         "indicator_data": indicator_data,
         "warning": warning,
         "kernels": {"methods": len(took), "seconds": round(sum(took.values()), 2)},
+        "logins": logins,
     }
 
 

@@ -141,7 +141,7 @@ def _with_input(text: str, *args: str) -> Row:
 
 #: command path -> variants, each a function of the inputs giving the arguments (no --json).
 TABLE: dict[str, list[Row | KnownBug]] = {
-    "demo": [_args("demo")],
+    "demo": [_args("demo", "--no-serve")],
     "db upgrade": [_args("db", "upgrade")],
     "db current": [_args("db", "current")],
     "regions list": [_args("regions", "list"), _args("regions", "list", "--parent", "210300")],

@@ -1,12 +1,15 @@
-"""`healthwatch demo`: the main job on the embedded SQLite database."""
+"""`healthwatch demo`: build the demo database, print the demo logins, serve the web app."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
+import typer
 from rich.markup import escape
 
 from healthwatch.cli._common import DbOption, JsonOption, console, friendly_errors, print_json
+from healthwatch.cli.serve import HostOption, PortOption, WorkersOption, address, check_port
 
 SEVERITY_ZH = {"error": "错误 error", "warning": "警告 warning", "info": "提示 info"}
 LEVEL_ZH = {"province": "省", "city": "地级市", "county": "县级单位"}
@@ -15,19 +18,71 @@ KIND_ZH = {"urban_district": "市辖区", "county_level": "县、县级市、自
 
 
 @friendly_errors
-def demo(db: str | None = DbOption, json: bool = JsonOption) -> None:
+def demo(
+    db: str | None = DbOption,
+    json: bool = JsonOption,
+    no_serve: bool = typer.Option(
+        False,
+        "--no-serve",
+        help="只建演示数据库后退出（脚本、CI 用）/ build the demo database and exit (scripts, CI)",
+    ),
+    host: str = HostOption,
+    port: int = PortOption,
+    workers: int = WorkersOption,
+) -> None:
     """演示：载入辽宁省行政区划、人口（县级为模拟数据）、辽宁与鞍山两部规划（并检查一致性）、
-    指标数据面板与预警演示数据（运行探测），并预编译探测内核 /
+    指标数据面板与预警演示数据（运行探测），预编译探测内核，为每种角色生成演示账户与密码，
+    然后启动网页服务（--no-serve 则退出）/
     Demo: load Liaoning's regions, populations (county figures made up), the Liaoning and Anshan
     plans (checked), the indicator data panel and the early-warning demo feeds (detection run),
-    and compile the detection kernels."""
+    compile the detection kernels, create a demo login per role with a new password, then serve
+    the web app (or exit with --no-serve)."""
     from healthwatch.demo import run_demo
 
+    if not no_serve:
+        check_port(host, port)  # before a minute of loading, not after
     summary = run_demo(db)
+    summary["address"] = None if no_serve else address(host, port)
     if json:
         print_json(summary)
+    else:
+        _print(summary)
+        _print_logins(summary["logins"])
+    sys.stdout.flush()
+    if no_serve:
         return
-    _print(summary)
+    from healthwatch.cli.serve import run_server
+    from healthwatch.store.db import resolve_url
+
+    run_server(resolve_url(db), host, port, workers=workers, json_stdout=json)
+
+
+_STATUS = {
+    "created": ("新建", "created"),
+    "reset": ("已重设密码", "password reset"),
+    "disabled": ("已停用，未改动", "disabled, left as it is"),
+    "not_demo": ("同名账户不是演示账户，未改动", "a real account of this name, left alone"),
+}
+
+
+def _print_logins(logins: list[dict[str, Any]]) -> None:
+    console.print(
+        "\n[bold]演示登录 / Demo logins[/bold]（每次运行演示都会生成新密码，只显示这一次；"
+        "演示账户不得出现在生产环境中：`healthwatch users disable demo-admin` 等 / new passwords "
+        "on every run, shown only now; demo accounts must not exist in production: "
+        "`healthwatch users disable demo-admin` etc.）",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for row in logins:
+        zh, en = _STATUS[row["status"]]
+        password = row["password"] or "—"
+        console.print(
+            f"  {row['username']:<13} {escape(password):<24} {row['about_zh']} / "
+            f"{row['about_en']}  [{zh} / {en}]",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _print(s: dict[str, Any]) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Connection, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from healthwatch.errors import InputError, NotFoundError, PermissionDeniedError, Problem
@@ -56,6 +56,8 @@ __all__ = [
     "list_tokens",
     "list_users",
     "log_event",
+    "peek_session",
+    "peek_token",
     "resolve_session",
     "resolve_token",
     "revoke_token",
@@ -713,6 +715,46 @@ def resolve_token(session: Session, token: str) -> Actor:
     return _actor(user)
 
 
+_TOKEN_LOOKUP = (
+    select(
+        ApiToken.revoked_at,
+        ApiToken.expires_at,
+        ApiToken.last_used_at,
+        User.username,
+        User.role,
+        User.region,
+        User.disabled,
+    )
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
+def peek_token(conn: Connection, token: str) -> Actor | None:
+    """:func:`resolve_token` in one indexed read, when nothing has to be written.
+
+    Why: the web app authenticates every request; an ORM session and a transaction per request
+    cost more than the dashboard answer itself. Returns the actor, raises the same
+    :class:`AuthenticationError` for an invalid token, or returns None when the token's
+    ``last_used_at`` is due to be written: then call :func:`resolve_token`, which writes it.
+    Every check reads the current rows, so revoking, expiry and disabling act at once.
+    """
+    row = conn.execute(_TOKEN_LOOKUP, {"token_hash": hash_token(token)}).first()
+    now = utcnow()
+    if (
+        row is None
+        or row.revoked_at is not None
+        or (row.expires_at is not None and _aware(row.expires_at) <= now)
+        or row.disabled
+    ):
+        raise AuthenticationError(
+            "The API token is unknown, revoked or expired.", "接口令牌无效、已吊销或已过期。"
+        )
+    if row.last_used_at is None or now - _aware(row.last_used_at) > _TOKEN_TOUCH:
+        return None
+    return Actor(row.username, Role(row.role), row.region)
+
+
 # --- browser sessions ------------------------------------------------------------------------
 
 #: A session unused this long ends (等保 2.0 level 3: idle-session timeout).
@@ -781,6 +823,50 @@ def resolve_session(
         row.last_seen_at = now
     assert user is not None
     return _actor(user)
+
+
+_SESSION_LOOKUP = (
+    select(
+        WebSession.created_at,
+        WebSession.last_seen_at,
+        WebSession.ended_at,
+        User.username,
+        User.role,
+        User.region,
+        User.disabled,
+    )
+    .join(User, User.id == WebSession.user_id)
+    .where(WebSession.token_hash == bindparam("token_hash"))
+)
+
+
+def peek_session(
+    conn: Connection,
+    token: str,
+    *,
+    idle: timedelta = IDLE_TIMEOUT,
+    max_age: timedelta = SESSION_MAX_AGE,
+) -> Actor | None:
+    """:func:`resolve_session` in one indexed read, when nothing has to be written.
+
+    Returns the actor of a live session used within the last minute (so its ``last_seen_at``
+    need not be written), raises the same :class:`AuthenticationError` for an unknown or ended
+    session, and returns None in every other case (due for a touch, idle, too old, user
+    disabled): then call :func:`resolve_session`, which writes, ends and logs exactly as before.
+    The rows are read on every request, so logout, disabling, role changes and the idle timeout
+    act at once, in every server process.
+    """
+    row = conn.execute(_SESSION_LOOKUP, {"token_hash": hash_token(token)}).first()
+    if row is None or row.ended_at is not None:
+        raise _session_expired()
+    now = utcnow()
+    if (
+        row.disabled
+        or now - _aware(row.last_seen_at) > min(idle, _SESSION_TOUCH)
+        or now - _aware(row.created_at) > max_age
+    ):
+        return None
+    return Actor(row.username, Role(row.role), row.region)
 
 
 def end_session(session: Session, token: str, *, source: str = "") -> bool:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import event, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from healthwatch.store.models import AuditEntry, Base, utcnow
@@ -210,3 +210,13 @@ def revert_change(session: Session, audit_id: int, *, actor: str) -> dict[str, A
                     if name != pk:
                         setattr(row, name, value)
     return {"id": entry.id, "action": entry.action, "entity": entry.entity, "key": entry.entity_key}
+
+
+def latest_change(conn: Any) -> int:
+    """The id of the newest audit row (0 for none): it grows with every audited change.
+
+    Why: the web app keeps the serialised answers of its dashboard endpoints (plans, regions,
+    populations, facilities are all audited) and reuses them until this number changes, one
+    index lookup instead of rebuilding the answer. ``conn`` is a Connection or a Session.
+    """
+    return int(conn.execute(select(func.max(AuditEntry.id))).scalar() or 0)

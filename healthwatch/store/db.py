@@ -32,7 +32,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
@@ -111,7 +111,10 @@ def get_engine(db: str | None = None) -> Engine:
     with _lock:
         engine = _engines.get(url)
         if engine is None:
-            engine = create_engine(url, json_serializer=_dumps, pool_pre_ping=True)
+            # A pre-ping guards against server-side disconnects; an SQLite file has no server,
+            # and the ping would double the cost of the web app's one read per request.
+            sqlite = url.startswith("sqlite")
+            engine = create_engine(url, json_serializer=_dumps, pool_pre_ping=not sqlite)
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
             _engines[url] = engine
@@ -253,3 +256,26 @@ def session_scope(
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def read_connection(db: str | None = None) -> Iterator[Connection]:
+    """A plain connection for a few indexed reads: no ORM session, no audit hook, no commit.
+
+    Why: the web app checks the caller on every request; an ORM session costs more than the
+    answer. The database must exist at the newest schema, as for :func:`session_scope`
+    (``create=False``); the connection's implicit transaction is rolled back when it closes,
+    so nothing can be written through it by accident.
+    """
+    url = _resolved.get(db) if db else None
+    if url is None:
+        url = resolve_url(db)
+        if db and "://" in db:  # a full URL resolves to the same URL wherever it is used
+            _resolved[db] = url
+    _ensure_ready(url, False)
+    engine = _engines.get(url) or get_engine(url)
+    with engine.connect() as conn:
+        yield conn
+
+
+_resolved: dict[str, str] = {}

@@ -8,23 +8,26 @@ region whatever the client shows or hides.
 
 from __future__ import annotations
 
+import gzip
 import tempfile
+from collections.abc import Callable
 from pathlib import Path, PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.security import APIKeyCookie, HTTPBearer
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from healthwatch.errors import InputError, Problem
 from healthwatch.store.db import session_scope
 from healthwatch.users import require
 from healthwatch.web import views
-from healthwatch.web.app import Settings
+from healthwatch.web.app import Settings, json_bytes
 from healthwatch.web.security import (
     SESSION_COOKIE,
     Auth,
-    authenticate_request,
+    authenticate_request_async,
     check_csrf,
     client_address,
     is_https,
@@ -69,14 +72,18 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
-def api_auth(
+async def api_auth(
     request: Request,
     _b: Annotated[Any, Depends(_bearer)] = None,
     _c: Annotated[Any, Depends(_cookie)] = None,
 ) -> Auth:
-    """The caller (bearer token or session); unsafe session requests need the CSRF header."""
+    """The caller (bearer token or session); unsafe session requests need the CSRF header.
+
+    Async: the one indexed read runs on the event loop instead of a thread-pool hop per request
+    (see :func:`~healthwatch.web.security.authenticate_request_async`).
+    """
     settings = settings_of(request)
-    auth = authenticate_request(request, settings.db, idle=settings.idle_timeout)
+    auth = await authenticate_request_async(request, settings.db, idle=settings.idle_timeout)
     check_csrf(request, auth)
     return auth
 
@@ -91,6 +98,69 @@ def _db(request: Request) -> str | None:
 
 def _source(request: Request) -> str:
     return f"web {client_address(request)}"
+
+
+#: Answers at least this long are also kept gzip-compressed (browsers accept gzip).
+GZIP_FROM = 1024
+
+
+def _packed(body: bytes) -> tuple[bytes, bytes | None]:
+    """An answer and its gzip form, made once when the answer is cached, not per request."""
+    return body, gzip.compress(body, 6) if len(body) >= GZIP_FROM else None
+
+
+def _json(request: Request, packed: tuple[bytes, bytes | None]) -> Response:
+    """The cached answer, gzip-compressed when the client accepts it."""
+    body, compressed = packed
+    headers = {"Vary": "Accept-Encoding"}
+    if compressed is not None and "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        body = compressed
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def _encode_for(serialised: bool) -> Callable[[Any], tuple[bytes, bytes | None]]:
+    if serialised:
+        return lambda text: _packed(text.encode("utf-8"))
+    return lambda content: _packed(json_bytes(content))
+
+
+async def cached_answer(
+    request: Request, key: str, compute: Callable[[], Any], *, serialised: bool = False
+) -> Response:
+    """The serialised answer of a dashboard read, rebuilt only when the data changed.
+
+    Why: plans, regions, populations and facilities change rarely, and every change to them
+    is audited; so the answer is kept as JSON bytes under the newest audit id (one index
+    lookup per request, on the event loop) and rebuilt in the thread pool only after a change
+    or after ``Settings.cache_seconds``. ``compute`` opens its own session; with
+    ``serialised`` it returns JSON text already.
+    """
+    from healthwatch.store.audit import latest_change
+    from healthwatch.store.db import read_connection
+
+    settings = settings_of(request)
+    version = getattr(request.state, "data_version", None)
+    if version is None:  # not noted by the authentication (see authenticate_request_async)
+        with read_connection(settings.db) as conn:
+            version = latest_change(conn)
+    full_key = f"json:{version}:{key}"
+    body = settings.peek(full_key)
+    if body is None:
+        encode = _encode_for(serialised)
+        body = await run_in_threadpool(settings.cached, full_key, lambda: encode(compute()))
+    return _json(request, body)
+
+
+def _reading(request: Request, read: Callable[[Any], Any]) -> Callable[[], Any]:
+    """``read(session)`` in a read session of this app's database, as a thunk."""
+    db = _db(request)
+
+    def run() -> Any:
+        with session_scope(db) as session:
+            return read(session)
+
+    return run
 
 
 # --- session -------------------------------------------------------------------------------
@@ -186,7 +256,7 @@ def delete_session(auth: AuthDep, request: Request, response: Response) -> Respo
 
 
 @router.get("/me", response_model=MeModel, tags=["session"])
-def get_me(auth: AuthDep) -> MeModel:
+async def get_me(auth: AuthDep) -> MeModel:
     """当前用户 / Who am I (and the CSRF token of this session)."""
     return _me(auth)
 
@@ -214,7 +284,7 @@ def post_my_password(body: PasswordBody, auth: AuthDep, request: Request) -> Res
 
 
 @router.get("/health", tags=["session"])
-def health() -> dict[str, str]:
+async def health() -> dict[str, str]:
     """服务状态（无需登录）/ Liveness check, no login needed."""
     from healthwatch import __version__
 
@@ -224,59 +294,58 @@ def health() -> dict[str, str]:
 # --- plans and findings --------------------------------------------------------------------
 
 
-@router.get("/plans", tags=["plans"])
-def get_plans(auth: AuthDep, request: Request) -> list[dict[str, Any]]:
+@router.get("/plans", tags=["plans"], response_model=list[dict[str, Any]])
+async def get_plans(auth: AuthDep, request: Request) -> Response:
     """规划列表 / The stored plans."""
     from healthwatch.store.plans import list_plans
 
     require(auth.actor, "read")
-    with session_scope(_db(request)) as session:
-        return list_plans(session)
+    return await cached_answer(request, "plans", _reading(request, list_plans))
 
 
-@router.get("/plans/{plan_id}", tags=["plans"])
-def get_plan_document(plan_id: str, auth: AuthDep, request: Request) -> dict[str, Any]:
+@router.get("/plans/{plan_id}", tags=["plans"], response_model=dict[str, Any])
+async def get_plan_document(plan_id: str, auth: AuthDep, request: Request) -> Response:
     """规划全文（当前版本）/ The plan document (current version)."""
     from healthwatch.store.plans import get_plan
 
     require(auth.actor, "read")
-    with session_scope(_db(request)) as session:
-        return get_plan(session, plan_id)
+    read = _reading(request, lambda session: get_plan(session, plan_id))
+    return await cached_answer(request, f"plan:{plan_id}", read)
 
 
-@router.get("/plans/{plan_id}/overview", tags=["plans"])
-def get_plan_overview(
+@router.get("/plans/{plan_id}/overview", tags=["plans"], response_model=dict[str, Any])
+async def get_plan_overview(
     plan_id: str, auth: AuthDep, request: Request, lang: str = Query("zh", pattern="^(zh|en)$")
-) -> dict[str, Any]:
+) -> Response:
     """指标总览：约束性在前，含基期值与目标 / Indicators, binding first, baseline and target."""
     require(auth.actor, "read")
-    with session_scope(_db(request)) as session:
-        return views.plan_overview(session, plan_id, lang)
+    read = _reading(request, lambda session: views.plan_overview(session, plan_id, lang))
+    return await cached_answer(request, f"overview:{plan_id}:{lang}", read)
 
 
-@router.get("/findings", tags=["plans"])
-def get_findings(
+@router.get("/findings", tags=["plans"], response_model=list[dict[str, Any]])
+async def get_findings(
     auth: AuthDep, request: Request, plan: Annotated[list[str] | None, Query()] = None
-) -> list[dict[str, Any]]:
+) -> Response:
     """一致性检查结果 / Consistency findings of the stored plans (or the given ones)."""
     require(auth.actor, "read")
-    with session_scope(_db(request)) as session:
-        return views.findings(session, plan)
+    read = _reading(request, lambda session: views.findings(session, plan))
+    return await cached_answer(request, f"findings:{sorted(set(plan or []))}", read)
 
 
 # --- regions -------------------------------------------------------------------------------
 
 
-@router.get("/regions", tags=["regions"])
-def get_regions(
+@router.get("/regions", tags=["regions"], response_model=list[dict[str, Any]])
+async def get_regions(
     auth: AuthDep, request: Request, parent: str | None = Query(None, pattern=r"^\d{6}$")
-) -> list[dict[str, Any]]:
+) -> Response:
     """行政区划（可按上级筛选）/ Stored regions, optionally the children of ``parent``."""
     from healthwatch.store.regions import list_regions
 
     require(auth.actor, "read")
-    with session_scope(_db(request)) as session:
-        return list_regions(session, parent=parent)
+    read = _reading(request, lambda session: list_regions(session, parent=parent))
+    return await cached_answer(request, f"regions:{parent}", read)
 
 
 @router.get(
@@ -290,34 +359,26 @@ def get_regions(
         }
     },
 )
-def get_region_map(auth: AuthDep, request: Request, adcode: str = views.ADCODE_PATH) -> Response:
+async def get_region_map(
+    auth: AuthDep, request: Request, adcode: str = views.ADCODE_PATH
+) -> Response:
     """下级区划边界 GeoJSON（WGS84，含人口）/ The children's boundaries (WGS84 GeoJSON)."""
     require(auth.actor, "read")
-    with session_scope(_db(request)) as session:
-        text = views.region_map(session, adcode)
-    return Response(text, media_type="application/json")
+    read = _reading(request, lambda session: views.region_map(session, adcode))
+    return await cached_answer(request, f"map:{adcode}", read, serialised=True)
 
 
 # --- access --------------------------------------------------------------------------------
 
 
-@router.get("/access/ratios", tags=["access"])
 def get_ratios(
-    auth: AuthDep,
-    request: Request,
-    year: int | None = Query(None, ge=1949, le=2100),
-    level: Annotated[list[str] | None, Query()] = None,
+    auth: Auth, request: Request, year: int | None = None, level: list[str] | None = None
 ) -> dict[str, Any]:
-    """每千人口资源与规划目标差距 / Resource ratios and gaps against the plan's targets."""
-    from healthwatch.services.access import LEVELS, ratios
+    """Resource ratios and gaps (the access page calls this too); results reused 60 s."""
+    from healthwatch.services.access import ratios
 
     require(auth.actor, "read")
-    levels = tuple(level or ("province", "city"))
-    bad = [lv for lv in levels if lv not in LEVELS]
-    if bad:
-        raise InputError(
-            [Problem(f"Unknown level {b!r}.", f"未知层级 {b!r}。", field="level") for b in bad]
-        )
+    levels = _levels(level)
     settings = settings_of(request)
     run = settings.cached(
         f"ratios:{year}:{levels}", lambda: ratios(year=year, levels=levels, db=settings.db)
@@ -325,15 +386,59 @@ def get_ratios(
     return {**run.to_dict(), "synthetic": run.synthetic}
 
 
-@router.get("/access/coverage", tags=["access"])
-def get_coverage(auth: AuthDep, request: Request, geojson: bool = Query(False)) -> dict[str, Any]:
-    """急救站服务半径覆盖 / EMS station coverage of the population (with points as GeoJSON)."""
+def _levels(level: list[str] | None) -> tuple[str, ...]:
+    from healthwatch.services.access import LEVELS
+
+    levels = tuple(level or ("province", "city"))
+    bad = [lv for lv in levels if lv not in LEVELS]
+    if bad:
+        raise InputError(
+            [Problem(f"Unknown level {b!r}.", f"未知层级 {b!r}。", field="level") for b in bad]
+        )
+    return levels
+
+
+def get_coverage(auth: Auth, request: Request, geojson: bool = False) -> dict[str, Any]:
+    """EMS coverage (the access page calls this too); the result is reused 60 s."""
     from healthwatch.services.access import ems_coverage
 
     require(auth.actor, "read")
     settings = settings_of(request)
     run = settings.cached("coverage", lambda: ems_coverage(with_geojson=True, db=settings.db))
     return {**run.summary, "geojson": run.geojson if geojson else None}
+
+
+async def _reused(request: Request, key: str, compute: Callable[[], Any]) -> Response:
+    """JSON bytes of ``compute()`` reused like the result itself (``Settings.cached``)."""
+    settings = settings_of(request)
+    body = settings.peek(key)
+    if body is None:
+        body = await run_in_threadpool(settings.cached, key, lambda: _packed(json_bytes(compute())))
+    return _json(request, body)
+
+
+@router.get("/access/ratios", tags=["access"], response_model=dict[str, Any])
+async def get_ratios_answer(
+    auth: AuthDep,
+    request: Request,
+    year: int | None = Query(None, ge=1949, le=2100),
+    level: Annotated[list[str] | None, Query()] = None,
+) -> Response:
+    """每千人口资源与规划目标差距 / Resource ratios and gaps against the plan's targets."""
+    require(auth.actor, "read")
+    levels = _levels(level)
+    key = f"json:ratios:{year}:{levels}"
+    return await _reused(request, key, lambda: get_ratios(auth, request, year, list(levels)))
+
+
+@router.get("/access/coverage", tags=["access"], response_model=dict[str, Any])
+async def get_coverage_answer(
+    auth: AuthDep, request: Request, geojson: bool = Query(False)
+) -> Response:
+    """急救站服务半径覆盖 / EMS station coverage of the population (with points as GeoJSON)."""
+    require(auth.actor, "read")
+    key = f"json:coverage:{geojson}"
+    return await _reused(request, key, lambda: get_coverage(auth, request, geojson))
 
 
 @router.get("/access/siting", tags=["access"])

@@ -15,7 +15,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -27,6 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from healthwatch.errors import HealthwatchError, InputError, NotFoundError, PermissionDeniedError
@@ -65,11 +66,18 @@ class Settings:
     idle_timeout: timedelta = timedelta(minutes=30)
     login_limit: int = 10  # login attempts per address ...
     login_window: float = 60.0  # ... per this many seconds
-    cache_seconds: float = 60.0  # how long computed access results are reused
-    cache_entries: int = 32  # at most this many of them
+    cache_seconds: float = 60.0  # how long computed results and serialised answers are reused
+    cache_entries: int = 256  # at most this many of them
     cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
 
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: Any = field(default_factory=threading.RLock)  # re-entrant: answers cache results
+
+    def peek(self, key: str) -> Any:
+        """The cached value of ``key`` if it is still fresh, else None (never computes)."""
+        hit = self.cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < self.cache_seconds:
+            return hit[1]
+        return None
 
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:
         """``compute()``, reused for :attr:`cache_seconds` (access models take seconds).
@@ -103,13 +111,18 @@ def strict(value: Any) -> Any:
     return value
 
 
+def json_bytes(content: Any) -> bytes:
+    """Strict, compact UTF-8 JSON: Chinese kept readable, missing numbers null, never NaN."""
+    return json.dumps(
+        strict(content), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    ).encode("utf-8")
+
+
 class StrictJSONResponse(JSONResponse):
     """JSON answers with Chinese kept readable and missing numbers as null, never NaN."""
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(
-            strict(content), ensure_ascii=False, allow_nan=False, separators=(",", ":")
-        ).encode("utf-8")
+        return json_bytes(content)
 
 
 def error_body(exc: HealthwatchError) -> tuple[int, dict[str, Any]]:
@@ -214,22 +227,48 @@ _CSP = (
 )
 
 
+_SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+)
+
+
+class SecurityHeaders:
+    """Adds the browser-hardening headers to every answer (a plain ASGI middleware).
+
+    Why not ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware runs each request
+    through an extra task and stream, about a third of the cost of a cached dashboard answer.
+    Headers the handler set itself are kept.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in _SECURITY_HEADERS:
+                    headers.setdefault(name.decode(), value.decode())
+                if not path.startswith("/api/docs"):
+                    headers.setdefault("Content-Security-Policy", _CSP)
+                if path.startswith("/api/") or headers.get("content-type", "").startswith(
+                    "text/html"
+                ):
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def _install_security_headers(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.url.path.startswith("/api/docs"):
-            response.headers.setdefault("Content-Security-Policy", _CSP)
-        if request.url.path.startswith("/api/") or response.headers.get(
-            "content-type", ""
-        ).startswith("text/html"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(SecurityHeaders)
 
 
 def _mount_static(app: FastAPI) -> None:

@@ -27,6 +27,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from fastapi import Request
 
@@ -135,13 +136,33 @@ def bearer_token(request: Request) -> str | None:
     return None
 
 
-def authenticate_request(
-    request: Request, db: str | None, *, idle: timedelta = timedelta(minutes=30)
-) -> Auth:
-    """The request's :class:`Auth` from a bearer token or the session cookie, or an error.
+def quick_auth(
+    conn: Any, request: Request, *, idle: timedelta = timedelta(minutes=30)
+) -> Auth | None:
+    """The request's :class:`Auth` from one indexed read on ``conn``, or None when something
+    must be written first (a session or token due for its last-seen time, or a session that
+    ends now).
 
-    Does not check CSRF (see :func:`check_csrf`): the form field can only be read from the body.
+    Raises :class:`AuthenticationError` for no credential, an unknown, revoked or expired
+    token, or an unknown or ended session. Nothing is cached between requests: every request
+    reads the current session, token and user rows, so logout, disabling, role changes and the
+    idle timeout act at once in every server process (and after changes made with the CLI).
     """
+    from healthwatch.services.users import peek_session, peek_token
+
+    token = bearer_token(request)
+    if token is not None:
+        actor = peek_token(conn, token)
+        return None if actor is None else Auth(actor, "token")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise login_required()
+    actor = peek_session(conn, cookie, idle=idle)
+    return None if actor is None else Auth(actor, "session", cookie)
+
+
+def _writing_auth(request: Request, db: str | None, idle: timedelta) -> Auth:
+    """The full check in a transaction: touches last-seen, ends and logs an ended session."""
     from healthwatch.services.users import resolve_session, resolve_token
     from healthwatch.store.db import session_scope
 
@@ -161,6 +182,44 @@ def authenticate_request(
     if error is not None:
         raise error
     return Auth(actor, "session", cookie)
+
+
+def authenticate_request(
+    request: Request, db: str | None, *, idle: timedelta = timedelta(minutes=30)
+) -> Auth:
+    """The request's :class:`Auth` from a bearer token or the session cookie, or an error.
+
+    One read in the common case (:func:`quick_auth`); a transaction only when something must
+    be written. Does not check CSRF (see :func:`check_csrf`): the form field can only be read
+    from the body.
+    """
+    from healthwatch.store.db import read_connection
+
+    with read_connection(db) as conn:
+        auth = quick_auth(conn, request, idle=idle)
+    return auth or _writing_auth(request, db, idle)
+
+
+async def authenticate_request_async(
+    request: Request, db: str | None, *, idle: timedelta = timedelta(minutes=30)
+) -> Auth:
+    """:func:`authenticate_request` for async handlers: the one read runs on the event loop
+    (an index lookup, shorter than a hop to the thread pool), a write in the thread pool.
+
+    In the same connection it notes the newest audit id in ``request.state.data_version``, which
+    the dashboard endpoints key their cached answers on (so a request checks out one connection).
+    """
+    from starlette.concurrency import run_in_threadpool
+
+    from healthwatch.store.audit import latest_change
+    from healthwatch.store.db import read_connection
+
+    with read_connection(db) as conn:
+        auth = quick_auth(conn, request, idle=idle)
+        request.state.data_version = latest_change(conn)
+    if auth is None:
+        auth = await run_in_threadpool(_writing_auth, request, db, idle)
+    return auth
 
 
 def check_csrf(request: Request, auth: Auth, form_value: str | None = None) -> None:

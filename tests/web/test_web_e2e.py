@@ -166,6 +166,11 @@ def test_log_in_overview_language_and_map(page, server: str, tmp_path: Path) -> 
 
     pg.goto(f"{server}/access", timeout=180_000)  # first visit may compute the access models
     pg.wait_for_selector("#coverage-map canvas")
+    # data-ready (benchmarks/web_pages.py waits for it) comes once the coverage map is drawn
+    pg.wait_for_selector("body[data-ready='1']", state="attached", timeout=60_000)
+    drawn = pg.evaluate("() => echarts.getInstanceByDom(document.getElementById('coverage-map'))"
+                        ".getOption().series.length")  # fmt: skip
+    assert drawn == 3 and int(pg.get_attribute("body", "data-ready-ms") or 0) > 0
     assert pg.locator("#ratios tbody tr").count() > 10
     pg.fill("#siting-form input[name=p]", "3")
     pg.click("#siting-form button")

@@ -1,6 +1,10 @@
 // healthwatch pages: charts and maps with Apache ECharts (served from node_modules by the app).
 // Data come from the same /api/v1 endpoints any client uses; unsafe requests send the session's
 // CSRF token (X-CSRF-Token), which the server checks.
+// When everything the page draws on load is drawn, <body> gets data-ready="1" and data-ready-ms
+// (milliseconds since navigation): benchmarks/web_pages.py and the browser tests wait for it.
+// Another page script that draws asynchronously registers its promise with
+// window.hwWhenReady(promise) before the window's load event.
 "use strict";
 (function () {
   const body = document.body;
@@ -10,6 +14,17 @@
   const page = dataEl ? JSON.parse(dataEl.textContent) : {};
   const L = page.labels || {};
   const hasCharts = typeof window.echarts !== "undefined";
+  const pending = [];
+  window.hwWhenReady = p => { pending.push(p); };
+  // Resolves when the chart has rendered after the next setOption (at most 5 s later).
+  function drawn(chart) {
+    if (!chart) return Promise.resolve();
+    return new Promise(resolve => {
+      const done = () => { chart.off("rendered", done); clearTimeout(timer); resolve(); };
+      const timer = setTimeout(done, 5000);
+      chart.on("rendered", done);
+    });
+  }
 
   async function api(path, options) {
     const opts = Object.assign({ credentials: "same-origin", headers: {} }, options || {});
@@ -36,6 +51,7 @@
   // Plan overview: indicators by nature.
   const natureChart = chartOn("nature-chart");
   if (natureChart && page.by_nature) {
+    pending.push(drawn(natureChart));
     const colours = { binding: "#c0392b", expected: "#e59866", not_stated: "#aab7b8" };
     natureChart.setOption({
       title: { text: page.title, left: "center", textStyle: { fontSize: 14 } },
@@ -139,6 +155,7 @@
         return { name: f.properties.name, value, raw: f.properties.value, status };
       };
       regionChart.clear();
+      const rendered = drawn(regionChart);
       regionChart.setOption({
         tooltip: { trigger: "item", formatter: p => {
           const d = p.data || {};
@@ -154,13 +171,14 @@
         const props = byName[p.name];
         if (props && props.level !== "county") show(props.adcode).catch(fail);
       });
+      await rendered;
     }
     upButton.addEventListener("click", () => { trail.pop(); const prev = trail.pop(); if (prev) show(prev.adcode).catch(fail); });
     mapTable.addEventListener("click", e => {
       const tr = e.target.closest("tr");
       if (tr && tr.dataset.adcode && trail.length < 3) show(tr.dataset.adcode).catch(fail);
     });
-    show(page.start || "210000").catch(fail);
+    pending.push(show(page.start || "210000").catch(fail));
   }
 
   // Indicator page: the series against the target path, with the forecast band; regions ranked.
@@ -185,6 +203,7 @@
       }
     }
     const goal = d.indicator.target.goal;
+    pending.push(drawn(indicatorChart));
     indicatorChart.setOption({
       tooltip: { trigger: "axis", formatter: ps => {
         const num = v => Number(v).toPrecision(4);
@@ -211,6 +230,7 @@
   const regionsChart = chartOn("regions-chart");
   if (regionsChart && page.detail && page.detail.regions.length) {
     const rows = page.detail.regions.filter(r => r.value !== null).slice().reverse();
+    pending.push(drawn(regionsChart));
     regionsChart.setOption({
       tooltip: { trigger: "item", formatter: p => `${p.name}: ${Number(p.value).toPrecision(4)}<br>${p.data.label}` },
       grid: { left: 90, right: 20, top: 20, bottom: 30 },
@@ -225,29 +245,32 @@
   let coverageSeries = [];
   async function drawCoverage(extra) {
     if (!coverageChart) return;
+    const rendered = drawn(coverageChart);
     coverageChart.setOption({
       tooltip: { trigger: "item", formatter: p => p.seriesName + (p.data && p.data.id ? `<br>${p.data.id}` : "") },
       legend: { top: 8 },
       geo: { map: "liaoning", roam: true, itemStyle: { areaColor: "#f4f6f7", borderColor: "#99a3a4" } },
       series: coverageSeries.concat(extra || []),
     }, { replaceMerge: ["series"] });
+    await rendered;
   }
   if (document.getElementById("coverage-map") && coverageChart) {
-    Promise.all([api("/api/v1/regions/210000/map"), api("/api/v1/access/coverage?geojson=true")]).then(([fc, cov]) => {
+    pending.push(Promise.all([api("/api/v1/regions/210000/map"), api("/api/v1/access/coverage?geojson=true")]).then(([fc, cov]) => {
       echarts.registerMap("liaoning", fc);
       const pts = kind => cov.geojson.features.filter(f => f.properties.kind === kind);
       const xy = f => ({ value: f.geometry.coordinates, id: f.properties.id });
       const demand = pts("demand");
       coverageSeries = [
+        // large: thousands of demand points drawn in one pass (the page is interactive sooner)
         { name: L.covered, type: "scatter", coordinateSystem: "geo", symbolSize: 4, itemStyle: { color: "#27ae60" },
-          data: demand.filter(f => f.properties.covered).map(xy) },
+          large: true, largeThreshold: 500, data: demand.filter(f => f.properties.covered).map(xy) },
         { name: L.uncovered, type: "scatter", coordinateSystem: "geo", symbolSize: 5, itemStyle: { color: "#c0392b" },
-          data: demand.filter(f => !f.properties.covered).map(xy) },
+          large: true, largeThreshold: 500, data: demand.filter(f => !f.properties.covered).map(xy) },
         { name: L.stations, type: "scatter", coordinateSystem: "geo", symbol: "triangle", symbolSize: 6,
           itemStyle: { color: "#1f6f8b" }, data: pts("station").map(xy) },
       ];
-      drawCoverage();
-    });
+      return drawCoverage();
+    }));
   }
   const sitingForm = document.getElementById("siting-form");
   if (sitingForm) {
@@ -312,4 +335,11 @@
       } catch (err) { errorEl.textContent = err.message; errorEl.hidden = false; }
     });
   }
+
+  window.addEventListener("load", () => {
+    Promise.allSettled(pending).then(() => {
+      body.dataset.readyMs = String(Math.round(performance.now()));
+      body.dataset.ready = "1";
+    });
+  });
 })();
