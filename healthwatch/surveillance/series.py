@@ -16,13 +16,15 @@ import copy
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from healthwatch.errors import InputError, Problem
 from healthwatch.surveillance import calendar
+
+if TYPE_CHECKING:  # pandas is imported where a table is built: detection needs none of it
+    import pandas as pd
 
 __all__ = ["Counts", "DetectionResult", "evaluable_range", "resolve_range"]
 
@@ -36,6 +38,8 @@ def _numbers(column: pd.Series) -> np.ndarray:
 
     Text that is not a number (and empty cells) becomes NaN; the caller decides what that means.
     """
+    import pandas as pd
+
     if column.dtype.kind in "iufb":
         return column.to_numpy()
     text = column.astype(str).str.strip()
@@ -47,6 +51,8 @@ def _factorize(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
     Works on text, numbers and categoricals alike without turning every cell into a string.
     """
+    import pandas as pd
+
     codes, uniques = pd.factorize(column, sort=False)
     labels = np.asarray([str(u) for u in np.asarray(uniques, dtype=object)], dtype=object)
     if codes.size and codes.min() < 0:  # missing cells: their own label
@@ -258,6 +264,8 @@ class Counts:
     @classmethod
     def from_wide(cls, frame: pd.DataFrame, *, freq: int = 0, **kw: Any) -> Counts:
         """One column per series, one row per time point; a DatetimeIndex becomes the epoch."""
+        import pandas as pd
+
         epoch = None
         if isinstance(frame.index, pd.DatetimeIndex):
             epoch = frame.index.values.astype("datetime64[D]")
@@ -419,6 +427,8 @@ class Counts:
         n_times = int(row.max()) + 1
         key = col.astype(np.int64) * n_times + row
         if np.bincount(key, minlength=len(names) * n_times).max() > 1:
+            import pandas as pd
+
             dup = pd.Series(key).duplicated(keep="first").to_numpy()
         else:
             dup = np.zeros(0, dtype=bool)
@@ -520,6 +530,8 @@ class Counts:
         return piece
 
     def to_long(self) -> pd.DataFrame:
+        import pandas as pd
+
         t, n = self.observed.shape
         out = pd.DataFrame(
             {
@@ -639,6 +651,8 @@ class DetectionResult:
         return np.asarray(self.dates, dtype="datetime64[D]").astype(str).tolist()
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         r, n = self.expected.shape
         columns: dict[str, Any] = {
             "series": np.tile(np.asarray(self.names, dtype=object), r),
