@@ -16,7 +16,8 @@ rejected file the same messages as before.
 
 >>> import tempfile, pathlib
 >>> p = pathlib.Path(tempfile.mkdtemp()) / "c.csv"
->>> _ = p.write_text("series,date,count\\na,2024-W01,3\\nb,2024-W01,\\na,2024-W02,1\\nb,2024-W02,0\\n")
+>>> text = "series,date,count\\na,2024-W01,3\\nb,2024-W01,\\na,2024-W02,1\\nb,2024-W02,0\\n"
+>>> _ = p.write_text(text)
 >>> c = fast_counts(p)
 >>> c.names, c.freq, c.observed.tolist()
 (['a', 'b'], 52, [[3.0, nan], [1.0, 0.0]])
