@@ -89,10 +89,10 @@ def _split(buf: np.ndarray, n_cols: int) -> list[tuple[np.ndarray, np.ndarray]] 
     starts[1:] = ends[:-1] + 1
     if np.any(ends == starts):
         return None
-    commas = np.flatnonzero(buf == 44)
-    if commas.size != ends.size * (n_cols - 1):
+    found = np.flatnonzero(buf == 44)
+    if found.size != ends.size * (n_cols - 1):
         return None
-    commas = commas.reshape(ends.size, n_cols - 1)
+    commas = found.reshape(ends.size, n_cols - 1)
     if n_cols > 1 and (np.any(commas[:, 0] < starts) or np.any(commas[:, -1] > ends)):
         return None
     bounds = [starts, *(commas[:, j] + 1 for j in range(n_cols - 1))]
