@@ -110,7 +110,7 @@ for name, t, c in marks:
     prev, cprev = t, c
 import numba
 print(f"threads\t{numba.get_num_threads()}\t{numba.threading_layer()}")
-print(f"pandas imported\t{'pandas' in sys.modules}\t")
+print(f"pandas imported\t{'pandas' in sys.modules}")
 """
 
 
@@ -243,7 +243,7 @@ def main() -> None:
             "argument parsing):"
         )
         for line in proc.stdout.strip().splitlines():
-            phase, first, second = line.split("\t")
+            phase, first, second = [*line.split("\t"), ""][:3]
             if phase == "threads":
                 print(
                     f"  detection threads: {first} (numba threading layer {second}), "
