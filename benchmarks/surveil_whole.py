@@ -82,10 +82,10 @@ cat(tm[["elapsed"]], tm[["user.self"]] + tm[["sys.self"]], "\n")
 
 PHASES = r"""
 import sys, time
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 marks = []
 def mark(name):
-    marks.append((name, time.perf_counter()))
+    marks.append((name, time.perf_counter(), time.process_time()))
 import healthwatch.cli.surveil  # the command module (typer, rich)
 mark("start-up and command imports")
 from healthwatch.data.counts import read_counts
@@ -104,10 +104,13 @@ with open(sys.argv[2], "w") as f:
     for chunk in res.json_chunks():
         f.write(chunk)
 mark("write the JSON")
-prev = t0
-for name, t in marks:
-    print(f"{name}\t{t - prev:.3f}")
-    prev = t
+prev, cprev = t0, c0
+for name, t, c in marks:
+    print(f"{name}\t{t - prev:.3f}\t{c - cprev:.3f}")
+    prev, cprev = t, c
+import numba
+print(f"threads\t{numba.get_num_threads()}\t{numba.threading_layer()}")
+print(f"pandas imported\t{'pandas' in sys.modules}")
 """
 
 
@@ -235,10 +238,22 @@ def main() -> None:
             env=_env(),
             check=True,
         )
-        print("profile of one run, by phase (wall s; the command adds argument parsing):")
+        print(
+            "profile of one run, by phase (wall s, CPU s of all threads; the command adds "
+            "argument parsing):"
+        )
         for line in proc.stdout.strip().splitlines():
-            phase, secs = line.split("\t")
-            print(f"  {phase:46s} {float(secs):6.3f}")
+            phase, first, second = [*line.split("\t"), ""][:3]
+            if phase == "threads":
+                print(
+                    f"  detection threads: {first} (numba threading layer {second}), "
+                    f"{os.cpu_count()} CPUs on this machine; load average "
+                    + " ".join(f"{x:.2f}" for x in os.getloadavg())
+                )
+            elif phase == "pandas imported":
+                print(f"  pandas imported: {first}")
+            else:
+                print(f"  {phase:46s} {float(first):6.3f} wall {float(second):6.3f} CPU")
         if args.no_r or shutil.which("Rscript") is None:
             print("R: skipped")
             return

@@ -16,13 +16,15 @@ import copy
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from healthwatch.errors import InputError, Problem
 from healthwatch.surveillance import calendar
+
+if TYPE_CHECKING:  # pandas is imported where a table is built: detection needs none of it
+    import pandas as pd
 
 __all__ = ["Counts", "DetectionResult", "evaluable_range", "resolve_range"]
 
@@ -36,6 +38,8 @@ def _numbers(column: pd.Series) -> np.ndarray:
 
     Text that is not a number (and empty cells) becomes NaN; the caller decides what that means.
     """
+    import pandas as pd
+
     if column.dtype.kind in "iufb":
         return column.to_numpy()
     text = column.astype(str).str.strip()
@@ -47,6 +51,8 @@ def _factorize(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
     Works on text, numbers and categoricals alike without turning every cell into a string.
     """
+    import pandas as pd
+
     codes, uniques = pd.factorize(column, sort=False)
     labels = np.asarray([str(u) for u in np.asarray(uniques, dtype=object)], dtype=object)
     if codes.size and codes.min() < 0:  # missing cells: their own label
@@ -258,6 +264,8 @@ class Counts:
     @classmethod
     def from_wide(cls, frame: pd.DataFrame, *, freq: int = 0, **kw: Any) -> Counts:
         """One column per series, one row per time point; a DatetimeIndex becomes the epoch."""
+        import pandas as pd
+
         epoch = None
         if isinstance(frame.index, pd.DatetimeIndex):
             epoch = frame.index.values.astype("datetime64[D]")
@@ -419,6 +427,8 @@ class Counts:
         n_times = int(row.max()) + 1
         key = col.astype(np.int64) * n_times + row
         if np.bincount(key, minlength=len(names) * n_times).max() > 1:
+            import pandas as pd
+
             dup = pd.Series(key).duplicated(keep="first").to_numpy()
         else:
             dup = np.zeros(0, dtype=bool)
@@ -520,6 +530,8 @@ class Counts:
         return piece
 
     def to_long(self) -> pd.DataFrame:
+        import pandas as pd
+
         t, n = self.observed.shape
         out = pd.DataFrame(
             {
@@ -639,6 +651,8 @@ class DetectionResult:
         return np.asarray(self.dates, dtype="datetime64[D]").astype(str).tolist()
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         r, n = self.expected.shape
         columns: dict[str, Any] = {
             "series": np.tile(np.asarray(self.names, dtype=object), r),
@@ -710,22 +724,18 @@ class DetectionResult:
         yield text.replace('"control": null', '"control": {' + control + "}", 1)[:-1]
         yield ', "series": [\n'
         columns = [
-            np.ascontiguousarray(np.asarray(a, dtype=np.float64).T)
+            _rows_text(np.asarray(a, dtype=np.float64).T)
             for a in (self.observed, self.expected, self.upperbound, self.score)
         ]
-        # counts (and quantile bounds) are whole numbers: written as integers, which is faster
-        whole = [_whole_numbers(c) for c in columns]
-        flags = np.ascontiguousarray(alarm.T)
+        flags = _rows_text(alarm.T)
+        last = len(self.names) - 1
         for j, name in enumerate(self.names):
-            obs, exp, upp, sco = (
-                _ints(w[j]) if w is not None else _floats(c[j])
-                for c, w in zip(columns, whole, strict=True)
-            )
-            sep = ",\n" if j + 1 < len(self.names) else "\n"
+            obs, exp, upp, sco = (c[j] for c in columns)
+            sep = ",\n" if j < last else "\n"
             yield (
-                f'{{"name": {json.dumps(name, ensure_ascii=False)}, "observed": [{obs}], '
-                f'"expected": [{exp}], "upperbound": [{upp}], '
-                f'"alarm": [{",".join(_BOOL[int(a)] for a in flags[j])}], "score": [{sco}]}}{sep}'
+                f'{{"name": {json.dumps(name, ensure_ascii=False)}, "observed": {obs}, '
+                f'"expected": {exp}, "upperbound": {upp}, '
+                f'"alarm": {flags[j]}, "score": {sco}}}{sep}'
             )
         yield f'], "alarms": {int(alarm.sum())}}}\n'
 
@@ -752,10 +762,7 @@ _BOOL = ("false", "true")
 
 def _floats(row: np.ndarray) -> str:
     """Comma-separated JSON numbers of a float row; NaN and infinities as null."""
-    text = ",".join(map(repr, row.tolist()))
-    if "n" in text:  # nan, inf, -inf: repr writes an "n" in no other float
-        text = text.replace("nan", "null").replace("-inf", "null").replace("inf", "null")
-    return text
+    return _rows_text(np.asarray(row, dtype=np.float64)[None, :], whole=False)[0][1:-1]
 
 
 def _whole_numbers(a: np.ndarray) -> np.ndarray | None:
@@ -769,10 +776,27 @@ def _whole_numbers(a: np.ndarray) -> np.ndarray | None:
     return np.where(finite, a, -1).astype(np.int64)
 
 
-def _ints(row: np.ndarray) -> str:
-    """Comma-separated JSON integers of a row of :func:`_whole_numbers`; -1 (NaN) as null."""
-    text = ",".join(map(str, row.tolist()))
-    return text.replace("-1", "null") if "-" in text else text
+def _rows_text(a: np.ndarray, whole: bool = True) -> list[str]:
+    """Each row of a 2-D float or bool array as a JSON array (``[1,2.5,null]``), NaN as null.
+
+    The whole matrix goes through one ``repr`` of nested lists (each number formatted in C, the
+    same shortest round-trip text as ``json.dumps``) and a few replacements on the whole text,
+    which are safe because it holds nothing but numbers: this is what writing the result of
+    thousands of series costs, so no Python call per number. With ``whole``, a matrix of whole
+    numbers (counts, quantile bounds) is written as integers.
+    """
+    if a.shape[0] == 0:
+        return []
+    if a.dtype.kind == "b":
+        text = repr(a.tolist()).replace("True", "true").replace("False", "false")
+    else:
+        ints = _whole_numbers(a) if whole else None
+        text = repr((ints if ints is not None else a).tolist())
+        if ints is not None:
+            text = text.replace("-1", "null") if "-" in text else text
+        elif "n" in text:  # nan, inf, -inf: repr writes an "n" in no other float
+            text = text.replace("nan", "null").replace("-inf", "null").replace("inf", "null")
+    return ["[" + row + "]" for row in text.replace(", ", ",")[2:-2].split("],[")]
 
 
 def _json_text(value: Any) -> str:
