@@ -94,7 +94,6 @@ def evaluation(
     shared by all users); the service checks it again when it computes.
     """
     from healthwatch.regions.hierarchy import all_regions
-    from healthwatch.services.evaluate import evaluation_with_series
 
     settings = settings_of(request)
     plan = plan_row(settings.db, plan_id)
@@ -106,12 +105,61 @@ def evaluation(
     level = CHILD_LEVEL.get(known[scope].level)
     year = as_of if as_of is not None else default_as_of(plan)
 
+    version = _data_version(request)
+    doc, ev, model = _cached_evaluation(settings, actor, plan_id, year, scope, level, version)
+    return doc, ev, model, plan
+
+
+def _cached_evaluation(
+    settings: Any, actor: Actor, plan_id: str, year: int, scope: str, level: str | None,
+    version: int,
+) -> tuple[dict[str, Any], Any, Any]:  # fmt: skip
+    """One evaluation per plan, year, region and data version, shared by every user who may
+    read the region (inside its own region a user reads every figure, so all see the same)."""
+    from healthwatch.services.evaluate import evaluation_with_series
+
     def compute() -> tuple[dict[str, Any], Any, Any]:
         with session_scope(settings.db) as session:
             return evaluation_with_series(session, plan_id, year, scope, level, actor=actor)
 
-    doc, ev, model = settings.cached(f"evaluation:{plan_id}:{year}:{scope}:{level}", compute)
-    return doc, ev, model, plan
+    key = f"evaluation:{version}:{plan_id}:{year}:{scope}:{level}"
+    result: tuple[dict[str, Any], Any, Any] = settings.cached(key, compute)
+    return result
+
+
+def warm_plan_evaluations(settings: Any) -> None:
+    """Evaluate every stored plan in its own region at server start (the plan overview and
+    the map need it; computing it takes seconds), as the system: reused until data change."""
+    from healthwatch.regions.hierarchy import all_regions
+    from healthwatch.store.audit import latest_change
+    from healthwatch.store.db import read_connection
+    from healthwatch.store.plans import list_plans
+    from healthwatch.users import LOCAL_ADMIN
+
+    with read_connection(settings.db) as conn:
+        version = latest_change(conn)
+    with session_scope(settings.db) as session:
+        plans = list_plans(session)
+    known = all_regions()
+    for plan in plans:
+        scope = str(plan["region"])
+        if scope in known:
+            level = CHILD_LEVEL.get(known[scope].level)
+            year = default_as_of(plan)
+            _cached_evaluation(settings, LOCAL_ADMIN, plan["id"], year, scope, level, version)
+
+
+def _data_version(request: Request) -> int:
+    """The newest audit id: every import, approval, unlock and revert is audited, so a cached
+    evaluation is reused only until the figures change (the map shows an approval at once)."""
+    from healthwatch.store.audit import latest_change
+    from healthwatch.store.db import read_connection
+
+    version = getattr(request.state, "data_version", None)
+    if version is None:  # not noted by the authentication
+        with read_connection(settings_of(request).db) as conn:
+            version = latest_change(conn)
+    return int(version)
 
 
 def _region_names() -> dict[str, str]:

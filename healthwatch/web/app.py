@@ -292,6 +292,9 @@ def _warm(settings: Settings) -> None:
         settings.cached("coverage", lambda: ems_coverage(with_geojson=True, db=settings.db))
         for region in descendants(LIAONING):
             simplified_boundary(region.adcode)
+        from healthwatch.web.api_evaluate import warm_plan_evaluations
+
+        warm_plan_evaluations(settings)  # the plan overview's statuses
     except Exception:  # a failed warm-up only means the first request computes it
         log.exception("warm-up failed")
 

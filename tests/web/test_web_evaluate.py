@@ -320,3 +320,35 @@ def test_the_same_on_postgresql(postgres_url: str) -> None:
     )
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"  # a zip: the XLSX container
     dispose_engine(postgres_url)
+
+
+def test_a_new_figure_shows_on_the_map_at_once(tmp_path: Any) -> None:
+    """The evaluation behind the map is cached, but only until the figures change: an import
+    (audited) makes the next request compute again."""
+    from healthwatch.services.data import import_file
+
+    db = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    tokens = populate(db, ("anshan",))
+    client = TestClient(create_app(db))
+    url = f"/api/v1/evaluation/{LIAONING}/map?indicator=infant_mortality&year=2025&region=210300"
+
+    def taian() -> Any:
+        r = client.get(url, headers=bearer(tokens["anshan"]))
+        assert r.status_code == 200, r.text
+        return next(f for f in r.json()["features"] if f["properties"]["adcode"] == "210321")
+
+    def store(deaths: int) -> None:
+        path = tmp_path / f"taian-{deaths}.csv"
+        path.write_text(
+            "region,period,element,value\n"
+            f"210321,2025,live_births,2000\n210321,2025,infant_deaths,{deaths}\n"
+            f"210321,2025,under5_deaths,{deaths + 2}\n",
+            encoding="utf-8",
+        )
+        import_file(path, db=db, actor=LOCAL_ADMIN)
+
+    store(8)
+    assert taian()["properties"]["value"] == pytest.approx(4.0)
+    store(6)
+    assert taian()["properties"]["value"] == pytest.approx(3.0)
+    dispose_engine(db)
