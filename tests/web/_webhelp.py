@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -98,3 +105,58 @@ def require_chromium() -> str:
             pytest.fail(message + "; CI must run them", pytrace=False)
         pytest.skip(message)
     return CHROMIUM if Path(CHROMIUM).exists() else str(shutil.which("chromium"))
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now (the OS picks it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def serving(db_file: str | Path, folder: Path) -> Iterator[str]:
+    """The real ``healthwatch serve`` on ``db_file`` in a subprocess; yields its address.
+
+    The server's output goes to ``folder/server.log``, shown if it dies before answering.
+    """
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HEALTHWATCH_DB": str(db_file)}
+    log_path = folder / "server.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "healthwatch", "serve", "--port", str(port), "--db",
+             str(db_file)],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(240):
+                try:
+                    with urllib.request.urlopen(f"{base}/api/v1/health", timeout=1):
+                        break
+                except OSError:
+                    if proc.poll() is not None:
+                        pytest.fail(log_path.read_text())
+                    time.sleep(0.5)
+            yield base
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+
+
+def screenshot(pg: Any, tmp_path: Path, name: str, *, full_page: bool = False) -> Path:
+    """Save a screenshot as a test artefact (and to ``$HEALTHWATCH_SCREENSHOTS``, which
+    ``HEALTHWATCH_SCREENSHOTS=docs/web`` points at docs/web.md's pictures)."""
+    path = tmp_path / f"{name}.png"
+    pg.screenshot(path=str(path), full_page=full_page)
+    target = os.environ.get("HEALTHWATCH_SCREENSHOTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(target) / path.name)
+    assert path.stat().st_size > 10_000  # a drawn page, not a blank one
+    return path

@@ -8,30 +8,15 @@ is a failure instead (see ``_webhelp.require_chromium``).
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _webhelp import PASSWORD, populate, require_chromium
+from _webhelp import PASSWORD, populate, require_chromium, screenshot, serving
 
 from healthwatch.store.db import dispose_engine
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -41,28 +26,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = str(folder / "e2e.sqlite")
     populate(f"sqlite:///{db}", ("admin", "viewer"))
     dispose_engine(f"sqlite:///{db}")
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HEALTHWATCH_DB": db}
-    log = (folder / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "healthwatch", "serve", "--port", str(port), "--db", db],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail((folder / "server.log").read_text())
-                time.sleep(0.5)
+    with serving(db, folder) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
 
 
 @pytest.fixture
@@ -85,22 +50,11 @@ def page(server: str, tmp_path: Path) -> Iterator[object]:
         browser.close()
 
 
-def _shot(pg: object, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / f"{name}.png"
-    pg.screenshot(path=str(path), full_page=False)  # type: ignore[attr-defined]
-    target = os.environ.get("HEALTHWATCH_SCREENSHOTS")
-    if target:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(target) / path.name)
-    assert path.stat().st_size > 10_000
-    return path
-
-
 def _log_in(pg, server: str, username: str, tmp_path: Path | None = None) -> None:  # type: ignore[no-untyped-def]
     pg.goto(f"{server}/plans")
     assert "/login" in pg.url
     if tmp_path is not None:
-        _shot(pg, tmp_path, "login")
+        screenshot(pg, tmp_path, "login")
     pg.fill("input[name=username]", username)
     pg.fill("input[name=password]", PASSWORD)
     pg.click("#login-button")
@@ -124,7 +78,7 @@ def test_log_in_overview_language_and_map(page, server: str, tmp_path: Path) -> 
     assert rows.first.get_attribute("class") == "nature-binding"
     pg.wait_for_selector("#nature-chart canvas")
     pg.wait_for_timeout(1200)  # let the chart finish its entry animation
-    _shot(pg, tmp_path, "plans-zh")
+    screenshot(pg, tmp_path, "plans-zh")
 
     pg.click("#lang-switch")
     pg.wait_for_load_state()
@@ -132,12 +86,12 @@ def test_log_in_overview_language_and_map(page, server: str, tmp_path: Path) -> 
     assert pg.locator("html").get_attribute("lang") == "en"
     assert "binding" in pg.inner_text("#indicators tbody tr >> nth=0")
     pg.wait_for_timeout(1200)
-    _shot(pg, tmp_path, "plans-en")
+    screenshot(pg, tmp_path, "plans-en")
 
     pg.goto(f"{server}/findings")
     assert pg.inner_text("h1") == "Plan consistency findings"
     assert pg.locator("#findings tbody tr").count() > 0
-    _shot(pg, tmp_path, "findings-en")
+    screenshot(pg, tmp_path, "findings-en")
 
     pg.click("#lang-switch")
     pg.goto(f"{server}/map")
@@ -145,7 +99,7 @@ def test_log_in_overview_language_and_map(page, server: str, tmp_path: Path) -> 
     pg.wait_for_function("() => document.querySelectorAll('#map-table tbody tr').length === 14")
     assert pg.inner_text("#map-crumbs") == "辽宁省"
     pg.wait_for_timeout(800)  # let the map finish its entry animation
-    _shot(pg, tmp_path, "map-province")
+    screenshot(pg, tmp_path, "map-province")
 
     # Click Anshan on the map itself: its position from the chart's own projection.
     box = pg.locator("#region-map").bounding_box()
@@ -160,7 +114,7 @@ def test_log_in_overview_language_and_map(page, server: str, tmp_path: Path) -> 
     names = pg.locator("#map-table tbody tr td:nth-child(2)").all_inner_texts()
     assert "铁东区" in names and "海城市" in names and len(names) == 7
     pg.wait_for_timeout(800)
-    _shot(pg, tmp_path, "map-anshan")
+    screenshot(pg, tmp_path, "map-anshan")
     pg.click("#map-up")
     pg.wait_for_function("() => document.querySelectorAll('#map-table tbody tr').length === 14")
 
@@ -178,7 +132,7 @@ def test_log_in_overview_language_and_map(page, server: str, tmp_path: Path) -> 
     pg.locator("#coverage-share").scroll_into_view_if_needed()
     pg.evaluate("() => document.getElementById('coverage-share').scrollIntoView()")
     pg.wait_for_timeout(800)
-    _shot(pg, tmp_path, "access")
+    screenshot(pg, tmp_path, "access")
 
     pg.click("header form button")  # log out
     pg.wait_for_url("**/login?reason=logout")
@@ -211,5 +165,5 @@ def test_outbreak_detection_upload(page, server: str, tmp_path: Path) -> None:  
     assert "ears_c1" in pg.inner_text("#detect-summary")
     assert pg.locator("#detect-table tbody tr.severity-error").count() >= 1
     pg.wait_for_timeout(600)
-    _shot(pg, tmp_path, "surveillance")
+    screenshot(pg, tmp_path, "surveillance")
     assert pg.errors == []

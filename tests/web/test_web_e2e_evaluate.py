@@ -9,33 +9,18 @@ to the test's tmp dir and to ``$HEALTHWATCH_SCREENSHOTS`` when set (docs/web.md'
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _webhelp import PASSWORD, populate, require_chromium
+from _webhelp import PASSWORD, populate, require_chromium, screenshot, serving
 
 from healthwatch.services.data import load_demo_data
 from healthwatch.store.db import dispose_engine
 from healthwatch.users import LOCAL_ADMIN
 
-REPO = Path(__file__).resolve().parents[2]
 LIAONING, ANSHAN = "liaoning-2021-2025", "anshan-2021-2025"
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -46,39 +31,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     populate(f"sqlite:///{db}", ("analyst",))
     load_demo_data(f"sqlite:///{db}", actor=LOCAL_ADMIN)
     dispose_engine(f"sqlite:///{db}")
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HEALTHWATCH_DB": db}
-    log = (folder / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "healthwatch", "serve", "--port", str(port), "--db", db],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail((folder / "server.log").read_text())
-                time.sleep(0.5)
+    with serving(db, folder) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
-
-
-def _shot(pg: object, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / f"{name}.png"
-    pg.screenshot(path=str(path), full_page=False)  # type: ignore[attr-defined]
-    target = os.environ.get("HEALTHWATCH_SCREENSHOTS")
-    if target:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(target) / path.name)
-    assert path.stat().st_size > 10_000
-    return path
 
 
 def test_evaluation_pages(server: str, tmp_path: Path) -> None:
@@ -121,7 +75,7 @@ def _walk(pg, server: str, tmp_path: Path, errors: list[str]) -> None:  # type: 
     assert "(2025)" in gps.locator("td.latest").inner_text()
     assert pg.locator("#indicators .status").count() >= 20
     pg.wait_for_timeout(800)
-    _shot(pg, tmp_path, "eval-plans-status")
+    screenshot(pg, tmp_path, "eval-plans-status")
 
     # indicator page: the chart and the cities ranked
     gps.locator("a").click()
@@ -134,7 +88,7 @@ def _walk(pg, server: str, tmp_path: Path, errors: list[str]) -> None:  # type: 
     assert pg.locator("#regions-ranked tbody tr").count() == 14
     assert pg.locator("#indicator-status").inner_text() == "滞后"
     pg.wait_for_timeout(1200)
-    _shot(pg, tmp_path, "eval-indicator")
+    screenshot(pg, tmp_path, "eval-indicator")
 
     # map: coloured by the indicator's value, then its status; drill down to Anshan
     pg.goto(f"{server}/map")
@@ -152,7 +106,7 @@ def _walk(pg, server: str, tmp_path: Path, errors: list[str]) -> None:  # type: 
         " return c && c.getOption().visualMap[0].type === 'piecewise'; }"
     )
     pg.wait_for_timeout(1000)
-    _shot(pg, tmp_path, "eval-map-status")
+    screenshot(pg, tmp_path, "eval-map-status")
     pg.click("#map-table tbody tr[data-adcode='210300']")
     pg.wait_for_function(
         "() => document.getElementById('map-crumbs').textContent.includes('鞍山市')"
@@ -163,7 +117,7 @@ def _walk(pg, server: str, tmp_path: Path, errors: list[str]) -> None:  # type: 
     names = pg.locator("#map-table tbody tr td:nth-child(2)").all_inner_texts()
     assert "铁东区" in names and "海城市" in names
     pg.wait_for_timeout(1000)
-    _shot(pg, tmp_path, "eval-map-anshan")
+    screenshot(pg, tmp_path, "eval-map-anshan")
     pg.click("#map-up")
     pg.wait_for_function("() => document.querySelectorAll('#map-table tbody tr').length === 14")
 
@@ -179,12 +133,12 @@ def _walk(pg, server: str, tmp_path: Path, errors: list[str]) -> None:  # type: 
     pg.click("#run-button")
     pg.wait_for_selector("#saved")
     assert pg.locator("#evaluations tbody tr[data-id]").count() == 1
-    _shot(pg, tmp_path, "eval-evaluations")
+    screenshot(pg, tmp_path, "eval-evaluations")
     pg.click("#lang-switch")
     pg.wait_for_load_state()
     assert pg.inner_text("h1") == "Evaluations and reports"
     assert "Report downloads" in pg.inner_text("main")
     pg.goto(f"{server}/plans?plan={LIAONING}")
     assert pg.locator("#indicators tr[data-code=gps_per_10000] .status").inner_text() == "lagging"
-    _shot(pg, tmp_path, "eval-plans-status-en")
+    screenshot(pg, tmp_path, "eval-plans-status-en")
     assert errors == []  # no script errors, no CSP violations

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import os
 import queue
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -33,19 +31,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _webhelp import require_chromium
+from _webhelp import REPO, free_port, require_chromium, screenshot
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 COUNTY, CITY, YEAR = "210321", "210300", "2025"  # Tai'an County, Anshan
 PLAN = "liaoning-2021-2025"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _lines(stream: Any, into: queue.Queue[str]) -> None:
@@ -59,7 +49,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     require_chromium()
     folder = tmp_path_factory.mktemp("journey")
     db = str(folder / "demo.sqlite")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "healthwatch", "demo", "--port", str(port), "--db", db],
@@ -95,16 +85,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
-
-
-def _shot(pg: Any, tmp_path: Path, name: str) -> None:
-    path = tmp_path / f"{name}.png"
-    pg.screenshot(path=str(path), full_page=False)
-    target = os.environ.get("HEALTHWATCH_SCREENSHOTS")
-    if target:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(target) / path.name)
-    assert path.stat().st_size > 10_000
 
 
 def _log_in(pg: Any, base: str, username: str, password: str, target: str) -> None:
@@ -177,7 +157,7 @@ def test_the_demo_journey(demo: tuple[str, dict[str, str], str], tmp_path: Path)
                 pg.click("#upload-button")
             errors = [r.split("\t") for r in pg.locator("#error-report tbody tr").all_inner_texts()]
             assert [(e[0], e[1], e[2]) for e in errors] == [("taian-2025.csv", "3", "value")]
-            _shot(pg, tmp_path, "journey-error")
+            screenshot(pg, tmp_path, "journey-error")
             assert _stored(db, "infant_deaths") == deaths  # refused whole: nothing written
             good = tmp_path / "fixed" / "taian-2025.csv"
             good.parent.mkdir()
@@ -203,7 +183,7 @@ def test_the_demo_journey(demo: tuple[str, dict[str, str], str], tmp_path: Path)
             assert "已审核" in pg.inner_text(f'#approval-queue tr[data-region="{COUNTY}"]')
             assert _map_value(pg, base) == after
             pg.wait_for_timeout(800)
-            _shot(pg, tmp_path, "journey-map")
+            screenshot(pg, tmp_path, "journey-map")
             _log_out(pg)
 
             # 3. the analyst downloads Anshan's evaluation report
@@ -225,7 +205,7 @@ def test_the_demo_journey(demo: tuple[str, dict[str, str], str], tmp_path: Path)
             with pg.expect_navigation():
                 pg.click("#alert-actions button[data-action=acknowledge]")
             assert pg.inner_text("#alert-status") == "已签收"
-            _shot(pg, tmp_path, "journey-alert")
+            screenshot(pg, tmp_path, "journey-alert")
 
             # 5. English, everywhere
             pg.click("#lang-switch")
