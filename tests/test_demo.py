@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -229,11 +228,14 @@ def test_demo_serves_and_a_printed_login_works(
         assert set(passwords) == {a.username for a in DEMO_ACCOUNTS}
         for _ in range(240):  # the address is printed just before uvicorn listens
             try:
-                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=2) as r:
+                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=10) as r:
                     assert json.load(r)["status"] == "ok"
                     break
-            except urllib.error.URLError:
+            except OSError:  # not listening yet, or too busy starting to answer in time
+                assert proc.poll() is None, proc.stderr and proc.stderr.read()
                 time.sleep(0.5)
+        else:
+            raise AssertionError("the demo server did not answer /api/v1/health in 2 minutes")
         body = json.dumps({"username": "demo-analyst", "password": passwords["demo-analyst"]})
         login = urllib.request.Request(
             f"{base}/api/v1/session",
