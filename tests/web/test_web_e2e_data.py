@@ -10,31 +10,16 @@ chromium or Playwright; a failure under CI=true (``_webhelp.require_chromium``).
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _webhelp import PASSWORD, populate, require_chromium
+from _webhelp import PASSWORD, populate, require_chromium, screenshot, serving
 
 from healthwatch.store.db import dispose_engine
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 PERIOD = "2026"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -44,28 +29,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = str(folder / "e2e.sqlite")
     populate(f"sqlite:///{db}", ("tiedong", "anshan"))
     dispose_engine(f"sqlite:///{db}")
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HEALTHWATCH_DB": db}
-    log = (folder / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "healthwatch", "serve", "--port", str(port), "--db", db],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail((folder / "server.log").read_text())
-                time.sleep(0.5)
+    with serving(db, folder) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
 
 
 @pytest.fixture
@@ -86,17 +51,6 @@ def page(server: str) -> Iterator[object]:
         yield pg
         context.close()
         browser.close()
-
-
-def _shot(pg: object, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / f"{name}.png"
-    pg.screenshot(path=str(path), full_page=False)  # type: ignore[attr-defined]
-    target = os.environ.get("HEALTHWATCH_SCREENSHOTS")
-    if target:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(target) / path.name)
-    assert path.stat().st_size > 10_000
-    return path
 
 
 def _log_in(pg, server: str, username: str, target: str) -> None:  # type: ignore[no-untyped-def]
@@ -135,7 +89,7 @@ def test_upload_fix_submit_approve_and_read_back(page, server: str, tmp_path: Pa
         ("births.csv", "4", "element"),
     }
     pg.locator("#import-report").scroll_into_view_if_needed()
-    _shot(pg, tmp_path, "data-error")
+    screenshot(pg, tmp_path, "data-error")
     pg.errors.clear()  # the refused upload's 422 is logged by the browser
 
     good = tmp_path / "fixed" / "births.csv"
@@ -147,7 +101,7 @@ def test_upload_fix_submit_approve_and_read_back(page, server: str, tmp_path: Pa
     _upload(pg, good)
     assert "3 新增" in pg.inner_text("#import-result")
     assert pg.locator("#values tbody tr").count() == 3
-    _shot(pg, tmp_path, "data-imported")
+    screenshot(pg, tmp_path, "data-imported")
     with pg.expect_navigation():
         pg.click('#approval-queue tr[data-region="210302"] .wf-submit')
     assert "已上报" in pg.inner_text("#data-notice")
@@ -164,7 +118,7 @@ def test_upload_fix_submit_approve_and_read_back(page, server: str, tmp_path: Pa
     assert "已审核" in pg.inner_text('#approval-queue tr[data-region="210302"]')
     births = pg.locator('#values tr[data-region="210302"][data-element="live_births"]')
     assert "1180" in births.inner_text() and "已审核" in births.inner_text()
-    _shot(pg, tmp_path, "data-approved")
+    screenshot(pg, tmp_path, "data-approved")
     answer = pg.request.get(
         f"{server}/api/v1/data/aggregate?indicator=infant_mortality&period={PERIOD}&region=210300"
     )
@@ -178,11 +132,11 @@ def test_upload_fix_submit_approve_and_read_back(page, server: str, tmp_path: Pa
     pg.goto(f"{server}/data?period={PERIOD}&region=210300")  # the switch keeps the path only
     assert pg.inner_text("h1") == "Indicator data: reporting and approval"
     assert "approved" in pg.inner_text('#approval-queue tr[data-region="210302"]')
-    _shot(pg, tmp_path, "data-en")
+    screenshot(pg, tmp_path, "data-en")
     with pg.expect_navigation():
         births.locator("a").click()
     assert pg.locator('#versions tr[data-element="live_births"]').count() == 1
     assert "tiedong" in pg.inner_text("#versions")
     assert pg.locator(".revert-form").count() == 0  # approved and locked: no revert
-    _shot(pg, tmp_path, "data-history")
+    screenshot(pg, tmp_path, "data-history")
     assert pg.errors == []  # no script errors, no CSP violations
