@@ -16,6 +16,7 @@ from pathlib import Path, PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -31,6 +32,8 @@ from healthwatch.web.maps import feature_collection_json
 router = APIRouter(tags=["warning"], responses=_ERRORS)  # the API's error answers
 
 LEVELS = ("blue", "yellow", "orange", "red")
+#: an alert number: a positive database integer (larger ones cannot exist; answered 422)
+AlertId = Annotated[int, PathParam(ge=1, le=2_147_483_647)]
 LIFECYCLE_ACTIONS = ("acknowledge", "investigate", "confirm", "rule_out", "close", "assign")
 
 
@@ -94,7 +97,7 @@ def get_alerts(
 
 @router.get("/warning/alerts/{alert_id}")
 def get_alert(
-    alert_id: int, auth: AuthDep, request: Request, days: int = Query(28, ge=7, le=366)
+    alert_id: AlertId, auth: AuthDep, request: Request, days: int = Query(28, ge=7, le=366)
 ) -> dict[str, Any]:
     """预警详情：各来源逐日计数、期望值与阈值、信号 p 值、合并 p 值、处置记录 /
     One alert with its evidence per source over ``days`` days and its lifecycle history."""
@@ -112,7 +115,7 @@ class AlertStep(BaseModel):
     responses={409: {"description": "该状态下不能执行此操作 / not possible in this status"}},
 )
 def post_alert_step(
-    alert_id: int, action: str, body: AlertStep, auth: AuthDep, request: Request
+    alert_id: AlertId, action: str, body: AlertStep, auth: AuthDep, request: Request
 ) -> Any:
     """签收、调查核实、确认、排除、关闭、指派 / Take one lifecycle step (acknowledge,
     investigate, confirm, rule_out, close, assign) with a note."""

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from healthwatch.services import warning as svc
 from healthwatch.store.db import session_scope
 from healthwatch.warning.lifecycle import InvalidTransition
+from healthwatch.web.api_warning import AlertId
 from healthwatch.web.i18n import translate
 from healthwatch.web.pages import _settings, error_page, language, page_auth, render
 from healthwatch.web.security import check_csrf
@@ -59,7 +60,7 @@ def warning_page(request: Request, status: str = "open") -> HTMLResponse:
 
 
 @router.get("/warning/alerts/{alert_id}")
-def alert_page(alert_id: int, request: Request, done: str = "") -> HTMLResponse:
+def alert_page(alert_id: AlertId, request: Request, done: str = "") -> HTMLResponse:
     auth = page_auth(request)
     lang = language(request)
     with session_scope(_settings(request).db) as session:
@@ -89,7 +90,7 @@ def alert_page(alert_id: int, request: Request, done: str = "") -> HTMLResponse:
 
 
 @router.post("/warning/alerts/{alert_id}/{action}")
-async def alert_step(alert_id: int, action: str, request: Request) -> Response:
+async def alert_step(alert_id: AlertId, action: str, request: Request) -> Response:
     auth = page_auth(request)
     form = await request.form()
     check_csrf(request, auth, str(form.get("csrf_token", "")))
