@@ -8,31 +8,16 @@ server is the real ``healthwatch serve``; screenshots go to the test's tmp dir a
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from _warninghelp import ANSHAN, SHENYANG, prepare
-from _webhelp import PASSWORD, require_chromium
+from _webhelp import PASSWORD, require_chromium, screenshot, serving
 
 from healthwatch.store.db import dispose_engine
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -42,38 +27,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = str(folder / "e2e.sqlite")
     prepare(f"sqlite:///{db}", folder, ("admin", "duty"))
     dispose_engine(f"sqlite:///{db}")
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HEALTHWATCH_DB": db}
-    log = (folder / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "healthwatch", "serve", "--port", str(port), "--db", db],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail((folder / "server.log").read_text())
-                time.sleep(0.5)
+    with serving(db, folder) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
-
-
-def _shot(pg, tmp_path: Path, name: str) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / f"{name}.png"
-    pg.screenshot(path=str(path), full_page=True)
-    target = os.environ.get("HEALTHWATCH_SCREENSHOTS")
-    if target:
-        Path(target).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(target) / path.name)
-    assert path.stat().st_size > 10_000
 
 
 def test_duty_officer_acknowledges_an_alert(server: str, tmp_path: Path) -> None:
@@ -106,7 +61,7 @@ def test_duty_officer_acknowledges_an_alert(server: str, tmp_path: Path) -> None
             # the map: drawn, with Anshan's county coloured
             pg.wait_for_selector("#warning-map[data-ready='1'] canvas")
             pg.wait_for_timeout(1000)
-            _shot(pg, tmp_path, "warning-list")
+            screenshot(pg, tmp_path, full_page=True, name="warning-list")
 
             pg.click("#alerts tbody tr a")
             pg.wait_for_url("**/warning/alerts/*")
@@ -117,7 +72,7 @@ def test_duty_officer_acknowledges_an_alert(server: str, tmp_path: Path) -> None
             pg.wait_for_selector("#evidence-1[data-ready='1'] canvas")
             assert pg.locator("#alert-actions button").all_inner_texts() == ["签收"]
             pg.wait_for_timeout(1000)
-            _shot(pg, tmp_path, "warning-alert")
+            screenshot(pg, tmp_path, full_page=True, name="warning-alert")
 
             pg.fill("#alert-actions textarea[name=note]", "已电话联系铁东区疾控，正在核实")
             pg.click("#alert-actions button[data-action=acknowledge]")
@@ -133,7 +88,7 @@ def test_duty_officer_acknowledges_an_alert(server: str, tmp_path: Path) -> None
             assert "Evidence per source" in pg.inner_text("main")
             pg.wait_for_selector("#evidence-0[data-ready='1'] canvas")
             pg.wait_for_timeout(1000)
-            _shot(pg, tmp_path, "warning-alert-en")
+            screenshot(pg, tmp_path, full_page=True, name="warning-alert-en")
             pg.goto(f"{server}/warning?status=all")
             assert "Acknowledged" in pg.inner_text("#alerts tbody tr td.status")
             assert errors == []  # no script errors, no CSP violations
