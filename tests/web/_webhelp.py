@@ -160,3 +160,34 @@ def screenshot(pg: Any, tmp_path: Path, name: str, *, full_page: bool = False) -
         shutil.copy(path, Path(target) / path.name)
     assert path.stat().st_size > 10_000  # a drawn page, not a blank one
     return path
+
+
+@contextlib.contextmanager
+def browser_page(timeout_ms: int = 90_000) -> Iterator[Any]:
+    """A page in headless Debian chromium (Playwright), 1400x900, zh-CN, downloads accepted.
+
+    ``page.errors`` collects script errors and console errors (CSP violations included), so a
+    test can assert that a page ran cleanly. The timeout is generous for a loaded 2-core CI
+    machine; pages normally take well under a second (benchmarks/web_pages.py).
+    """
+    from playwright.sync_api import sync_playwright
+
+    executable = require_chromium()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
+        )
+        context = browser.new_context(
+            viewport={"width": 1400, "height": 900}, locale="zh-CN", accept_downloads=True
+        )
+        page = context.new_page()
+        page.set_default_timeout(timeout_ms)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.errors = errors
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()

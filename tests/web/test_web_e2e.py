@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _webhelp import PASSWORD, populate, require_chromium, screenshot, serving
+from _webhelp import PASSWORD, browser_page, populate, require_chromium, screenshot, serving
 
 from healthwatch.store.db import dispose_engine
 
@@ -32,22 +32,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def page(server: str, tmp_path: Path) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=require_chromium(), args=["--no-sandbox", "--disable-gpu"]
-        )
-        context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-        pg = context.new_page()
-        pg.set_default_timeout(90_000)  # a loaded 2-core CI machine; pages normally take < 1 s
-        errors: list[str] = []
-        pg.on("pageerror", lambda exc: errors.append(str(exc)))
-        pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        pg.errors = errors  # type: ignore[attr-defined]
+    with browser_page() as pg:
         yield pg
-        context.close()
-        browser.close()
 
 
 def _log_in(pg, server: str, username: str, tmp_path: Path | None = None) -> None:  # type: ignore[no-untyped-def]

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _webhelp import REPO, free_port, require_chromium, screenshot
+from _webhelp import REPO, browser_page, free_port, require_chromium, screenshot
 
 pytestmark = pytest.mark.slow
 COUNTY, CITY, YEAR = "210321", "210300", "2025"  # Tai'an County, Anshan
@@ -121,99 +121,89 @@ def _stored(db: str, element: str) -> float:
 
 
 def test_the_demo_journey(demo: tuple[str, dict[str, str], str], tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     base, passwords, db = demo
     deaths, births = _stored(db, "infant_deaths"), _stored(db, "live_births")
     new_deaths = max(deaths - 2, 0)  # fewer: under-five deaths must stay >= infant deaths
     before = pytest.approx(deaths / births * 1000, rel=1e-3)  # shown with 4 digits
     after = pytest.approx(new_deaths / births * 1000, rel=1e-3)
     assert abs(deaths - new_deaths) / births * 1000 > 0.01
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=require_chromium(), args=["--no-sandbox", "--disable-gpu"]
+    with browser_page() as pg:
+        # the city's map before: Tai'an's infant mortality in 2025 from the demo's figures
+        anshan = passwords["demo-anshan"]
+        _log_in(pg, base, "demo-anshan", anshan, f"/data?period={YEAR}&region={CITY}")
+        assert _map_value(pg, base) == before
+        _log_out(pg)
+
+        # 1. the county reporter: upload with an error, see it, fix it, submit
+        _log_in(pg, base, "demo-taian", passwords["demo-taian"], f"/data?period={YEAR}")
+        bad = tmp_path / "taian-2025.csv"
+        bad.write_text(
+            "region,period,element,value,comment\n"
+            f"{COUNTY},{YEAR},infant_deaths,{new_deaths:g},县妇幼保健院复核\n"
+            f"{COUNTY},{YEAR},live_births,一千九百,\n",
+            encoding="utf-8",
         )
-        context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-        pg = context.new_page()
-        pg.set_default_timeout(90_000)  # a loaded 2-core CI machine
-        try:
-            # the city's map before: Tai'an's infant mortality in 2025 from the demo's figures
-            anshan = passwords["demo-anshan"]
-            _log_in(pg, base, "demo-anshan", anshan, f"/data?period={YEAR}&region={CITY}")
-            assert _map_value(pg, base) == before
-            _log_out(pg)
+        pg.set_input_files("#upload-file", str(bad))
+        with pg.expect_navigation():
+            pg.click("#upload-button")
+        errors = [r.split("\t") for r in pg.locator("#error-report tbody tr").all_inner_texts()]
+        assert [(e[0], e[1], e[2]) for e in errors] == [("taian-2025.csv", "3", "value")]
+        screenshot(pg, tmp_path, "journey-error")
+        assert _stored(db, "infant_deaths") == deaths  # refused whole: nothing written
+        pg.errors.clear()  # the browser logs the refused upload's 422
+        good = tmp_path / "fixed" / "taian-2025.csv"
+        good.parent.mkdir()
+        good.write_text(
+            bad.read_text(encoding="utf-8").replace("一千九百", f"{births:g}"),
+            encoding="utf-8",
+        )
+        pg.set_input_files("#upload-file", str(good))
+        with pg.expect_navigation():
+            pg.click("#upload-button")
+        assert pg.locator("#import-result").count() == 1
+        assert pg.locator("#error-report").count() == 0
+        with pg.expect_navigation():
+            pg.click(f'#approval-queue tr[data-region="{COUNTY}"] .wf-submit')
+        assert "已上报" in pg.inner_text("#data-notice")
+        _log_out(pg)
 
-            # 1. the county reporter: upload with an error, see it, fix it, submit
-            _log_in(pg, base, "demo-taian", passwords["demo-taian"], f"/data?period={YEAR}")
-            bad = tmp_path / "taian-2025.csv"
-            bad.write_text(
-                "region,period,element,value,comment\n"
-                f"{COUNTY},{YEAR},infant_deaths,{new_deaths:g},县妇幼保健院复核\n"
-                f"{COUNTY},{YEAR},live_births,一千九百,\n",
-                encoding="utf-8",
-            )
-            pg.set_input_files("#upload-file", str(bad))
-            with pg.expect_navigation():
-                pg.click("#upload-button")
-            errors = [r.split("\t") for r in pg.locator("#error-report tbody tr").all_inner_texts()]
-            assert [(e[0], e[1], e[2]) for e in errors] == [("taian-2025.csv", "3", "value")]
-            screenshot(pg, tmp_path, "journey-error")
-            assert _stored(db, "infant_deaths") == deaths  # refused whole: nothing written
-            good = tmp_path / "fixed" / "taian-2025.csv"
-            good.parent.mkdir()
-            good.write_text(
-                bad.read_text(encoding="utf-8").replace("一千九百", f"{births:g}"),
-                encoding="utf-8",
-            )
-            pg.set_input_files("#upload-file", str(good))
-            with pg.expect_navigation():
-                pg.click("#upload-button")
-            assert pg.locator("#import-result").count() == 1
-            assert pg.locator("#error-report").count() == 0
-            with pg.expect_navigation():
-                pg.click(f'#approval-queue tr[data-region="{COUNTY}"] .wf-submit')
-            assert "已上报" in pg.inner_text("#data-notice")
-            _log_out(pg)
+        # 2. the city reporter approves; the map shows the new value
+        _log_in(pg, base, "demo-anshan", anshan, f"/data?period={YEAR}&region={CITY}")
+        row = pg.locator(f'#approval-queue tr[data-region="{COUNTY}"]')
+        with pg.expect_navigation():
+            row.locator(".wf-approve").click()
+        assert "已审核" in pg.inner_text(f'#approval-queue tr[data-region="{COUNTY}"]')
+        assert _map_value(pg, base) == after
+        pg.wait_for_timeout(800)
+        screenshot(pg, tmp_path, "journey-map")
+        _log_out(pg)
 
-            # 2. the city reporter approves; the map shows the new value
-            _log_in(pg, base, "demo-anshan", anshan, f"/data?period={YEAR}&region={CITY}")
-            row = pg.locator(f'#approval-queue tr[data-region="{COUNTY}"]')
-            with pg.expect_navigation():
-                row.locator(".wf-approve").click()
-            assert "已审核" in pg.inner_text(f'#approval-queue tr[data-region="{COUNTY}"]')
-            assert _map_value(pg, base) == after
-            pg.wait_for_timeout(800)
-            screenshot(pg, tmp_path, "journey-map")
-            _log_out(pg)
+        # 3. the analyst downloads Anshan's evaluation report
+        analyst = passwords["demo-analyst"]
+        _log_in(pg, base, "demo-analyst", analyst, "/evaluations?plan=anshan-2021-2025")
+        with pg.expect_download() as info:
+            pg.click("a.report-link[data-format=html][data-lang=zh]")
+        report = tmp_path / info.value.suggested_filename
+        info.value.save_as(report)
+        assert "婴儿死亡率" in report.read_text(encoding="utf-8")
+        _log_out(pg)
 
-            # 3. the analyst downloads Anshan's evaluation report
-            analyst = passwords["demo-analyst"]
-            _log_in(pg, base, "demo-analyst", analyst, "/evaluations?plan=anshan-2021-2025")
-            with pg.expect_download() as info:
-                pg.click("a.report-link[data-format=html][data-lang=zh]")
-            report = tmp_path / info.value.suggested_filename
-            info.value.save_as(report)
-            assert "婴儿死亡率" in report.read_text(encoding="utf-8")
-            _log_out(pg)
+        # 4. the duty officer acknowledges the planted Tiedong alert
+        _log_in(pg, base, "demo-duty", passwords["demo-duty"], "/warning")
+        tiedong = pg.locator("#alerts tbody tr", has_text="210302").first  # Tiedong
+        with pg.expect_navigation():
+            tiedong.locator("a").click()
+        pg.fill("#alert-actions textarea[name=note]", "已电话联系铁东区疾控核实")
+        with pg.expect_navigation():
+            pg.click("#alert-actions button[data-action=acknowledge]")
+        assert pg.inner_text("#alert-status") == "已签收"
+        screenshot(pg, tmp_path, "journey-alert")
 
-            # 4. the duty officer acknowledges the planted Tiedong alert
-            _log_in(pg, base, "demo-duty", passwords["demo-duty"], "/warning")
-            tiedong = pg.locator("#alerts tbody tr", has_text="210302").first  # Tiedong
-            with pg.expect_navigation():
-                tiedong.locator("a").click()
-            pg.fill("#alert-actions textarea[name=note]", "已电话联系铁东区疾控核实")
-            with pg.expect_navigation():
-                pg.click("#alert-actions button[data-action=acknowledge]")
-            assert pg.inner_text("#alert-status") == "已签收"
-            screenshot(pg, tmp_path, "journey-alert")
-
-            # 5. English, everywhere
-            pg.click("#lang-switch")
-            pg.wait_for_load_state()
-            assert pg.locator("html").get_attribute("lang") == "en"
-            assert pg.inner_text("#alert-status") == "Acknowledged"
-            pg.goto(f"{base}/data?period={YEAR}&region={CITY}")
-            assert "approved" in pg.inner_text(f'#approval-queue tr[data-region="{COUNTY}"]')
-        finally:
-            context.close()
-            browser.close()
+        # 5. English, everywhere
+        pg.click("#lang-switch")
+        pg.wait_for_load_state()
+        assert pg.locator("html").get_attribute("lang") == "en"
+        assert pg.inner_text("#alert-status") == "Acknowledged"
+        pg.goto(f"{base}/data?period={YEAR}&region={CITY}")
+        assert "approved" in pg.inner_text(f'#approval-queue tr[data-region="{COUNTY}"]')
+        assert pg.errors == []  # no script errors, no CSP violations on any page
