@@ -125,6 +125,23 @@ def _encode_for(serialised: bool) -> Callable[[Any], tuple[bytes, bytes | None]]
     return lambda content: _packed(json_bytes(content))
 
 
+def data_version(request: Request) -> int:
+    """The newest audit id, which grows with every audited change (imports, approvals,
+    plans, facilities …): the key under which cached answers stay valid.
+
+    The authentication notes it in the same connection (``request.state.data_version``, see
+    ``authenticate_request_async``); otherwise it is read here, one index lookup.
+    """
+    from healthwatch.store.audit import latest_change
+    from healthwatch.store.db import read_connection
+
+    version = getattr(request.state, "data_version", None)
+    if version is None:
+        with read_connection(settings_of(request).db) as conn:
+            version = latest_change(conn)
+    return int(version)
+
+
 async def cached_answer(
     request: Request, key: str, compute: Callable[[], Any], *, serialised: bool = False
 ) -> Response:
@@ -136,15 +153,8 @@ async def cached_answer(
     or after ``Settings.cache_seconds``. ``compute`` opens its own session; with
     ``serialised`` it returns JSON text already.
     """
-    from healthwatch.store.audit import latest_change
-    from healthwatch.store.db import read_connection
-
     settings = settings_of(request)
-    version = getattr(request.state, "data_version", None)
-    if version is None:  # not noted by the authentication (see authenticate_request_async)
-        with read_connection(settings.db) as conn:
-            version = latest_change(conn)
-    full_key = f"json:{version}:{key}"
+    full_key = f"json:{data_version(request)}:{key}"
     body = settings.peek(full_key)
     if body is None:
         encode = _encode_for(serialised)

@@ -23,7 +23,7 @@ from healthwatch.errors import NotFoundError
 from healthwatch.store.db import session_scope
 from healthwatch.users import Actor, require
 from healthwatch.web import views
-from healthwatch.web.api import _ERRORS, AuthDep, settings_of
+from healthwatch.web.api import _ERRORS, AuthDep, data_version, settings_of
 
 router = APIRouter(tags=["evaluation"], responses=_ERRORS)
 
@@ -105,7 +105,7 @@ def evaluation(
     level = CHILD_LEVEL.get(known[scope].level)
     year = as_of if as_of is not None else default_as_of(plan)
 
-    version = _data_version(request)
+    version = data_version(request)
     doc, ev, model = _cached_evaluation(settings, actor, plan_id, year, scope, level, version)
     return doc, ev, model, plan
 
@@ -147,19 +147,6 @@ def warm_plan_evaluations(settings: Any) -> None:
             level = CHILD_LEVEL.get(known[scope].level)
             year = default_as_of(plan)
             _cached_evaluation(settings, LOCAL_ADMIN, plan["id"], year, scope, level, version)
-
-
-def _data_version(request: Request) -> int:
-    """The newest audit id: every import, approval, unlock and revert is audited, so a cached
-    evaluation is reused only until the figures change (the map shows an approval at once)."""
-    from healthwatch.store.audit import latest_change
-    from healthwatch.store.db import read_connection
-
-    version = getattr(request.state, "data_version", None)
-    if version is None:  # not noted by the authentication
-        with read_connection(settings_of(request).db) as conn:
-            version = latest_change(conn)
-    return int(version)
 
 
 def _region_names() -> dict[str, str]:
