@@ -108,8 +108,8 @@ def run_server(
             log_level="warning",
             timeout_graceful_shutdown=10,
             access_log=False,
-            loop=_available("uvloop", "asyncio"),  # half the CPU per request (benchmarks/web.py)
-            http=_available("httptools", "h11"),
+            # loop and http "auto" (uvicorn's default) take uvloop and httptools, declared
+            # dependencies, where installed: half the CPU per request (benchmarks/web.py)
         )
     except SystemExit as exc:  # uvicorn exits 1 when it could not start (it logged why)
         if exc.code:
@@ -144,11 +144,3 @@ def serve(
     check_port(host, port)
     console.print(f"数据库 / database: {shown_url(url)}", highlight=False, soft_wrap=True)
     run_server(url, host, port, workers=workers, secure_cookies=secure_cookies)
-
-
-def _available(fast: str, fallback: str) -> str:
-    """``fast`` (a declared dependency: uvloop, httptools) where it is installed, else uvicorn's
-    pure-Python ``fallback`` (uvloop does not exist on Windows)."""
-    import importlib.util
-
-    return fast if importlib.util.find_spec(fast) is not None else fallback
