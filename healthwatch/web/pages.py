@@ -8,7 +8,7 @@ Charts and maps are drawn in the browser by Apache ECharts from the same ``/api/
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -89,6 +89,18 @@ def page_auth(request: Request) -> Auth:
         raise LoginRedirect(target, "ended") from None
 
 
+def here_without_lang(request: Request) -> str:
+    """This page's path and query, less any ``lang`` parameter: where the language switch
+    returns to.
+
+    Why the query: a page such as ``/indicator?plan=…&indicator=…`` shows nothing useful
+    without it. Why not ``lang``: a ``?lang=zh`` left in the address would override the
+    cookie the switch has just set and undo the switch.
+    """
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return request.url.path + (f"?{urlencode(kept)}" if kept else "")
+
+
 def render(
     request: Request, name: str, context: dict[str, Any], auth: Auth | None, status: int = 200
 ) -> HTMLResponse:
@@ -100,6 +112,7 @@ def render(
         "auth": auth,
         "nav": NAV,
         "path": request.url.path,
+        "here": here_without_lang(request),
         "charts": (node_modules() / "echarts" / "dist" / "echarts.min.js").is_file(),
         "csrf": auth.csrf_token if auth else None,
         "other_lang": "en" if lang == "zh" else "zh",

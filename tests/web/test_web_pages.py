@@ -161,3 +161,28 @@ def test_security_headers_and_no_cdn(url: str) -> None:
     assert scripts and all(s.startswith("/") for s in scripts)
     assert "/vendor/echarts/echarts.min.js" in scripts
     assert client.get("/vendor/echarts/echarts.min.js").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "/map?plan=anshan-2021-2025&indicator=infant_mortality",
+        "/data?period=2024&region=210302",
+        "/plans",
+    ],
+)
+def test_language_switch_keeps_the_path_and_query(url: str, page: str) -> None:
+    """The switch link names this page with its query (less ``lang``); following it sets the
+    cookie and lands on the same page with the same query, in the other language."""
+    client = _login_form(TestClient(create_app(url)), "admin")
+    html = client.get(page + ("&" if "?" in page else "?") + "lang=zh", headers=HTML).text
+    link = re.search(r'id="lang-switch" href="([^"]+)"', html)
+    assert link is not None
+    href = link.group(1).replace("&amp;", "&")
+    assert href.startswith("/lang/en?next=")
+    r = client.get(href, headers=HTML, follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == page  # path and query kept, the stale lang=zh dropped
+    assert r.cookies.get("hw_lang") == "en" or "hw_lang=en" in r.headers["set-cookie"]
+    back = client.get(r.headers["location"], headers=HTML)
+    assert back.status_code == 200 and '<html lang="en">' in back.text
