@@ -107,12 +107,17 @@ def _data_context(request: Request, auth: Auth, period: str, region: str) -> dic
         v["in_scope"] = in_region_scope(actor, v["region"])
     with session_scope(db) as session:
         plans = list_plans(session)
+    # The forms offer only regions of the user's scope (everything for a user without a region,
+    # e.g. the province's administrators and analysts); the reporting forms (upload, template)
+    # only to users who may write. The server refuses anything else again.
+    scope = [r for r in regions if in_region_scope(actor, r["adcode"])]
     return {
         "period": period,
         "region": region,
         "region_name": names.get(region, ""),
         "plans": plans,
-        "scope_regions": [r for r in regions if in_region_scope(actor, r["adcode"])],
+        "scope_regions": scope,
+        "write_regions": scope if actor.can("write") else [],
         "queue": queue,
         "values": values,
         "values_total": len(frame),

@@ -451,6 +451,61 @@ def test_data_page_upload_report_queue_buttons_and_values(
     assert r.status_code == 403 and "text/html" in r.headers["content-type"]
 
 
+def _choices(html: str) -> dict[str, list[str]]:
+    """Every region a form of the page offers: each region <select>'s options and each
+    hidden region field, by the form's or select's id."""
+    out: dict[str, list[str]] = {}
+    for sel, body in re.findall(r'<select id="([\w-]*region)"[^>]*>(.*?)</select>', html, re.S):
+        out[sel] = re.findall(r'<option value="(\d{6})"', body)
+    for form_id, body in re.findall(r'<form[^>]*id="([\w-]+)"(.*?)</form>', html, re.S):
+        hidden = re.findall(r'type="hidden" name="region" value="(\d{6})"', body)
+        if hidden:
+            out[f"{form_id}:hidden"] = hidden
+    queue = html.split('id="approval-queue"')[1].split("</table>")[0]
+    out["queue"] = re.findall(r'<tr data-region="(\d{6})"', queue)
+    out["workflow-targets"] = re.findall(r'name="target" value="(\d{6})"', html)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("user", "scope", "writes"),
+    [
+        ("tiedong", "210302", True),  # county reporter: its county only
+        ("anshan", "2103", True),  # city reporter: the city and its counties
+        ("analyst", "21", True),  # provincial analyst without a region: everything
+        ("admin", "21", True),
+        ("viewer", "21", False),  # reads the province, writes nowhere: no reporting forms
+        ("duty", "2103", False),
+    ],
+)
+def test_data_page_offers_only_regions_in_the_users_scope(
+    world: tuple[TestClient, dict[str, str], str], user: str, scope: str, writes: bool
+) -> None:
+    """Every region choice of /data (filter, upload, template, queue, workflow buttons) lies in
+    the user's scope, and the whole scope is offered; asking for a region outside it falls
+    back to the user's own. Non-writers get no upload or template form."""
+    from healthwatch.store.db import session_scope
+    from healthwatch.store.models import Region
+
+    _, _, url = world
+    with session_scope(url) as session:
+        stored = sorted(a for (a,) in session.query(Region.adcode))
+    expected = [a for a in stored if a.startswith(scope)]
+    client = _login_form(TestClient(create_app(url)), user)
+    outside = LISHAN if user == "tiedong" else "210200"  # Dalian: outside every scope tested
+    query = "" if scope == "21" else f"&region={outside}"
+    page = client.get(f"/data?period={PERIOD}{query}", headers=HTML)
+    assert page.status_code == 200
+    choices = _choices(page.text)
+    assert choices["filter-region"] == expected
+    assert ("template-region" in choices) is writes
+    assert ('id="upload-form"' in page.text) is writes
+    if writes:
+        assert choices["template-region"] == expected
+    offered = {a for found in choices.values() for a in found}
+    assert offered and all(a.startswith(scope) for a in offered), sorted(offered)
+
+
 def test_history_page_and_revert_form(world: tuple[TestClient, dict[str, str], str]) -> None:
     client, tokens, url = world
     assert _upload(client, tokens["tiedong"], GOOD).status_code == 200
