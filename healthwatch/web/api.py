@@ -143,23 +143,47 @@ def data_version(request: Request) -> int:
 
 
 async def cached_answer(
-    request: Request, key: str, compute: Callable[[], Any], *, serialised: bool = False
+    request: Request,
+    key: str,
+    compute: Callable[[], Any],
+    *,
+    serialised: bool = False,
+    max_age: float | None = None,
 ) -> Response:
     """The serialised answer of a dashboard read, rebuilt only when the data changed.
 
-    Why: plans, regions, populations and facilities change rarely, and every change to them
-    is audited; so the answer is kept as JSON bytes under the newest audit id (one index
-    lookup per request, on the event loop) and rebuilt in the thread pool only after a change
-    or after ``Settings.cache_seconds``. ``compute`` opens its own session; with
-    ``serialised`` it returns JSON text already.
+    Why: plans, regions, populations, facilities, indicator data (imports, approvals) and
+    alerts change rarely compared with how often they are read, and every change to them is
+    audited; so the answer is kept as JSON bytes under the newest audit id (one index lookup
+    per request, on the event loop) and rebuilt in the thread pool only after a change or
+    after ``Settings.cache_seconds`` (``max_age`` when shorter: answers that depend on the
+    clock). ``compute`` opens its own session; with ``serialised`` it returns JSON text.
+
+    ``key`` must name everything else the answer depends on: the query parameters, the
+    language, and :func:`scope_key` for answers restricted to what the reader may see.
+    Permission checks the answer does not show must run before this call, on every request.
     """
     settings = settings_of(request)
     full_key = f"json:{data_version(request)}:{key}"
-    body = settings.peek(full_key)
+    body = settings.peek(full_key, max_age)
     if body is None:
         encode = _encode_for(serialised)
-        body = await run_in_threadpool(settings.cached, full_key, lambda: encode(compute()))
+        body = await run_in_threadpool(
+            settings.cached, full_key, lambda: encode(compute()), max_age
+        )
     return _json(request, body)
+
+
+def scope_key(actor: Any) -> str:
+    """The part of a cache key that says whose view an answer is: role and region scope.
+
+    Why these two and not the user: the services decide what an actor reads from its region
+    (inside it everything, drafts included; outside only approved figures; alerts only inside
+    it) and what it may do from its role, never from its name; so readers with the same role
+    and region share an answer, and no answer reaches a reader of another scope. A refusal is
+    an exception and is never cached.
+    """
+    return f"{actor.role.value}@{actor.region or '*'}"
 
 
 def _reading(request: Request, read: Callable[[Any], Any]) -> Callable[[], Any]:

@@ -5,6 +5,12 @@ and aggregation: each handler passes the caller's actor to the same service func
 (``healthwatch data …``) calls. The services check role and region (``users.require``) on every
 write and restrict every read to what the actor may see (inside its region everything, outside
 only approved values), so the server decides whatever a client shows or hides.
+
+The reads (values, history, status, aggregate, completeness) are answered from
+:func:`~healthwatch.web.api.cached_answer`: every import, revert, submission, approval and
+unlock writes an audited row, so the data version moves with each of them, and the key holds the
+reader's role and region (:func:`~healthwatch.web.api.scope_key`) because what a reader sees
+depends on its region (drafts only inside it).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 
 from healthwatch.errors import InputError, Problem
 from healthwatch.web.api import _ERRORS as ERROR_RESPONSES
-from healthwatch.web.api import AuthDep, settings_of
+from healthwatch.web.api import AuthDep, cached_answer, scope_key, settings_of
 
 router = APIRouter(prefix="/data", tags=["data"], responses=ERROR_RESPONSES)
 
@@ -172,43 +178,55 @@ def get_export(
 # --- values, history, revert ---------------------------------------------------------------
 
 
-@router.get("/values")
-def get_values(
+def _key(name: str, auth: Any, *parts: Any) -> str:
+    """A cache key of a region-scoped read: the endpoint, the reader's scope, the parameters."""
+    return f"data-{name}:{scope_key(auth.actor)}:{parts!r}"
+
+
+@router.get("/values", response_model=dict[str, Any])
+async def get_values(
     auth: AuthDep,
     request: Request,
     region: Annotated[str | None, REGION_Q] = None,
     period: Annotated[str | None, PERIOD_Q] = None,
     element: Annotated[list[str] | None, Query(description="数据项或指标编码 / codes")] = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
-) -> dict[str, Any]:
+) -> Response:
     """当前值及审核状态（辖区外仅已审核）/ Current values with status (outside your region
     only approved ones); ``truncated`` says when more than ``limit`` matched."""
     from healthwatch.services.data import current_values
 
-    frame = current_values(
-        _db(request), actor=auth.actor, elements=element or None, region=region, period=period
-    )
-    frame["stored_at"] = frame["stored_at"].astype(str)
-    return {
-        "count": len(frame),
-        "truncated": len(frame) > limit,
-        "values": frame.head(limit).to_dict("records"),
-    }
+    def read() -> dict[str, Any]:
+        frame = current_values(
+            _db(request), actor=auth.actor, elements=element or None, region=region, period=period
+        )
+        frame["stored_at"] = frame["stored_at"].astype(str)
+        return {
+            "count": len(frame),
+            "truncated": len(frame) > limit,
+            "values": frame.head(limit).to_dict("records"),
+        }
+
+    key = _key("values", auth, region, period, tuple(element or ()), limit)
+    return await cached_answer(request, key, read)
 
 
-@router.get("/history")
-def get_history(
+@router.get("/history", response_model=dict[str, Any])
+async def get_history(
     auth: AuthDep,
     request: Request,
     region: Annotated[str, REGION_Q],
     period: Annotated[str, PERIOD_Q],
     element: Annotated[str | None, Query(max_length=100)] = None,
-) -> dict[str, Any]:
+) -> Response:
     """修改历史：谁、何时、旧值、新值、原因，及审核记录 / History: who, when, old, new, why;
     approval events."""
     from healthwatch.services.data import history
 
-    return history(region, period, element, db=_db(request), actor=auth.actor)
+    def read() -> dict[str, Any]:
+        return history(region, period, element, db=_db(request), actor=auth.actor)
+
+    return await cached_answer(request, _key("history", auth, region, period, element), read)
 
 
 class RevertBody(BaseModel):
@@ -238,17 +256,20 @@ def post_revert(body: RevertBody, auth: AuthDep, request: Request) -> dict[str, 
 # --- workflow ------------------------------------------------------------------------------
 
 
-@router.get("/status")
-def get_status(
+@router.get("/status", response_model=list[dict[str, Any]])
+async def get_status(
     auth: AuthDep,
     request: Request,
     period: Annotated[str, PERIOD_Q],
     region: Annotated[str | None, REGION_Q] = None,
-) -> list[dict[str, Any]]:
+) -> Response:
     """各地区审核状态（辖区内）/ Workflow state of every region in your scope for a period."""
     from healthwatch.services.data import status
 
-    return status(period, region=region, db=_db(request), actor=auth.actor)
+    def read() -> list[dict[str, Any]]:
+        return status(period, region=region, db=_db(request), actor=auth.actor)
+
+    return await cached_answer(request, _key("status", auth, period, region), read)
 
 
 class WorkflowBody(BaseModel):
@@ -292,34 +313,41 @@ def post_unlock(body: UnlockBody, auth: AuthDep, request: Request) -> dict[str, 
 # --- aggregation ---------------------------------------------------------------------------
 
 
-@router.get("/aggregate")
-def get_aggregate(
+@router.get("/aggregate", response_model=list[dict[str, Any]])
+async def get_aggregate(
     auth: AuthDep,
     request: Request,
     indicator: Annotated[str, Query(max_length=100)],
     period: Annotated[list[str] | None, Query(description="期间（可重复）/ periods")] = None,
     region: Annotated[str | None, REGION_Q] = None,
     level: Annotated[list[str] | None, Query(description="province | city | county")] = None,
-) -> list[dict[str, Any]]:
+) -> Response:
     """逐级汇总（由计数重算比率）及完整性 / Aggregate from counts with completeness (outside
     your region computed from approved values only)."""
     from healthwatch.services.data import aggregate
 
-    rows = aggregate(
-        indicator, db=_db(request), periods=period or None, region=region, actor=auth.actor
-    )
-    return [r for r in rows if not level or r["level"] in level]
+    def read() -> list[dict[str, Any]]:
+        rows = aggregate(
+            indicator, db=_db(request), periods=period or None, region=region, actor=auth.actor
+        )
+        return [r for r in rows if not level or r["level"] in level]
+
+    key = _key("aggregate", auth, indicator, tuple(period or ()), region, tuple(level or ()))
+    return await cached_answer(request, key, read)
 
 
-@router.get("/completeness")
-def get_completeness(
+@router.get("/completeness", response_model=list[dict[str, Any]])
+async def get_completeness(
     auth: AuthDep,
     request: Request,
     period: Annotated[str, PERIOD_Q],
     plan: Annotated[str | None, Query(max_length=100)] = None,
     region: Annotated[str | None, REGION_Q] = None,
-) -> list[dict[str, Any]]:
+) -> Response:
     """哪些县已填报 / Which counties have reported, per indicator and region."""
     from healthwatch.services.data import completeness
 
-    return completeness(period, plan=plan, region=region, db=_db(request), actor=auth.actor)
+    def read() -> list[dict[str, Any]]:
+        return completeness(period, plan=plan, region=region, db=_db(request), actor=auth.actor)
+
+    return await cached_answer(request, _key("completeness", auth, period, plan, region), read)

@@ -7,6 +7,12 @@ and the charts. An evaluation of a province takes seconds, so the one evaluation
 status, indicator and map answers of a (plan, year, region) is computed once and reused for
 :attr:`Settings.cache_seconds`; the caller's right to read the region is checked on every
 request, before the cache is consulted.
+
+The answers built from it (status, indicator, map, projects) are kept as bytes as well
+(:func:`~healthwatch.web.api.cached_answer`, a repeat costs well under a millisecond), keyed on
+plan, year, region and language. They carry no reader's scope: a reader may only ask for a
+region inside its own, where it reads every figure, so every permitted reader gets the same
+answer; the permission is checked before the cache on every request (:func:`place`).
 """
 
 from __future__ import annotations
@@ -18,12 +24,13 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from healthwatch.errors import NotFoundError
 from healthwatch.store.db import session_scope
 from healthwatch.users import Actor, require
 from healthwatch.web import views
-from healthwatch.web.api import _ERRORS, AuthDep, data_version, settings_of
+from healthwatch.web.api import _ERRORS, AuthDep, cached_answer, data_version, settings_of
 
 router = APIRouter(tags=["evaluation"], responses=_ERRORS)
 
@@ -79,6 +86,57 @@ def plan_row(db: str | None, plan_id: str) -> dict[str, Any]:
     )
 
 
+def _plan_rows(settings: Any, version: int) -> dict[str, dict[str, Any]]:
+    """Stored plans by id, read once per data version (a plan change is audited)."""
+    from healthwatch.store.plans import list_plans
+
+    def read() -> dict[str, dict[str, Any]]:
+        with session_scope(settings.db) as session:
+            return {p["id"]: p for p in list_plans(session)}
+
+    rows: dict[str, dict[str, Any]] = settings.cached(f"plan-rows:{version}", read)
+    return rows
+
+
+def _known_plan(rows: dict[str, dict[str, Any]], plan_id: str) -> dict[str, Any]:
+    if plan_id not in rows:
+        raise NotFoundError(
+            f"No plan {plan_id!r}; see GET /api/v1/plans.",
+            f"没有规划 {plan_id!r}，请查看规划列表。",
+        )
+    return rows[plan_id]
+
+
+def _where(
+    plan: dict[str, Any], actor: Actor, as_of: int | None, region: str | None
+) -> tuple[str, int, str | None]:
+    """Region, year and child level of a request, once ``actor`` may read the region."""
+    from healthwatch.regions.hierarchy import all_regions
+
+    scope = region or str(plan["region"])
+    require(actor, "read", scope)
+    known = all_regions()
+    if scope not in known:
+        raise NotFoundError(f"No region {scope}.", f"没有行政区划 {scope}。")
+    year = as_of if as_of is not None else default_as_of(plan)
+    return scope, year, CHILD_LEVEL.get(known[scope].level)
+
+
+async def place(
+    request: Request, actor: Actor, plan_id: str, as_of: int | None, region: str | None
+) -> tuple[str, int]:
+    """The region and year an evaluation answer is about, with the caller's right to read the
+    region checked: on every request, before any cached answer is used. Cheap (the plan rows
+    are cached per data version), so it runs on the event loop."""
+    settings = settings_of(request)
+    version = data_version(request)
+    rows = settings.peek(f"plan-rows:{version}")
+    if rows is None:
+        rows = await run_in_threadpool(_plan_rows, settings, version)
+    scope, year, _ = _where(_known_plan(rows, plan_id), actor, as_of, region)
+    return scope, year
+
+
 def default_as_of(plan: dict[str, Any]) -> int:
     """The last complete year (statistics of a year appear the next year), within the plan."""
     return max(int(plan["start_year"]), min(int(plan["end_year"]), date.today().year - 1))
@@ -93,19 +151,10 @@ def evaluation(
     plan's summary row. ``read`` in the region is checked here on every call (the cache is
     shared by all users); the service checks it again when it computes.
     """
-    from healthwatch.regions.hierarchy import all_regions
-
     settings = settings_of(request)
-    plan = plan_row(settings.db, plan_id)
-    scope = region or str(plan["region"])
-    require(actor, "read", scope)
-    known = all_regions()
-    if scope not in known:
-        raise NotFoundError(f"No region {scope}.", f"没有行政区划 {scope}。")
-    level = CHILD_LEVEL.get(known[scope].level)
-    year = as_of if as_of is not None else default_as_of(plan)
-
     version = data_version(request)
+    plan = _known_plan(_plan_rows(settings, version), plan_id)
+    scope, year, level = _where(plan, actor, as_of, region)
     doc, ev, model = _cached_evaluation(settings, actor, plan_id, year, scope, level, version)
     return doc, ev, model, plan
 
@@ -433,21 +482,26 @@ def report(
 # --- endpoints -----------------------------------------------------------------------------
 
 
-@router.get("/evaluation/{plan_id}/status")
-def get_plan_status(
+@router.get("/evaluation/{plan_id}/status", response_model=dict[str, Any])
+async def get_plan_status(
     auth: AuthDep,
     request: Request,
     as_of: AsOf = None,
     lang: LangQ = "zh",
     plan_id: str = PLAN_PATH,
-) -> dict[str, Any]:
+) -> Response:
     """规划指标进展：基期、最新值、目标、状态、目标年预测（约束性在前）/ Every indicator's
     baseline, latest value and year, target, status and forecast, binding first."""
-    return plan_status(request, auth.actor, plan_id, as_of, lang)
+    scope, year = await place(request, auth.actor, plan_id, as_of, None)
+    return await cached_answer(
+        request,
+        f"evaluation-status:{plan_id}:{year}:{scope}:{lang}",
+        lambda: plan_status(request, auth.actor, plan_id, year, lang),
+    )
 
 
-@router.get("/evaluation/{plan_id}/indicators/{code}")
-def get_indicator(
+@router.get("/evaluation/{plan_id}/indicators/{code}", response_model=dict[str, Any])
+async def get_indicator(
     auth: AuthDep,
     request: Request,
     as_of: AsOf = None,
@@ -455,10 +509,15 @@ def get_indicator(
     lang: LangQ = "zh",
     plan_id: str = PLAN_PATH,
     code: str = CODE_PATH,
-) -> dict[str, Any]:
+) -> Response:
     """单项指标：序列、目标路径、预测区间、下级地区排名 / One indicator: series, target path,
     forecast band, sub-regions ranked with value and status."""
-    return indicator_detail(request, auth.actor, plan_id, code, as_of, region, lang)
+    scope, year = await place(request, auth.actor, plan_id, as_of, region)
+    return await cached_answer(
+        request,
+        f"evaluation-indicator:{plan_id}:{code}:{year}:{scope}:{lang}",
+        lambda: indicator_detail(request, auth.actor, plan_id, code, year, scope, lang),
+    )
 
 
 @router.get(
@@ -471,7 +530,7 @@ def get_indicator(
         }
     },
 )
-def get_indicator_map(
+async def get_indicator_map(
     auth: AuthDep,
     request: Request,
     indicator: Annotated[str, Query(pattern=r"^[a-z0-9_]{1,100}$")],
@@ -482,20 +541,30 @@ def get_indicator_map(
 ) -> Response:
     """按指标着色的下级区划（数值与状态）/ The children's boundaries with the indicator's value
     in the year and their status as of that year (WGS84 GeoJSON)."""
-    text = indicator_map(request, auth.actor, plan_id, indicator, year, region, lang)
-    return Response(text, media_type="application/json")
+    scope, as_of = await place(request, auth.actor, plan_id, year, region)
+    return await cached_answer(
+        request,
+        f"evaluation-map:{plan_id}:{indicator}:{as_of}:{scope}:{lang}",
+        lambda: indicator_map(request, auth.actor, plan_id, indicator, as_of, scope, lang),
+        serialised=True,
+    )
 
 
-@router.get("/evaluation/{plan_id}/projects")
-def get_projects(
+@router.get("/evaluation/{plan_id}/projects", response_model=dict[str, Any])
+async def get_projects(
     auth: AuthDep,
     request: Request,
     as_of: AsOf = None,
     lang: LangQ = "zh",
     plan_id: str = PLAN_PATH,
-) -> dict[str, Any]:
+) -> Response:
     """重大项目进展（挣值法）/ The plan's projects with earned-value progress."""
-    return plan_projects(request, auth.actor, plan_id, as_of, lang)
+    scope, year = await place(request, auth.actor, plan_id, as_of, None)
+    return await cached_answer(
+        request,
+        f"evaluation-projects:{plan_id}:{year}:{scope}:{lang}",
+        lambda: plan_projects(request, auth.actor, plan_id, year, lang),
+    )
 
 
 @router.get("/evaluations")
@@ -504,7 +573,10 @@ def get_evaluations(
     request: Request,
     plan: Annotated[str | None, Query(max_length=100)] = None,
 ) -> list[dict[str, Any]]:
-    """已存评估记录（新的在前）/ Stored evaluation records, newest first."""
+    """已存评估记录（新的在前）/ Stored evaluation records, newest first.
+
+    Not cached: a stored record is not an audited row (it is its own record), so the data
+    version does not move when one is added."""
     return stored(request, auth.actor, plan)
 
 

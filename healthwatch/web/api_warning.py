@@ -5,6 +5,10 @@ what: duty officers see only the alerts of their region (an alert elsewhere is a
 if absent), only roles with ``answer_alerts`` change an alert, only writers inside the region
 ingest its data. A lifecycle step the alert's status does not allow is answered 409 with the
 steps that are possible. Machines send feeds with a bearer API token (no CSRF needed then).
+
+The reads are answered from :func:`~healthwatch.web.api.cached_answer`, keyed on the reader's
+role and region (alerts are scoped to the region) and every parameter; every feed, run and
+lifecycle step writes audited rows, so the next read after one is computed afresh.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from healthwatch.errors import InputError, Problem
@@ -25,7 +29,7 @@ from healthwatch.services import warning as svc
 from healthwatch.store.db import session_scope
 from healthwatch.users import require
 from healthwatch.warning.lifecycle import STATUSES, InvalidTransition
-from healthwatch.web.api import _ERRORS, MAX_UPLOAD, AuthDep, _db
+from healthwatch.web.api import _ERRORS, MAX_UPLOAD, AuthDep, _db, cached_answer, scope_key
 from healthwatch.web.app import StrictJSONResponse
 from healthwatch.web.maps import feature_collection_json
 
@@ -35,6 +39,12 @@ LEVELS = ("blue", "yellow", "orange", "red")
 #: an alert number: a positive database integer (larger ones cannot exist; answered 422)
 AlertId = Annotated[int, PathParam(ge=1, le=2_147_483_647)]
 LIFECYCLE_ACTIONS = ("acknowledge", "investigate", "confirm", "rule_out", "close", "assign")
+#: Seconds a cached alert answer lives. Why a short life rather than the data version alone:
+#: each alert carries ``overdue``, which turns true when its deadline passes without any change
+#: to the data. A life of 5 s (rather than a key on the current minute) bounds how late the
+#: flag can turn to 5 s, while a dashboard polled by many duty officers still computes the
+#: list at most once per 5 s per scope and filter.
+ALERTS_MAX_AGE = 5.0
 
 
 def conflict(exc: InvalidTransition) -> JSONResponse:
@@ -75,8 +85,8 @@ def filter_alerts(
     return out
 
 
-@router.get("/warning/alerts")
-def get_alerts(
+@router.get("/warning/alerts", response_model=list[dict[str, Any]])
+async def get_alerts(
     auth: AuthDep,
     request: Request,
     status: Annotated[
@@ -88,21 +98,31 @@ def get_alerts(
     ] = None,
     date_from: date | None = None,
     date_to: date | None = None,
-) -> list[dict[str, Any]]:
+) -> Response:
     """预警列表（值班人员仅见本辖区）/ Alerts the caller may see, newest first."""
-    with session_scope(_db(request)) as session:
-        alerts = svc.list_alerts(session, actor=auth.actor, status=status, region=region)
-    return filter_alerts(alerts, level, date_from, date_to)
+
+    def read() -> list[dict[str, Any]]:
+        with session_scope(_db(request)) as session:
+            alerts = svc.list_alerts(session, actor=auth.actor, status=status, region=region)
+        return filter_alerts(alerts, level, date_from, date_to)
+
+    key = f"alerts:{scope_key(auth.actor)}:{(status, region, level, date_from, date_to)!r}"
+    return await cached_answer(request, key, read, max_age=ALERTS_MAX_AGE)
 
 
-@router.get("/warning/alerts/{alert_id}")
-def get_alert(
+@router.get("/warning/alerts/{alert_id}", response_model=dict[str, Any])
+async def get_alert(
     alert_id: AlertId, auth: AuthDep, request: Request, days: int = Query(28, ge=7, le=366)
-) -> dict[str, Any]:
+) -> Response:
     """预警详情：各来源逐日计数、期望值与阈值、信号 p 值、合并 p 值、处置记录 /
     One alert with its evidence per source over ``days`` days and its lifecycle history."""
-    with session_scope(_db(request)) as session:
-        return svc.alert_evidence(session, alert_id, actor=auth.actor, days=days)
+
+    def read() -> dict[str, Any]:
+        with session_scope(_db(request)) as session:
+            return svc.alert_evidence(session, alert_id, actor=auth.actor, days=days)
+
+    key = f"alert:{scope_key(auth.actor)}:{alert_id}:{days}"  # 404 outside the scope: not kept
+    return await cached_answer(request, key, read, max_age=ALERTS_MAX_AGE)
 
 
 class AlertStep(BaseModel):
@@ -143,36 +163,52 @@ def post_alert_step(
         return conflict(exc)
 
 
-@router.get("/warning/map")
-def get_alert_map(auth: AuthDep, request: Request) -> Any:
+@router.get(
+    "/warning/map",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/json": {"schema": {"type": "object"}}},
+            "description": "GeoJSON FeatureCollection",
+        }
+    },
+)
+async def get_alert_map(auth: AuthDep, request: Request) -> Response:
     """区县边界及最高未结预警级别（GeoJSON）/ County boundaries with the highest open level.
 
     ``properties.value`` is the level's rank (0 blue .. 3 red, null without an open alert) and
-    ``properties.level`` its name.
+    ``properties.level`` its name. Whether an alert is open does not depend on the clock, so
+    this answer lives as long as the data version (no short life).
     """
-    from fastapi.responses import Response
-
     from healthwatch.regions.hierarchy import liaoning_regions
 
     require(auth.actor, "read")
-    with session_scope(_db(request)) as session:
-        levels = svc.open_levels(session, actor=auth.actor)
-    counties = [
-        {"adcode": r.adcode, "name": r.name, "level": r.level}
-        for r in liaoning_regions()
-        if r.level == "county"
-    ]
-    ranks = {c: float(LEVELS.index(v)) for c, v in levels.items()}
-    text = feature_collection_json(counties, ranks, {"levels": levels})
-    return Response(text, media_type="application/json")
+
+    def read() -> str:
+        with session_scope(_db(request)) as session:
+            levels = svc.open_levels(session, actor=auth.actor)
+        counties = [
+            {"adcode": r.adcode, "name": r.name, "level": r.level}
+            for r in liaoning_regions()
+            if r.level == "county"
+        ]
+        ranks = {c: float(LEVELS.index(v)) for c, v in levels.items()}
+        return feature_collection_json(counties, ranks, {"levels": levels})
+
+    key = f"alert-map:{scope_key(auth.actor)}"
+    return await cached_answer(request, key, read, serialised=True)
 
 
-@router.get("/warning/configs")
-def get_configs(auth: AuthDep, request: Request) -> list[dict[str, Any]]:
+@router.get("/warning/configs", response_model=list[dict[str, Any]])
+async def get_configs(auth: AuthDep, request: Request) -> Response:
     """各来源、症候群的探测配置 / How each syndrome from each source is watched."""
     require(auth.actor, "read")
-    with session_scope(_db(request)) as session:
-        return svc.list_configs(session)
+
+    def read() -> list[dict[str, Any]]:
+        with session_scope(_db(request)) as session:
+            return svc.list_configs(session)
+
+    return await cached_answer(request, "warning-configs", read)
 
 
 @router.post("/warning/ingest", status_code=201)

@@ -72,25 +72,36 @@ class Settings:
 
     lock: Any = field(default_factory=threading.RLock)  # re-entrant: answers cache results
 
-    def peek(self, key: str) -> Any:
-        """The cached value of ``key`` if it is still fresh, else None (never computes)."""
+    def _fresh(self, key: str, max_age: float | None) -> tuple[float, Any] | None:
+        """The entry of ``key`` if younger than ``max_age`` (and :attr:`cache_seconds`)."""
         hit = self.cache.get(key)
-        if hit is not None and time.monotonic() - hit[0] < self.cache_seconds:
-            return hit[1]
+        limit = self.cache_seconds if max_age is None else min(max_age, self.cache_seconds)
+        if hit is not None and time.monotonic() - hit[0] < limit:
+            return hit
         return None
 
-    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
-        """``compute()``, reused for :attr:`cache_seconds` (access models take seconds).
+    def peek(self, key: str, max_age: float | None = None) -> Any:
+        """The cached value of ``key`` if it is still fresh, else None (never computes).
+
+        ``max_age`` shortens the life of entries whose value depends on the clock.
+        """
+        hit = self._fresh(key, max_age)
+        return None if hit is None else hit[1]
+
+    def cached(self, key: str, compute: Callable[[], Any], max_age: float | None = None) -> Any:
+        """``compute()``, reused for :attr:`cache_seconds` (access models take seconds), or
+        for ``max_age`` seconds when that is shorter.
 
         One computation at a time: requests arriving meanwhile wait for its result instead of
-        each starting the same model run.
+        each starting the same model run. An exception is not kept: the next request computes
+        again.
         """
-        hit = self.cache.get(key)
-        if hit is not None and time.monotonic() - hit[0] < self.cache_seconds:
+        hit = self._fresh(key, max_age)
+        if hit is not None:
             return hit[1]
         with self.lock:
-            hit = self.cache.get(key)
-            if hit is not None and time.monotonic() - hit[0] < self.cache_seconds:
+            hit = self._fresh(key, max_age)
+            if hit is not None:
                 return hit[1]
             value = compute()
             now = time.monotonic()
