@@ -155,9 +155,9 @@ async def cached_answer(
     Why: plans, regions, populations, facilities, indicator data (imports, approvals) and
     alerts change rarely compared with how often they are read, and every change to them is
     audited; so the answer is kept as JSON bytes under the newest audit id (one index lookup
-    per request, on the event loop) and rebuilt in the thread pool only after a change or
-    after ``Settings.cache_seconds`` (``max_age`` when shorter: answers that depend on the
-    clock). ``compute`` opens its own session; with ``serialised`` it returns JSON text.
+    per request, on the event loop) and rebuilt in the thread pool only after a change (or
+    after ``max_age`` seconds: answers that depend on the clock). ``compute`` opens its own
+    session; with ``serialised`` it returns JSON text.
 
     ``key`` must name everything else the answer depends on: the query parameters, the
     language, and :func:`scope_key` for answers restricted to what the reader may see.
@@ -165,11 +165,11 @@ async def cached_answer(
     """
     settings = settings_of(request)
     full_key = f"json:{data_version(request)}:{key}"
-    body = settings.peek(full_key, max_age)
+    body = settings.peek(full_key, max_age, versioned=True)
     if body is None:
         encode = _encode_for(serialised)
         body = await run_in_threadpool(
-            settings.cached, full_key, lambda: encode(compute()), max_age
+            settings.cached, full_key, lambda: encode(compute()), max_age, True
         )
     return _json(request, body)
 
@@ -408,14 +408,16 @@ async def get_region_map(
 def get_ratios(
     auth: Auth, request: Request, year: int | None = None, level: list[str] | None = None
 ) -> dict[str, Any]:
-    """Resource ratios and gaps (the access page calls this too); results reused 60 s."""
+    """Resource ratios and gaps (the access page calls this too), once per data version."""
     from healthwatch.services.access import ratios
 
     require(auth.actor, "read")
     levels = _levels(level)
     settings = settings_of(request)
     run = settings.cached(
-        f"ratios:{year}:{levels}", lambda: ratios(year=year, levels=levels, db=settings.db)
+        f"ratios:{data_version(request)}:{year}:{levels}",
+        lambda: ratios(year=year, levels=levels, db=settings.db),
+        versioned=True,
     )
     return {**run.to_dict(), "synthetic": run.synthetic}
 
@@ -433,22 +435,17 @@ def _levels(level: list[str] | None) -> tuple[str, ...]:
 
 
 def get_coverage(auth: Auth, request: Request, geojson: bool = False) -> dict[str, Any]:
-    """EMS coverage (the access page calls this too); the result is reused 60 s."""
+    """EMS coverage (the access page calls this too), once per data version."""
     from healthwatch.services.access import ems_coverage
 
     require(auth.actor, "read")
     settings = settings_of(request)
-    run = settings.cached("coverage", lambda: ems_coverage(with_geojson=True, db=settings.db))
+    run = settings.cached(
+        f"coverage:{data_version(request)}",
+        lambda: ems_coverage(with_geojson=True, db=settings.db),
+        versioned=True,
+    )
     return {**run.summary, "geojson": run.geojson if geojson else None}
-
-
-async def _reused(request: Request, key: str, compute: Callable[[], Any]) -> Response:
-    """JSON bytes of ``compute()`` reused like the result itself (``Settings.cached``)."""
-    settings = settings_of(request)
-    body = settings.peek(key)
-    if body is None:
-        body = await run_in_threadpool(settings.cached, key, lambda: _packed(json_bytes(compute())))
-    return _json(request, body)
 
 
 @router.get("/access/ratios", tags=["access"], response_model=dict[str, Any])
@@ -461,8 +458,8 @@ async def get_ratios_answer(
     """每千人口资源与规划目标差距 / Resource ratios and gaps against the plan's targets."""
     require(auth.actor, "read")
     levels = _levels(level)
-    key = f"json:ratios:{year}:{levels}"
-    return await _reused(request, key, lambda: get_ratios(auth, request, year, list(levels)))
+    key = f"ratios:{year}:{levels}"
+    return await cached_answer(request, key, lambda: get_ratios(auth, request, year, list(levels)))
 
 
 @router.get("/access/coverage", tags=["access"], response_model=dict[str, Any])
@@ -471,8 +468,8 @@ async def get_coverage_answer(
 ) -> Response:
     """急救站服务半径覆盖 / EMS station coverage of the population (with points as GeoJSON)."""
     require(auth.actor, "read")
-    key = f"json:coverage:{geojson}"
-    return await _reused(request, key, lambda: get_coverage(auth, request, geojson))
+    key = f"coverage:{geojson}"
+    return await cached_answer(request, key, lambda: get_coverage(auth, request, geojson))
 
 
 @router.get("/access/siting", tags=["access"])
@@ -487,7 +484,11 @@ def get_siting(
 
     require(auth.actor, "read")
     settings = settings_of(request)
-    run = settings.cached(f"siting:{model}:{p}", lambda: site_stations(model, p=p, time_limit=60.0))
+    run = settings.cached(
+        f"siting:{data_version(request)}:{model}:{p}",
+        lambda: site_stations(model, p=p, time_limit=60.0),
+        versioned=True,
+    )
     new = [
         {k: row[k] for k in ("id", "lon", "lat", "ambulances")}
         for row in run.full["selected"]

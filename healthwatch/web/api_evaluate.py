@@ -4,9 +4,9 @@ stored evaluations, running one, and report downloads.
 Every answer comes from :mod:`healthwatch.services.evaluate` (the same functions as
 ``healthwatch evaluate`` and ``healthwatch report``); this module only shapes them for the pages
 and the charts. An evaluation of a province takes seconds, so the one evaluation behind the
-status, indicator and map answers of a (plan, year, region) is computed once and reused for
-:attr:`Settings.cache_seconds`; the caller's right to read the region is checked on every
-request, before the cache is consulted.
+status, indicator and map answers of a (plan, year, region) is computed once and reused
+until the data change (its key names the data version); the caller's right to read the
+region is checked on every request, before the cache is consulted.
 
 The answers built from it (status, indicator, map, projects) are kept as bytes as well
 (:func:`~healthwatch.web.api.cached_answer`, a repeat costs well under a millisecond), keyed on
@@ -94,7 +94,7 @@ def _plan_rows(settings: Any, version: int) -> dict[str, dict[str, Any]]:
         with session_scope(settings.db) as session:
             return {p["id"]: p for p in list_plans(session)}
 
-    rows: dict[str, dict[str, Any]] = settings.cached(f"plan-rows:{version}", read)
+    rows: dict[str, dict[str, Any]] = settings.cached(f"plan-rows:{version}", read, versioned=True)
     return rows
 
 
@@ -172,7 +172,7 @@ def _cached_evaluation(
             return evaluation_with_series(session, plan_id, year, scope, level, actor=actor)
 
     key = f"evaluation:{version}:{plan_id}:{year}:{scope}:{level}"
-    result: tuple[dict[str, Any], Any, Any] = settings.cached(key, compute)
+    result: tuple[dict[str, Any], Any, Any] = settings.cached(key, compute, versioned=True)
     return result
 
 

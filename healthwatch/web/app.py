@@ -66,41 +66,49 @@ class Settings:
     idle_timeout: timedelta = timedelta(minutes=30)
     login_limit: int = 10  # login attempts per address ...
     login_window: float = 60.0  # ... per this many seconds
-    cache_seconds: float = 60.0  # how long computed results and serialised answers are reused
+    cache_seconds: float = 60.0  # how long results not keyed on the data version are reused
     cache_entries: int = 256  # at most this many of them
     cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
 
     lock: Any = field(default_factory=threading.RLock)  # re-entrant: answers cache results
 
-    def _fresh(self, key: str, max_age: float | None) -> tuple[float, Any] | None:
-        """The entry of ``key`` if younger than ``max_age`` (and :attr:`cache_seconds`)."""
+    def _fresh(self, key: str, max_age: float | None, versioned: bool) -> tuple[float, Any] | None:
+        """The entry of ``key`` if younger than its life: :attr:`cache_seconds`, none for a
+        ``versioned`` key (it names the data version, so it is never stale), and at most
+        ``max_age`` seconds when given (values that depend on the clock)."""
         hit = self.cache.get(key)
-        limit = self.cache_seconds if max_age is None else min(max_age, self.cache_seconds)
-        if hit is not None and time.monotonic() - hit[0] < limit:
-            return hit
-        return None
+        if hit is None:
+            return None
+        limit = math.inf if versioned else self.cache_seconds
+        if max_age is not None:
+            limit = min(limit, max_age)
+        return hit if time.monotonic() - hit[0] < limit else None
 
-    def peek(self, key: str, max_age: float | None = None) -> Any:
-        """The cached value of ``key`` if it is still fresh, else None (never computes).
-
-        ``max_age`` shortens the life of entries whose value depends on the clock.
-        """
-        hit = self._fresh(key, max_age)
+    def peek(self, key: str, max_age: float | None = None, versioned: bool = False) -> Any:
+        """The cached value of ``key`` if it is still fresh, else None (never computes)."""
+        hit = self._fresh(key, max_age, versioned)
         return None if hit is None else hit[1]
 
-    def cached(self, key: str, compute: Callable[[], Any], max_age: float | None = None) -> Any:
-        """``compute()``, reused for :attr:`cache_seconds` (access models take seconds), or
-        for ``max_age`` seconds when that is shorter.
+    def cached(
+        self,
+        key: str,
+        compute: Callable[[], Any],
+        max_age: float | None = None,
+        versioned: bool = False,
+    ) -> Any:
+        """``compute()``, reused while fresh (see :meth:`_fresh`).
 
-        One computation at a time: requests arriving meanwhile wait for its result instead of
-        each starting the same model run. An exception is not kept: the next request computes
-        again.
+        ``versioned`` keys carry the data version (the newest audit id) and stay until the
+        cache is full: expiring them by time only made a busy page rebuild a second-long
+        answer every minute although nothing had changed. One computation at a time:
+        requests arriving meanwhile wait for its result instead of each starting the same
+        model run. An exception is not kept: the next request computes again.
         """
-        hit = self._fresh(key, max_age)
+        hit = self._fresh(key, max_age, versioned)
         if hit is not None:
             return hit[1]
         with self.lock:
-            hit = self._fresh(key, max_age)
+            hit = self._fresh(key, max_age, versioned)
             if hit is not None:
                 return hit[1]
             value = compute()
@@ -298,9 +306,22 @@ def _warm(settings: Settings) -> None:
     from healthwatch.web.maps import simplified_boundary
 
     try:
+        from healthwatch.store.audit import latest_change
+        from healthwatch.store.db import read_connection
+
+        with read_connection(settings.db) as conn:
+            version = latest_change(conn)  # the keys the access endpoints will look up
         levels = ("province", "city")
-        settings.cached(f"ratios:None:{levels}", lambda: ratios(levels=levels, db=settings.db))
-        settings.cached("coverage", lambda: ems_coverage(with_geojson=True, db=settings.db))
+        settings.cached(
+            f"ratios:{version}:None:{levels}",
+            lambda: ratios(levels=levels, db=settings.db),
+            versioned=True,
+        )
+        settings.cached(
+            f"coverage:{version}",
+            lambda: ems_coverage(with_geojson=True, db=settings.db),
+            versioned=True,
+        )
         for region in descendants(LIAONING):
             simplified_boundary(region.adcode)
         from healthwatch.web.api_evaluate import warm_plan_evaluations

@@ -272,3 +272,25 @@ def test_alert_answers_are_scoped_changed_by_steps_and_short_lived(
     map_levels(anshan)
     assert listed.calls == before_list + 1  # recomputed: a new "overdue" may be due
     assert levels.calls == before_map  # still cached
+
+
+def test_versioned_entries_outlive_cache_seconds_and_others_expire() -> None:
+    """An entry keyed on the data version is never stale by age (only a new version replaces
+    it); unversioned results expire after ``cache_seconds``; ``max_age`` caps both."""
+    from healthwatch.web.app import Settings
+
+    settings = Settings(cache_seconds=0.0)
+    calls: list[str] = []
+
+    def compute(name: str) -> str:
+        calls.append(name)
+        return name
+
+    assert settings.cached("json:7:a", lambda: compute("a"), versioned=True) == "a"
+    assert settings.cached("json:7:a", lambda: compute("a"), versioned=True) == "a"
+    assert settings.peek("json:7:a", versioned=True) == "a"
+    assert calls == ["a"]
+    settings.cached("plain", lambda: compute("p"))
+    settings.cached("plain", lambda: compute("p"))
+    assert calls == ["a", "p", "p"]
+    assert settings.peek("json:7:a", max_age=0.0, versioned=True) is None
