@@ -88,12 +88,17 @@ def mark(name):
     marks.append((name, time.perf_counter(), time.process_time()))
 import healthwatch.cli.surveil  # the command module (typer, rich)
 mark("start-up and command imports")
+import numba
+mark("import numba")
+from numba.core.registry import cpu_target
+cpu_target.target_context.refresh()
+mark("numba's first use: its registries (imports scipy.linalg, cffi)")
 from healthwatch.data.counts import read_counts
 counts = read_counts(sys.argv[1])
-mark("read and check the CSV")
+mark("read and check the CSV (compiled scan)")
 from healthwatch.surveillance import engine
 from healthwatch.surveillance.farrington import farrington_flexible
-mark("import the method (numba, scipy.special)")
+mark("import the method")
 farrington_flexible(counts.select(slice(0, 1)), range="312:312", b=4, w=3, no_periods=10,
                     past_weeks_not_included=26, p_threshold_trend=1, threshold_method="nbPlugin")
 mark("load the compiled kernel from numba's cache")

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from healthwatch.data import csv_scan
 from healthwatch.surveillance import calendar
 from healthwatch.surveillance.series import Counts
 
@@ -68,65 +69,17 @@ def fast_counts(path: Path, freq: int = 0) -> Counts | None:
         or not {"t", "date"} & set(columns)
     ):
         return None
-    fields = _split(np.frombuffer(body, dtype=np.uint8), len(columns))
-    if fields is None:
+    buf = np.frombuffer(body, dtype=np.uint8)
+    start, end, regular = csv_scan.split_fields(buf, len(columns))
+    if not regular:
         return None
-    return _counts(body, dict(zip(columns, fields, strict=True)), freq)
-
-
-def _split(buf: np.ndarray, n_cols: int) -> list[tuple[np.ndarray, np.ndarray]] | None:
-    """(start, end) byte offsets of every field of every line, column by column.
-
-    None unless every line, including the last, ends in a newline and holds exactly
-    ``n_cols - 1`` commas (no blank lines): the commas are sorted, so each line's first comma
-    after its start and last comma before its end means each line has its own.
-    """
-    ends = np.flatnonzero(buf == 10)
-    if ends.size == 0:
+    fields = {
+        name: (np.ascontiguousarray(start[:, j]), np.ascontiguousarray(end[:, j]))
+        for j, name in enumerate(columns)
+    }
+    if any(int((e - s).max()) > _MAX_LABEL for s, e in fields.values()):
         return None
-    starts = np.empty_like(ends)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
-    if np.any(ends == starts):
-        return None
-    found = np.flatnonzero(buf == 44)
-    if found.size != ends.size * (n_cols - 1):
-        return None
-    commas = found.reshape(ends.size, n_cols - 1)
-    if n_cols > 1 and (np.any(commas[:, 0] < starts) or np.any(commas[:, -1] > ends)):
-        return None
-    bounds = [starts, *(commas[:, j] + 1 for j in range(n_cols - 1))]
-    limits = [*(commas[:, j] for j in range(n_cols - 1)), ends]
-    return list(zip(bounds, limits, strict=True))
-
-
-def _bytes(buf: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray | None:
-    """The fields as rows of a (lines, widest) byte matrix padded with 0, or None if too wide."""
-    length = end - start
-    width = int(length.max())
-    if width > _MAX_LABEL:
-        return None
-    width = max(width, 1)
-    matrix = np.zeros((start.size, width), dtype=np.uint8)
-    last = buf.size - 1
-    for j in range(width):  # a column at a time: no (lines, width) index array
-        matrix[:, j] = buf[np.minimum(start + j, last)]
-        matrix[length <= j, j] = 0
-    return matrix
-
-
-def _keys(matrix: np.ndarray) -> np.ndarray:
-    """One uint64 per row: the bytes themselves up to 8 bytes, else a hash (checked after)."""
-    n, width = matrix.shape
-    if width <= 8:
-        packed = np.zeros((n, 8), dtype=np.uint8)
-        packed[:, :width] = matrix
-        return packed.view(np.uint64).reshape(n)
-    key = np.full(n, 1469598103934665603, dtype=np.uint64)  # FNV-1a
-    with np.errstate(over="ignore"):
-        for j in range(width):
-            key = (key ^ matrix[:, j].astype(np.uint64)) * np.uint64(1099511628211)
-    return key
+    return _counts(body, buf, fields, freq)
 
 
 def _unique_first(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -139,14 +92,18 @@ def _unique_first(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rank[inverse.reshape(-1)], first[order]
 
 
-def _factorize(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """Codes (first appearance order) and first rows of the distinct byte rows of ``matrix``.
+def _factorize(
+    buf: np.ndarray, field: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Codes (first appearance order) and first lines of the distinct values of a field.
 
     A long file repeats its labels in runs (dates of a date-major file) or in a cycle (series
     of a date-major file); both are found in linear time before falling back to a sort.
     None if two different labels share a hash.
     """
-    key = _keys(matrix)
+    start, end = field
+    packed = int((end - start).max()) <= 8
+    key = csv_scan.field_keys(buf, start, end, packed)
     n = key.size
     breaks = np.flatnonzero(key[1:] != key[:-1]) + 1
     if breaks.size < n // 4:
@@ -167,7 +124,7 @@ def _factorize(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
             first = np.arange(period)
         else:
             codes, first = _unique_first(key)
-    if matrix.shape[1] > 8 and not np.array_equal(matrix, matrix[first[codes]]):
+    if not packed and not csv_scan.same_labels(buf, start, end, first[codes]):
         return None
     return codes, first
 
@@ -175,20 +132,6 @@ def _factorize(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 def _labels(body: bytes, field: tuple[np.ndarray, np.ndarray], first: np.ndarray) -> list[str]:
     start, end = field
     return [body[start[i] : end[i]].decode("utf-8") for i in first.tolist()]
-
-
-def _digits(matrix: np.ndarray, length: np.ndarray) -> np.ndarray | None:
-    """The fields as whole numbers (NaN where empty), or None unless all are plain digits."""
-    if matrix.shape[1] > _MAX_DIGITS:
-        return None
-    value = np.zeros(matrix.shape[0], dtype=np.int64)
-    for j in range(matrix.shape[1]):  # a column at a time, as _bytes
-        digit = matrix[:, j] - np.uint8(48)  # wraps below "0": one comparison for both ends
-        inside = length > j
-        if np.any(inside & (digit > 9)):
-            return None
-        value = np.where(inside, value * 10 + digit, value)
-    return np.where(length > 0, value.astype(np.float64), np.nan)
 
 
 def _numeric(text: str) -> bool:
@@ -199,38 +142,22 @@ def _numeric(text: str) -> bool:
     return True
 
 
-def _trimmed(matrix: np.ndarray, length: np.ndarray) -> bool:
-    """Whether every field is non-empty without spaces or tabs at either end."""
-    if np.any(length == 0):
-        return False
-    last = matrix[np.arange(length.size), length - 1]
-    return not bool(np.any(np.isin(matrix[:, 0], (9, 32)) | np.isin(last, (9, 32))))
-
-
 def _counts(
-    body: bytes, fields: dict[str, tuple[np.ndarray, np.ndarray]], freq: int
+    body: bytes, buf: np.ndarray, fields: dict[str, tuple[np.ndarray, np.ndarray]], freq: int
 ) -> Counts | None:
     """Counts.from_long's result for a well-formed file, or None for anything it would refuse."""
-    buf = np.frombuffer(body, dtype=np.uint8)
-    matrices = {}
-    for name, (start, end) in fields.items():
-        matrix = _bytes(buf, start, end)
-        if matrix is None:
-            return None
-        matrices[name] = matrix
-    lengths = {name: end - start for name, (start, end) in fields.items()}
-    count = _digits(matrices["count"], lengths["count"])
-    if count is None or not _trimmed(matrices["series"], lengths["series"]):
+    count, plain = csv_scan.whole_numbers(buf, *fields["count"], _MAX_DIGITS)
+    if not plain or not csv_scan.trimmed(buf, *fields["series"]):
         return None
     t_row = None
     if "t" in fields:
-        t = _digits(matrices["t"], lengths["t"])
-        if t is None or np.isnan(t).any() or t.min() < 1 or t.max() > _MAX_T:
+        t, plain = csv_scan.whole_numbers(buf, *fields["t"], _MAX_DIGITS)
+        if not plain or np.isnan(t).any() or t.min() < 1 or t.max() > _MAX_T:
             return None
         t_row = t.astype(np.int64) - 1
     epoch = None
     if "date" in fields:
-        found = _date_rows(body, fields["date"], matrices["date"], lengths["date"], freq)
+        found = _date_rows(body, buf, fields["date"], freq)
         if found is None:
             return None
         row, epoch, freq = found
@@ -239,7 +166,7 @@ def _counts(
     else:
         assert t_row is not None
         row = t_row
-    series = _factorize(matrices["series"])
+    series = _factorize(buf, fields["series"])
     if series is None:
         return None
     col, first = series
@@ -259,16 +186,12 @@ def _counts(
 
 
 def _date_rows(
-    body: bytes,
-    field: tuple[np.ndarray, np.ndarray],
-    matrix: np.ndarray,
-    length: np.ndarray,
-    freq: int,
+    body: bytes, buf: np.ndarray, field: tuple[np.ndarray, np.ndarray], freq: int
 ) -> tuple[np.ndarray, np.ndarray, int] | None:
     """(time position of each line, the dates, the frequency) of a date column, or None."""
-    if not _trimmed(matrix, length):
+    if not csv_scan.trimmed(buf, *field):
         return None
-    found = _factorize(matrix)
+    found = _factorize(buf, field)
     if found is None:
         return None
     codes, first = found

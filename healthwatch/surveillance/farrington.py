@@ -25,13 +25,13 @@ stays bounded by the block and time is linear in series x evaluated weeks x refe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numba
 import numpy as np
-from scipy import special
 
 from healthwatch.errors import InputError, Problem
 from healthwatch.surveillance import calendar
@@ -362,15 +362,35 @@ def _count_tables(y: np.ndarray) -> tuple[np.ndarray, ...]:
     return y, ylogy, ly01, dev0, np.cbrt(y) ** 2
 
 
+def _normal_quantile(p: float, threshold_method: str) -> float:
+    """``qnorm(p)`` for the bound; NaN for nbPlugin, whose bound is a quantile of its own.
+
+    nbPlugin never uses ``z``, and importing scipy.special for it would cost a whole
+    ``surveil detect`` process about a quarter of a second.
+    """
+    if threshold_method == "nbPlugin":
+        return math.nan
+    from scipy import special
+
+    return float(special.ndtri(p))  # = scipy.stats.norm.ppf, bit for bit
+
+
 def _trend_critical_values(p_threshold: float, n_max: int) -> np.ndarray:
     """``|t|`` above which the trend's two-sided p-value is below ``p_threshold``, per df.
 
     ``p < p_threshold`` exactly when ``|t| > qt(1 - p_threshold/2, df)``; df 0 gives NaN (no
     trend test, as R's NaN p-value).
     """
-    df = np.arange(n_max + 1, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        crit = -special.stdtrit(df, p_threshold / 2.0)  # = scipy.stats.t.isf, bit for bit
+    if p_threshold == 1.0:
+        # p < 1 exactly when t != 0 (the t distribution's median), whatever the df: no need
+        # to import scipy.special, a quarter of a second of a whole `surveil detect` process
+        crit = np.zeros(n_max + 1)
+    else:
+        from scipy import special
+
+        df = np.arange(n_max + 1, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            crit = -special.stdtrit(df, p_threshold / 2.0)  # = scipy.stats.t.isf, bit for bit
     crit[0] = np.nan
     return np.ascontiguousarray(crit, dtype=np.float64)
 
@@ -411,7 +431,7 @@ def _run(
             )
         with np.errstate(divide="ignore", invalid="ignore"):
             log_pop = np.log(counts.population)
-    z = special.ndtri(1 - alpha / 2) if classic else special.ndtri(1 - alpha)  # norm.ppf
+    z = _normal_quantile(1 - alpha / 2 if classic else 1 - alpha, threshold_method)
     ref_t, ref_lev, n_ref, n_levels = _week_designs(
         counts,
         rng,

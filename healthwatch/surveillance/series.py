@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import orjson
 
 from healthwatch.errors import InputError, Problem
 from healthwatch.surveillance import calendar
@@ -779,24 +780,22 @@ def _whole_numbers(a: np.ndarray) -> np.ndarray | None:
 def _rows_text(a: np.ndarray, whole: bool = True) -> list[str]:
     """Each row of a 2-D float or bool array as a JSON array (``[1,2.5,null]``), NaN as null.
 
-    The whole matrix goes through one ``repr`` of nested lists (each number formatted in C, the
-    same shortest round-trip text as ``json.dumps``) and a few replacements on the whole text,
-    which are safe because it holds nothing but numbers: this is what writing the result of
-    thousands of series costs, so no Python call per number. With ``whole``, a matrix of whole
-    numbers (counts, quantile bounds) is written as integers.
+    The whole matrix is formatted by one ``orjson`` call (the shortest round-trip text of each
+    number, NaN and infinities as null, about ten times faster than Python's ``repr``) and cut
+    into rows: writing the result of thousands of series costs no Python call per number.
+    With ``whole``, a matrix of whole numbers (counts, quantile bounds) is written as integers.
     """
     if a.shape[0] == 0:
         return []
     if a.dtype.kind == "b":
-        text = repr(a.tolist()).replace("True", "true").replace("False", "false")
+        text = orjson.dumps(np.ascontiguousarray(a), option=orjson.OPT_SERIALIZE_NUMPY)
     else:
         ints = _whole_numbers(a) if whole else None
-        text = repr((ints if ints is not None else a).tolist())
-        if ints is not None:
-            text = text.replace("-1", "null") if "-" in text else text
-        elif "n" in text:  # nan, inf, -inf: repr writes an "n" in no other float
-            text = text.replace("nan", "null").replace("-inf", "null").replace("inf", "null")
-    return ["[" + row + "]" for row in text.replace(", ", ",")[2:-2].split("],[")]
+        matrix = np.ascontiguousarray(ints if ints is not None else a)
+        text = orjson.dumps(matrix, option=orjson.OPT_SERIALIZE_NUMPY)
+        if ints is not None and b"-" in text:
+            text = text.replace(b"-1", b"null")  # the only negative number: a missing count
+    return ["[" + row + "]" for row in text.decode("ascii")[2:-2].split("],[")]
 
 
 def _json_text(value: Any) -> str:
