@@ -12,14 +12,21 @@ Every test also gets ``HEALTHWATCH_DB`` pointing into its tmp_path, so nothing w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -176,3 +183,96 @@ def strict_json_loads(text: str) -> Any:
         raise ValueError(f"non-standard JSON constant {constant}")
 
     return json.loads(text, parse_constant=refuse)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now (the OS picks it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class DemoRun:
+    """A ``healthwatch demo --port P`` subprocess started by :func:`running_demo`.
+
+    ``out`` and ``err`` fill with the lines the process writes; once the ``with`` block has
+    ended (and the process stopped) they hold everything, so a test can check the shutdown.
+    """
+
+    base: str
+    proc: subprocess.Popen[str]
+    out: list[str] = field(default_factory=list)
+    err: list[str] = field(default_factory=list)
+    passwords: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.out)
+
+    @property
+    def errors(self) -> str:
+        return "".join(self.err)
+
+
+def _collect(stream: IO[str], into: list[str]) -> None:
+    """Read a pipe to its end, so the process never blocks on a full pipe."""
+    for line in stream:
+        into.append(line)
+
+
+@contextlib.contextmanager
+def running_demo(db: str, cwd: Path, *, start_s: float = 900) -> Iterator[DemoRun]:
+    """Run ``healthwatch demo --port P --db DB`` as a user does; yield it once it answers.
+
+    The demo prints its logins (``demo-NAME PASSWORD ...``) and then the address; both are read
+    from its output (``passwords``: what a person would copy). ``start_s`` bounds the building
+    of the demo database before the address appears (minutes on a loaded 2-core machine). On
+    leaving, the server gets Ctrl-C (SIGINT) and must stop within a minute.
+    """
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "healthwatch", "demo", "--port", str(port), "--db", db],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    run = DemoRun(base=f"http://127.0.0.1:{port}", proc=proc)
+    readers = [
+        threading.Thread(target=_collect, args=(stream, into), daemon=True)
+        for stream, into in ((proc.stdout, run.out), (proc.stderr, run.err))
+    ]
+    for reader in readers:
+        reader.start()
+    try:
+        deadline = time.monotonic() + start_s
+        while not any(f"{run.base}/" in line for line in run.out):
+            assert time.monotonic() < deadline, f"no address line within {start_s:.0f} s"
+            assert proc.poll() is None, run.output + run.errors
+            time.sleep(0.5)
+        run.passwords = {
+            parts[0]: parts[1]
+            for parts in (line.split() for line in list(run.out))
+            if parts and parts[0].startswith("demo-")
+        }
+        for _ in range(240):  # the address is printed just before uvicorn listens
+            try:
+                with urllib.request.urlopen(f"{run.base}/api/v1/health", timeout=10) as r:
+                    assert json.load(r)["status"] == "ok"
+                    break
+            except OSError:  # not listening yet, or too busy starting to answer in time
+                assert proc.poll() is None, run.output + run.errors
+                time.sleep(0.5)
+        else:
+            raise AssertionError("the demo server did not answer /api/v1/health in 2 minutes")
+        yield run
+    finally:
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+        finally:
+            for reader in readers:  # the pipes close with the process: read to their end
+                reader.join(timeout=10)

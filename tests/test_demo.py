@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import threading
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import strict_json_loads
+from conftest import running_demo, strict_json_loads
 from typer.testing import CliRunner
 
 from healthwatch.cli import app
@@ -178,13 +174,6 @@ def test_demo_table_output_is_chinese_first_with_the_logins(
     assert "http://" not in out  # --no-serve: no address
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _copy_db(db: str, folder: Path) -> str:
     dispose_engine(db)  # checkpoint the WAL into the file before copying it
     target = folder / "served.sqlite"
@@ -192,50 +181,14 @@ def _copy_db(db: str, folder: Path) -> str:
     return str(target)
 
 
-def _lines(stream: Any, into: queue.Queue[str]) -> None:
-    for line in stream:
-        into.put(line)
-
-
 def test_demo_serves_and_a_printed_login_works(
     built: tuple[str, dict[str, Any]], tmp_path: Path
 ) -> None:
     """`healthwatch demo --port P`: prints the logins and the address, serves, stops on Ctrl-C."""
     db = _copy_db(built[0], tmp_path)
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "healthwatch", "demo", "--port", str(port), "--db", db],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=_lines, args=(proc.stdout, lines), daemon=True).start()
-    seen: list[str] = []
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 600
-        while not any(f"{base}/" in line for line in seen):
-            assert time.monotonic() < deadline, "no address line within 10 minutes"
-            try:
-                seen.append(lines.get(timeout=1))
-            except queue.Empty:
-                assert proc.poll() is None, proc.stderr and proc.stderr.read()
-        passwords = {
-            parts[0]: parts[1]
-            for parts in (line.split() for line in seen)
-            if parts and parts[0].startswith("demo-")
-        }
+    with running_demo(db, tmp_path, start_s=600) as demo:
+        base, passwords = demo.base, demo.passwords
         assert set(passwords) == {a.username for a in DEMO_ACCOUNTS}
-        for _ in range(240):  # the address is printed just before uvicorn listens
-            try:
-                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=10) as r:
-                    assert json.load(r)["status"] == "ok"
-                    break
-            except OSError:  # not listening yet, or too busy starting to answer in time
-                assert proc.poll() is None, proc.stderr and proc.stderr.read()
-                time.sleep(0.5)
-        else:
-            raise AssertionError("the demo server did not answer /api/v1/health in 2 minutes")
         body = json.dumps({"username": "demo-analyst", "password": passwords["demo-analyst"]})
         login = urllib.request.Request(
             f"{base}/api/v1/session",
@@ -248,22 +201,8 @@ def test_demo_serves_and_a_printed_login_works(
         plans = urllib.request.Request(f"{base}/api/v1/plans", headers={"Cookie": cookie})
         with urllib.request.urlopen(plans, timeout=30) as r:
             assert {p["id"] for p in json.load(r)} >= {"liaoning-2021-2025", "anshan-2021-2025"}
-    finally:
-        proc.send_signal(signal.SIGINT)  # Ctrl-C
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-        assert proc.stderr is not None
-        err = proc.stderr.read()
-    out = "".join(seen)
-    while True:  # the reader thread puts every line until the process closed its output
-        try:
-            out += lines.get(timeout=5)
-        except queue.Empty:
-            break
-    assert proc.returncode == 0, err  # Ctrl-C stops it cleanly
+    out, err = demo.output, demo.errors
+    assert demo.proc.returncode == 0, err  # Ctrl-C stops it cleanly
     assert "Traceback" not in err and "Traceback" not in out
     assert "演示登录 / Demo logins" in out and "网页服务已停止 / web server stopped" in out
 

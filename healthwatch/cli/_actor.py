@@ -9,17 +9,8 @@ command runs as :data:`~healthwatch.users.LOCAL_ADMIN` (a single-user installati
 
 from __future__ import annotations
 
-import typer
-
+from healthwatch.cli.options import AsOption as AsOption  # re-exported
 from healthwatch.users import LOCAL_ADMIN, Actor
-
-AsOption = typer.Option(
-    None,
-    "--as",
-    envvar="HEALTHWATCH_USER",
-    metavar="USER",
-    help="以该用户的角色和辖区执行（默认本机管理员）/ act as this user (default: local admin)",
-)
 
 
 def resolve_cli_actor(db: str | None, as_user: str | None) -> Actor:

@@ -1,4 +1,7 @@
-"""Helpers shared by the command modules: database option, JSON output, error display."""
+"""Helpers shared by the command modules: JSON output, error display, help in Chinese first.
+
+``DbOption`` and ``JsonOption`` are re-exported from :mod:`healthwatch.cli.options`.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
 from typer.models import DefaultPlaceholder
 
+from healthwatch.cli.options import DbOption as DbOption  # re-exported
+from healthwatch.cli.options import JsonOption as JsonOption  # re-exported
 from healthwatch.errors import HealthwatchError
 
 console = Console()
@@ -21,16 +26,6 @@ err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-JsonOption = typer.Option(
-    False, "--json", help="输出 JSON（而非表格）/ print JSON instead of a table"
-)
-DbOption = typer.Option(
-    None,
-    "--db",
-    envvar="HEALTHWATCH_DB",
-    help="数据库地址或 SQLite 文件（默认 ./healthwatch.sqlite）/ "
-    "database URL or SQLite file (default ./healthwatch.sqlite)",
-)
 
 HELP_OPTION_NAMES = ("-h", "--help")
 """Both spellings work on every command (set once on the root app; subcommands inherit it)."""

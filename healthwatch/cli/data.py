@@ -8,14 +8,15 @@ Thin shells over :mod:`healthwatch.services.data`; every command prints a Rich t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from healthwatch.cli._actor import AsOption, resolve_cli_actor
-from healthwatch.cli._common import DbOption, JsonOption, console, friendly_errors, print_json
+from healthwatch.cli._actor import resolve_cli_actor
+from healthwatch.cli._common import console, friendly_errors, print_json
+from healthwatch.cli.options import AsUser, Db, Json
 from healthwatch.users import Actor
 
 app = typer.Typer(
@@ -42,6 +43,9 @@ _EXPORT_OUT = typer.Argument(..., help="File to write / 输出文件")
 _ELEMENTS = typer.Option([], "--element", help="Element code (repeatable) / 数据项")
 _PERIODS = typer.Option([], "--period", help="Period(s) / 期间（可重复）")
 _LEVELS = typer.Option(["province", "city"], "--level", help="Levels shown / 层级")
+RegionSubtree = Annotated[str | None, typer.Option("--region", help="Region subtree / 地区")]
+Comment = Annotated[str, typer.Option("--comment", help="Comment / 说明")]
+_REASON = typer.Option(..., "--reason", help="Why / 原因")
 
 
 def _actor(db: str | None, as_user: str | None) -> Actor:
@@ -68,9 +72,9 @@ def import_(
     mapping: Path | None = _MAPPING,
     definitions: list[Path] = _DEFINITIONS,
     dry_run: bool = _DRY,
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """导入指标数据（整体校验，全部成功或全部拒绝）/ Import values, validated whole."""
     from healthwatch.services.data import import_file
@@ -107,9 +111,9 @@ def template(
     region: str = _REGION,
     year: int = typer.Option(..., "--year", help="Year to report / 填报年份"),
     out: Path | None = _TEMPLATE_OUT,
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """生成 Excel 填报模板 / Write the Excel reporting template."""
     from healthwatch.services.data import template as write
@@ -132,13 +136,13 @@ def export(
     out: Path = _EXPORT_OUT,
     format: str = typer.Option("csv", "--format", help="csv | xlsx | dhis2-json | fhir"),
     plan: str | None = typer.Option(None, "--plan", help="Only this plan's indicators / 规划"),
-    region: str | None = typer.Option(None, "--region", help="Region subtree / 地区"),
+    region: RegionSubtree = None,
     period: str | None = typer.Option(
         None, "--period", help="Period (a year includes its quarters and months) / 期间"
     ),
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """导出指标数据（可再导入）/ Export values (imports back unchanged)."""
     from healthwatch.services.data import export as run
@@ -164,12 +168,12 @@ def export(
 @app.command("values")
 @friendly_errors
 def values(
-    region: str | None = typer.Option(None, "--region", help="Region subtree / 地区"),
+    region: RegionSubtree = None,
     period: str | None = typer.Option(None, "--period", help="Period / 期间"),
     element: list[str] = _ELEMENTS,
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """列出当前值（含审核状态；辖区外仅已审核）/ List current values with their status
     (outside the user's region only approved ones)."""
@@ -217,9 +221,9 @@ def history(
     region: str = _REGION,
     period: str = _PERIOD,
     element: str | None = typer.Option(None, "--element", help="Element code / 数据项"),
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """修改历史：谁、何时、旧值、新值、原因 / History: who, when, old, new, why."""
     from healthwatch.services.data import history as run
@@ -265,10 +269,10 @@ def revert(
     period: str = _PERIOD,
     element: str = typer.Option(..., "--element", help="Element code / 数据项"),
     version: int = typer.Option(..., "--version", help="Version to restore / 要恢复的版本"),
-    reason: str = typer.Option(..., "--reason", help="Why / 原因"),
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    reason: str = _REASON,
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """恢复某一版本（作为新版本）/ Restore a version (as a new version)."""
     from healthwatch.services.data import revert as run
@@ -314,10 +318,10 @@ def _workflow(
 def submit(
     region: str = _REGION,
     period: str = _PERIOD,
-    comment: str = typer.Option("", "--comment", help="Comment / 说明"),
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    comment: Comment = "",
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """上报（草稿 -> 已上报）/ Submit (draft -> submitted)."""
     _workflow("submit", region, period, comment, db, json, as_user)
@@ -328,10 +332,10 @@ def submit(
 def approve(
     region: str = _REGION,
     period: str = _PERIOD,
-    comment: str = typer.Option("", "--comment", help="Comment / 说明"),
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    comment: Comment = "",
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """审核并锁定（下级须全部审核）/ Approve and lock (all regions below first)."""
     _workflow("approve", region, period, comment, db, json, as_user)
@@ -342,10 +346,10 @@ def approve(
 def unlock(
     region: str = _REGION,
     period: str = _PERIOD,
-    reason: str = typer.Option(..., "--reason", help="Why / 原因"),
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    reason: str = _REASON,
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """管理员解锁（记入审计）/ Administrator unlock (audited)."""
     _workflow("unlock", region, period, reason, db, json, as_user)
@@ -355,10 +359,10 @@ def unlock(
 @friendly_errors
 def status(
     period: str = _PERIOD,
-    region: str | None = typer.Option(None, "--region", help="Region subtree / 地区"),
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    region: RegionSubtree = None,
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """各地区审核状态 / Approval state of every region."""
     from healthwatch.services.data import status as run
@@ -382,11 +386,11 @@ def _fmt(x: Any, digits: int = 2) -> str:
 def aggregate(
     indicator: str = typer.Argument(..., help="Indicator code / 指标编码"),
     period: list[str] = _PERIODS,
-    region: str | None = typer.Option(None, "--region", help="Region subtree / 地区"),
+    region: RegionSubtree = None,
     level: list[str] = _LEVELS,
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """逐级汇总（由计数重算比率）及完整性 / Aggregate from counts, with completeness."""
     from healthwatch.services.data import aggregate as run
@@ -432,10 +436,10 @@ def aggregate(
 def completeness(
     period: str = _PERIOD,
     plan: str | None = typer.Option(None, "--plan", help="Plan id / 规划"),
-    region: str | None = typer.Option(None, "--region", help="Region subtree / 地区"),
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    region: RegionSubtree = None,
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """哪些县已填报 / Which counties have reported, per indicator."""
     from healthwatch.services.data import completeness as run
@@ -456,7 +460,7 @@ def completeness(
 
 @app.command("definitions")
 @friendly_errors
-def definitions(json: bool = JsonOption) -> None:
+def definitions(json: Json = False) -> None:
     """数据项与指标定义 / Data elements and indicator definitions."""
     from healthwatch.data.elements import indicator_names, load_definitions
 

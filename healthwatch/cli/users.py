@@ -13,8 +13,9 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from healthwatch.cli._actor import AsOption, resolve_cli_actor
-from healthwatch.cli._common import DbOption, JsonOption, console, friendly_errors, print_json
+from healthwatch.cli._actor import resolve_cli_actor
+from healthwatch.cli._common import console, friendly_errors, print_json
+from healthwatch.cli.options import AsUser, Db, Json
 
 app = typer.Typer(
     help="用户、角色、接口令牌与安全审计日志 / users, roles, API tokens, security log",
@@ -60,9 +61,9 @@ def add_cmd(
     region: str | None = _RegionOption,
     name: str = typer.Option("", "--name", help="姓名或说明 / display name"),
     password_stdin: bool = _PasswordStdin,
-    as_user: str | None = AsOption,
-    json_out: bool = JsonOption,
-    db: str | None = DbOption,
+    as_user: AsUser = None,
+    json_out: Json = False,
+    db: Db = None,
 ) -> None:
     """新建用户（密码至少 8 位、含三类字符、不含用户名）/ Add a user (password per 等保 level 3)."""
     from healthwatch.services.users import add_user
@@ -85,9 +86,7 @@ def add_cmd(
 
 @app.command("list")
 @friendly_errors
-def list_cmd(
-    as_user: str | None = AsOption, json_out: bool = JsonOption, db: str | None = DbOption
-) -> None:
+def list_cmd(as_user: AsUser = None, json_out: Json = False, db: Db = None) -> None:
     """列出用户 / List the users (administrators only)."""
     from healthwatch.services.users import list_users
     from healthwatch.store.db import session_scope
@@ -128,9 +127,9 @@ def _set_disabled(username: str, disabled: bool, as_user: str | None, json_out: 
 @friendly_errors
 def disable_cmd(
     username: str = _UserArg,
-    as_user: str | None = AsOption,
-    json_out: bool = JsonOption,
-    db: str | None = DbOption,
+    as_user: AsUser = None,
+    json_out: Json = False,
+    db: Db = None,
 ) -> None:
     """停用用户（不能再登录或使用令牌）/ Disable a user: no more logins or token use."""
     _set_disabled(username, True, as_user, json_out, db)
@@ -140,9 +139,9 @@ def disable_cmd(
 @friendly_errors
 def enable_cmd(
     username: str = _UserArg,
-    as_user: str | None = AsOption,
-    json_out: bool = JsonOption,
-    db: str | None = DbOption,
+    as_user: AsUser = None,
+    json_out: Json = False,
+    db: Db = None,
 ) -> None:
     """启用用户并解除锁定 / Enable a user again and clear a lockout."""
     _set_disabled(username, False, as_user, json_out, db)
@@ -157,9 +156,9 @@ def role_cmd(
     no_region: bool = typer.Option(
         False, "--no-region-limit", help="取消辖区限制 / remove the region limit"
     ),
-    as_user: str | None = AsOption,
-    json_out: bool = JsonOption,
-    db: str | None = DbOption,
+    as_user: AsUser = None,
+    json_out: Json = False,
+    db: Db = None,
 ) -> None:
     """修改用户角色或辖区（记入安全审计日志）/ Change a user's role or region (audited)."""
     from healthwatch.services.users import set_role
@@ -182,8 +181,8 @@ def role_cmd(
 def password_cmd(
     username: str = _UserArg,
     password_stdin: bool = _PasswordStdin,
-    as_user: str | None = AsOption,
-    db: str | None = DbOption,
+    as_user: AsUser = None,
+    db: Db = None,
 ) -> None:
     """重置用户密码（管理员）/ Reset a user's password (administrators)."""
     from healthwatch.services.users import change_password
@@ -204,9 +203,9 @@ def token_issue_cmd(
     expires_days: int | None = typer.Option(
         None, "--expires-days", help="有效天数（默认不过期）/ days until it expires"
     ),
-    as_user: str | None = AsOption,
-    json_out: bool = JsonOption,
-    db: str | None = DbOption,
+    as_user: AsUser = None,
+    json_out: Json = False,
+    db: Db = None,
 ) -> None:
     """签发接口令牌（仅显示一次）/ Issue an API token; it is shown once and never stored."""
     from healthwatch.services.users import issue_token
@@ -231,9 +230,9 @@ def token_issue_cmd(
 @friendly_errors
 def token_list_cmd(
     username: str | None = typer.Argument(None, metavar="[USER]", help="用户名 / user name"),
-    as_user: str | None = AsOption,
-    json_out: bool = JsonOption,
-    db: str | None = DbOption,
+    as_user: AsUser = None,
+    json_out: Json = False,
+    db: Db = None,
 ) -> None:
     """列出接口令牌（不含令牌本身）/ List API tokens (never the tokens themselves)."""
     from healthwatch.services.users import list_tokens
@@ -260,9 +259,9 @@ def token_list_cmd(
 @friendly_errors
 def token_revoke_cmd(
     token_id: int = typer.Argument(..., metavar="ID", help="令牌编号 / token id"),
-    as_user: str | None = AsOption,
-    json_out: bool = JsonOption,
-    db: str | None = DbOption,
+    as_user: AsUser = None,
+    json_out: Json = False,
+    db: Db = None,
 ) -> None:
     """吊销接口令牌（立即失效）/ Revoke an API token at once."""
     from healthwatch.services.users import revoke_token
@@ -285,9 +284,9 @@ def log_cmd(
     verify: bool = typer.Option(
         False, "--verify", help="校验哈希链是否完整 / check the hash chain for tampering"
     ),
-    as_user: str | None = AsOption,
-    json_out: bool = JsonOption,
-    db: str | None = DbOption,
+    as_user: AsUser = None,
+    json_out: Json = False,
+    db: Db = None,
 ) -> None:
     """安全审计日志（登录、锁定、权限变更、令牌）/ The security audit log; --verify checks it."""
     from healthwatch.services.users import security_log, verify_security_log

@@ -11,14 +11,15 @@ from __future__ import annotations
 import json as jsonlib
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from healthwatch.cli._actor import AsOption, resolve_cli_actor
-from healthwatch.cli._common import DbOption, JsonOption, console, friendly_errors, print_json
+from healthwatch.cli._actor import resolve_cli_actor
+from healthwatch.cli._common import console, friendly_errors, print_json
+from healthwatch.cli.options import AsUser, Db, Json
 from healthwatch.errors import InputError, Problem
 
 app = typer.Typer(
@@ -33,6 +34,9 @@ FileArgument = typer.Argument(
 OutOption = typer.Option(..., "--out", "-o", help="写出的 CSV 文件 / CSV file to write")
 AlertArgument = typer.Argument(..., help="预警编号 / alert id")
 DateOption = typer.Option(None, "--date", help="日期 YYYY-MM-DD（默认今天）/ day (default today)")
+Seed = Annotated[int, typer.Option("--seed", help="随机种子 / random seed")]
+Counties = Annotated[int, typer.Option("--regions", help="区县数 / counties")]
+Days = Annotated[int, typer.Option("--days", help="天数 / days")]
 
 LEVEL_STYLE = {"red": "bold red", "orange": "dark_orange", "yellow": "yellow", "blue": "cyan"}
 LEVEL_ZH = {"red": "红色", "orange": "橙色", "yellow": "黄色", "blue": "蓝色"}
@@ -44,7 +48,7 @@ def _public(result: dict[str, Any]) -> dict[str, Any]:
 
 @app.command("catalogue")
 @friendly_errors
-def catalogue(json: bool = JsonOption) -> None:
+def catalogue(json: Json = False) -> None:
     """内置数据来源与症候群/病种目录 / built-in sources and the syndrome-disease catalogue."""
     from healthwatch.warning.catalogue import SOURCES, SYNDROMES
 
@@ -78,9 +82,9 @@ def ingest(
         "--line-list",
         help="个案列表（含身份证号，需 HEALTHWATCH_PSEUDONYM_KEY）/ case line list (needs the key)",
     ),
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """导入监测数据（整体校验，有错不写入）/ Load feed counts or a case line list."""
     from healthwatch.services.warning import ingest_file
@@ -125,9 +129,9 @@ def run(
     wait: float = typer.Option(
         30.0, "--wait", help="等待通知发送的最长秒数 / seconds to wait for notifications"
     ),
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """运行当日探测（并重跑收到迟报数据的日期）/ Run the day's detection (and stale days)."""
     from healthwatch.services.warning import run_due
@@ -198,9 +202,9 @@ def alerts(
         help="new/acknowledged/investigating/confirmed/ruled_out/closed/open/overdue",
     ),
     region: str | None = typer.Option(None, "--region", help="区域代码 / region adcode"),
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """列出预警（值班人员只见本辖区）/ List alerts (duty officers: their region only)."""
     from healthwatch.services.warning import list_alerts
@@ -219,9 +223,9 @@ def alerts(
 @friendly_errors
 def show(
     alert: int = AlertArgument,
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """预警详情：证据、处置记录与通知 / One alert with evidence, steps and notifications."""
     from healthwatch.services.warning import alert_detail
@@ -286,9 +290,9 @@ def _step(
 def ack(
     alert: int = AlertArgument,
     note: str = NoteOption,
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """签收预警 / Acknowledge an alert."""
     _step(alert, "acknowledge", note, db, resolve_cli_actor(db, as_user), json, None)
@@ -300,9 +304,9 @@ def assign(
     alert: int = AlertArgument,
     to: str = typer.Option(..., "--to", help="负责人 / person to assign"),
     note: str = NoteOption,
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """指派预警负责人 / Assign an alert to a person."""
     _step(alert, "assign", note, db, resolve_cli_actor(db, as_user), json, to)
@@ -326,9 +330,9 @@ def resolve(
         help="investigating（开始调查）/ confirmed（确认）/ ruled_out（排除）/ closed（关闭）",
     ),
     note: str = NoteOption,
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """推进处置：调查、确认或排除、关闭 / Investigate, confirm or rule out, close."""
     if outcome not in RESOLVE_ACTIONS:
@@ -353,10 +357,10 @@ def scan(
     days: int = typer.Option(56, "--days", help="研究期天数 / study period in days"),
     max_days: int = typer.Option(7, "--max-days", help="聚集最长天数 / longest cluster"),
     replicates: int = typer.Option(999, "--replicates", help="蒙特卡罗次数 / Monte Carlo"),
-    seed: int = typer.Option(0, "--seed", help="随机种子 / random seed"),
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    seed: Seed = 0,
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """时空重排扫描（Kulldorff），显著聚集生成预警 / Space-time permutation scan."""
     from healthwatch.services.warning import scan_day
@@ -396,11 +400,11 @@ def scan(
 @friendly_errors
 def simulate(
     out: Path = OutOption,
-    regions: int = typer.Option(100, "--regions", help="区县数 / counties"),
-    days: int = typer.Option(730, "--days", help="天数 / days"),
+    regions: Counties = 100,
+    days: Days = 730,
     outbreaks: int = typer.Option(20, "--outbreaks", help="暴发数 / planted outbreaks"),
-    seed: int = typer.Option(0, "--seed", help="随机种子 / random seed"),
-    json: bool = JsonOption,
+    seed: Seed = 0,
+    json: Json = False,
 ) -> None:
     """模拟多源暴发数据（可直接 ingest）/ Simulate multi-source feeds with planted outbreaks."""
     from healthwatch.services.warning import simulate_feed
@@ -422,15 +426,15 @@ def simulate(
 @app.command("assess")
 @friendly_errors
 def assess(
-    regions: int = typer.Option(100, "--regions", help="区县数 / counties"),
-    days: int = typer.Option(730, "--days", help="天数 / days"),
+    regions: Counties = 100,
+    days: Days = 730,
     outbreaks: int = typer.Option(200, "--outbreaks", help="暴发数 / outbreaks"),
     targets: str = typer.Option(
         "1,2,4", "--targets", help="每区县每年误报数 / false alerts per county-year"
     ),
     replicates: int = typer.Option(1, "--replicates", help="重复次数 / replicates"),
-    seed: int = typer.Option(1000, "--seed", help="随机种子 / random seed"),
-    json: bool = JsonOption,
+    seed: Seed = 1000,
+    json: Json = False,
 ) -> None:
     """单一来源与多点融合的比较（相同误报率）/ Single sources vs fused detection."""
     from healthwatch.services.warning import assess_fusion
@@ -475,9 +479,9 @@ def recipient(
     address: str = typer.Option(..., "--address", help="URL 或邮箱 / URL or e-mail address"),
     region: str = typer.Option("210000", "--region", help="负责区域 / region"),
     min_level: str = typer.Option("yellow", "--min-level", help="最低级别 / lowest level"),
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """添加预警通知接收人 / Add someone to notify about new alerts."""
     from healthwatch.services.warning import add_recipient
@@ -506,9 +510,9 @@ def notify(
     retry_failed: bool = typer.Option(
         False, "--retry-failed", help="重发失败的通知 / queue failed notifications again"
     ),
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """发送待发通知并列出投递记录 / Deliver pending notifications and list deliveries."""
     from healthwatch.services.warning import deliver_pending, notifications
@@ -541,9 +545,9 @@ def config(
         None, "--method", help="ears_c1/ears_c2/ears_c3/cidars_fixed/cidars_mpm"
     ),
     params: str = typer.Option("{}", "--params", help='方法参数 JSON，如 {"years": 3}'),
-    db: str | None = DbOption,
-    as_user: str | None = AsOption,
-    json: bool = JsonOption,
+    db: Db = None,
+    as_user: AsUser = None,
+    json: Json = False,
 ) -> None:
     """查看或设置探测配置 / List detection configurations, or set one."""
     from healthwatch.services.warning import list_configs, set_config
@@ -590,8 +594,8 @@ def config(
 @friendly_errors
 def demo(
     end: str | None = typer.Option(None, "--end", help="最后一天（默认昨天）/ last day"),
-    db: str | None = DbOption,
-    json: bool = JsonOption,
+    db: Db = None,
+    json: Json = False,
 ) -> None:
     """载入一年模拟多源数据（含预置暴发）并运行探测 / Load the simulated demo feeds and run."""
     from healthwatch.services.warning import load_demo

@@ -24,9 +24,10 @@ from starlette.datastructures import UploadFile
 from healthwatch.errors import HealthwatchError
 from healthwatch.store.db import session_scope
 from healthwatch.users import Actor, in_region_scope
+from healthwatch.web.forms import PostedForm, handle_form
 from healthwatch.web.i18n import translate
 from healthwatch.web.pages import language, page_auth, render
-from healthwatch.web.security import Auth, check_csrf
+from healthwatch.web.security import Auth
 
 router = APIRouter(include_in_schema=False)
 
@@ -128,14 +129,6 @@ def _data_context(request: Request, auth: Auth, period: str, region: str) -> dic
     }
 
 
-def _error_view(exc: HealthwatchError) -> tuple[int, dict[str, Any]]:
-    """Status and the report the page shows for a refused action (every problem)."""
-    from healthwatch.web.app import error_body
-
-    status, body = error_body(exc)
-    return status, body
-
-
 def _data_page(
     request: Request,
     auth: Auth,
@@ -159,18 +152,24 @@ def data_page(request: Request, period: str | None = None, region: str | None = 
     return _data_page(request, auth, _period(period), _region(region, auth.actor), notice=notice)
 
 
-@router.post("/data/upload")
-async def data_upload(request: Request) -> Response:
+def _where(posted: PostedForm) -> tuple[str, str]:
+    """The period and region a data-page form was posted from (checked as in the URL)."""
+    return _period(posted.text("period")), _region(posted.text("region"), posted.actor)
+
+
+def _data_refused(posted: PostedForm, status: int, report: dict[str, Any]) -> Response:
+    """The data page again with the refusal's report (every problem)."""
+    period, region = _where(posted)
+    return _data_page(posted.request, posted.auth, period, region, status=status, report=report)
+
+
+def _upload(posted: PostedForm) -> Response:
     from healthwatch.web.api_data import run_import
 
-    auth = page_auth(request)
-    form = await request.form()
-    check_csrf(request, auth, str(form.get("csrf_token", "")))
-    period = _period(str(form.get("period", "")))
-    region = _region(str(form.get("region", "")), auth.actor)
-    upload = form.get("file")
-    fmt = str(form.get("format", "")) or None
-    dry_run = form.get("dry_run") in ("1", "on", "true")
+    period, region = _where(posted)
+    upload = posted.fields.get("file")
+    fmt = posted.text("format") or None
+    dry_run = posted.fields.get("dry_run") in ("1", "on", "true")
     if not isinstance(upload, UploadFile) or not upload.filename:
         report = {
             "code": "invalid_input",
@@ -178,14 +177,15 @@ async def data_upload(request: Request) -> Response:
             "message_en": translate("en", "data_no_file"),
             "problems": [],
         }
-        return _data_page(request, auth, period, region, status=422, report=report)
-    try:
-        result = run_import(upload, auth_actor=auth.actor, db=_db(request), format=fmt,
-                            dry_run=dry_run)  # fmt: skip
-    except HealthwatchError as exc:
-        status, body = _error_view(exc)
-        return _data_page(request, auth, period, region, status=status, report=body)
-    return _data_page(request, auth, period, region, result=result)
+        return _data_refused(posted, 422, report)
+    result = run_import(upload, auth_actor=posted.actor, db=posted.db, format=fmt,
+                        dry_run=dry_run)  # fmt: skip
+    return _data_page(posted.request, posted.auth, period, region, result=result)
+
+
+@router.post("/data/upload")
+async def data_upload(request: Request) -> Response:
+    return await handle_form(request, _upload, _data_refused)
 
 
 @router.get("/data/template")
@@ -206,31 +206,26 @@ def data_template(request: Request, plan: str, region: str, year: int) -> Respon
     )
 
 
-@router.post("/data/workflow")
-async def data_workflow(request: Request) -> Response:
+def _workflow(posted: PostedForm) -> str:
     from healthwatch.services import data as svc
 
-    auth = page_auth(request)
-    form = await request.form()
-    check_csrf(request, auth, str(form.get("csrf_token", "")))
-    action = str(form.get("action", ""))
-    target = str(form.get("target", ""))
-    period = _period(str(form.get("period", "")))
-    region = _region(str(form.get("region", "")), auth.actor)
-    text = str(form.get("text", ""))[:1000]
-    try:
-        if action == "unlock":
-            svc.unlock(target, period, actor=auth.actor, reason=text, db=_db(request))
-        elif action in ("submit", "approve"):
-            run = svc.submit if action == "submit" else svc.approve
-            run(target, period, actor=auth.actor, db=_db(request), comment=text)
-        else:
-            raise HealthwatchError(f"No action {action!r}.", f"没有操作 {action!r}。")
-    except HealthwatchError as exc:
-        status, body = _error_view(exc)
-        return _data_page(request, auth, period, region, status=status, report=body)
+    action, target, text = posted.text("action"), posted.text("target"), posted.text("text", 1000)
+    period, region = _where(posted)
+    actor, db = posted.actor, posted.db
+    if action == "unlock":
+        svc.unlock(target, period, actor=actor, reason=text, db=db)
+    elif action in ("submit", "approve"):
+        run = svc.submit if action == "submit" else svc.approve
+        run(target, period, actor=actor, db=db, comment=text)
+    else:
+        raise HealthwatchError(f"No action {action!r}.", f"没有操作 {action!r}。")
     query = urlencode({"period": period, "region": region, "saved": action})
-    return RedirectResponse(f"/data?{query}#queue", status_code=303)
+    return f"/data?{query}#queue"
+
+
+@router.post("/data/workflow")
+async def data_workflow(request: Request) -> Response:
+    return await handle_form(request, _workflow, _data_refused)
 
 
 def _history_page(
@@ -270,22 +265,20 @@ def data_history(request: Request, region: str, period: str) -> Response:
     return _history_page(request, auth, region, period, notice=notice)
 
 
-@router.post("/data/revert")
-async def data_revert(request: Request) -> Response:
+def _history_refused(posted: PostedForm, status: int, report: dict[str, Any]) -> Response:
+    """The history page again with the refusal's report."""
+    region, period = posted.text("region"), posted.text("period")
+    return _history_page(posted.request, posted.auth, region, period, status, report=report)
+
+
+def _revert(posted: PostedForm) -> str | Response:
     from healthwatch.services.data import revert
 
-    auth = page_auth(request)
-    form = await request.form()
-    check_csrf(request, auth, str(form.get("csrf_token", "")))
-    region = str(form.get("region", ""))
-    period = str(form.get("period", ""))
+    region, period = posted.text("region"), posted.text("period")
     if not _ADCODE.match(region) or not _PERIOD.match(period):
-        return RedirectResponse("/data", status_code=303)
+        return "/data"
     try:
-        version = int(str(form.get("version", "")))
-        revert(region, period, str(form.get("element", "")), version,
-               reason=str(form.get("reason", ""))[:1000], actor=auth.actor,
-               db=_db(request))  # fmt: skip
+        version = int(posted.text("version"))
     except ValueError:
         report = {
             "code": "invalid_input",
@@ -293,9 +286,13 @@ async def data_revert(request: Request) -> Response:
             "message_en": "The version is not a number.",
             "problems": [],
         }
-        return _history_page(request, auth, region, period, 422, report=report)
-    except HealthwatchError as exc:
-        status, body = _error_view(exc)
-        return _history_page(request, auth, region, period, status, report=body)
+        return _history_refused(posted, 422, report)
+    revert(region, period, posted.text("element"), version, reason=posted.text("reason", 1000),
+           actor=posted.actor, db=posted.db)  # fmt: skip
     query = urlencode({"region": region, "period": period, "saved": 1})
-    return RedirectResponse(f"/data/history?{query}", status_code=303)
+    return f"/data/history?{query}"
+
+
+@router.post("/data/revert")
+async def data_revert(request: Request) -> Response:
+    return await handle_form(request, _revert, _history_refused)

@@ -12,14 +12,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from healthwatch.errors import InputError, PermissionDeniedError, Problem
 from healthwatch.store.db import session_scope
 from healthwatch.web import api_evaluate as data
+from healthwatch.web.forms import PostedForm, handle_form
 from healthwatch.web.i18n import translate
 from healthwatch.web.pages import language, page_auth, render
-from healthwatch.web.security import Auth, check_csrf
+from healthwatch.web.security import Auth
 
 router = APIRouter(include_in_schema=False)
 
@@ -144,21 +145,23 @@ def evaluations_page(
     )
 
 
-@router.post("/evaluations")
-async def evaluations_run(request: Request) -> Response:
-    """The run form: CSRF checked, then the service (``write`` in the plan's region)."""
-    auth = page_auth(request)
-    form = await request.form()
-    check_csrf(request, auth, str(form.get("csrf_token", "")))
-    plan = str(form.get("plan", ""))
-    year = _year(str(form.get("as_of", "")))
-    kind = str(form.get("kind", "annual"))
+def _run_evaluation(posted: PostedForm) -> str:
+    plan = posted.text("plan")
+    year = _year(posted.text("as_of"))
+    kind = posted.text("kind", default="annual")
     if year is None:
         raise InputError([Problem("as-of year missing", "缺少评估年份", field="as_of")])
-    level_value = str(form.get("level", "")) or None
-    doc = data.run(request, auth.actor, plan, year, None, level_value, kind)
+    level_value = posted.text("level") or None
+    doc = data.run(posted.request, posted.actor, plan, year, None, level_value, kind)
     query = urlencode({"plan": plan, "as_of": year, "saved": doc["evaluation_id"]})
-    return RedirectResponse(f"/evaluations?{query}", status_code=303)
+    return f"/evaluations?{query}"
+
+
+@router.post("/evaluations")
+async def evaluations_run(request: Request) -> Response:
+    """The run form: CSRF checked, then the service (``write`` in the plan's region); a refusal
+    is the error page."""
+    return await handle_form(request, _run_evaluation)
 
 
 def map_choices(request: Request, lang: str) -> list[dict[str, Any]]:

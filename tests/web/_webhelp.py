@@ -6,7 +6,6 @@ import contextlib
 import functools
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from conftest import free_port
 from fastapi.testclient import TestClient
 
 from healthwatch.services import users as services_users
@@ -108,14 +108,6 @@ def require_chromium() -> str:
 
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now (the OS picks it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager

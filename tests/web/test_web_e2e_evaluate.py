@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _webhelp import PASSWORD, populate, require_chromium, screenshot, serving
+from _webhelp import PASSWORD, browser_page, populate, require_chromium, screenshot, serving
 
 from healthwatch.services.data import load_demo_data
 from healthwatch.store.db import dispose_engine
@@ -36,28 +36,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_evaluation_pages(server: str, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=require_chromium(), args=["--no-sandbox", "--disable-gpu"]
-        )
-        context = browser.new_context(
-            viewport={"width": 1400, "height": 900}, locale="zh-CN", accept_downloads=True
-        )
-        pg = context.new_page()
-        pg.set_default_timeout(120_000)  # the first evaluation of the province takes seconds
-        errors: list[str] = []
-        pg.on("pageerror", lambda exc: errors.append(str(exc)))
-        pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        try:
-            _walk(pg, server, tmp_path, errors)
-        finally:
-            context.close()
-            browser.close()
+    # the first evaluation of the province takes seconds
+    with browser_page(timeout_ms=120_000) as pg:
+        _walk(pg, server, tmp_path)
 
 
-def _walk(pg, server: str, tmp_path: Path, errors: list[str]) -> None:  # type: ignore[no-untyped-def]
+def _walk(pg, server: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     pg.goto(f"{server}/plans?plan={LIAONING}")
     pg.fill("input[name=username]", "analyst")
     pg.fill("input[name=password]", PASSWORD)
@@ -141,4 +125,4 @@ def _walk(pg, server: str, tmp_path: Path, errors: list[str]) -> None:  # type: 
     pg.goto(f"{server}/plans?plan={LIAONING}")
     assert pg.locator("#indicators tr[data-code=gps_per_10000] .status").inner_text() == "lagging"
     screenshot(pg, tmp_path, "eval-plans-status-en")
-    assert errors == []  # no script errors, no CSP violations
+    assert pg.errors == []  # no script errors, no CSP violations

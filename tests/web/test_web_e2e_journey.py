@@ -17,30 +17,17 @@ to the test's tmp dir (and ``$HEALTHWATCH_SCREENSHOTS``).
 
 from __future__ import annotations
 
-import os
-import queue
-import signal
-import subprocess
-import sys
-import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _webhelp import REPO, browser_page, free_port, require_chromium, screenshot
+from _webhelp import browser_page, require_chromium, screenshot
+from conftest import running_demo
 
 pytestmark = pytest.mark.slow
 COUNTY, CITY, YEAR = "210321", "210300", "2025"  # Tai'an County, Anshan
 PLAN = "liaoning-2021-2025"
-
-
-def _lines(stream: Any, into: queue.Queue[str]) -> None:
-    for line in stream:
-        into.put(line)
 
 
 @pytest.fixture(scope="module")
@@ -49,42 +36,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     require_chromium()
     folder = tmp_path_factory.mktemp("journey")
     db = str(folder / "demo.sqlite")
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "healthwatch", "demo", "--port", str(port), "--db", db],
-        cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=_lines, args=(proc.stdout, lines), daemon=True).start()
-    base = f"http://127.0.0.1:{port}"
-    seen: list[str] = []
-    try:
-        deadline = time.monotonic() + 900
-        while not any(f"{base}/" in line for line in seen):
-            assert time.monotonic() < deadline, "no address line within 15 minutes"
-            try:
-                seen.append(lines.get(timeout=1))
-            except queue.Empty:
-                assert proc.poll() is None, "".join(seen)
-        passwords = {
-            parts[0]: parts[1]
-            for parts in (line.split() for line in seen)
-            if parts and parts[0].startswith("demo-")
-        }
-        for _ in range(240):
-            try:
-                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=2):
-                    break
-            except urllib.error.URLError:
-                time.sleep(0.5)
-        yield base, passwords, db
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with running_demo(db, folder, start_s=900) as run:
+        yield run.base, run.passwords, db
 
 
 def _log_in(pg: Any, base: str, username: str, password: str, target: str) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from _warninghelp import ANSHAN, SHENYANG, prepare
-from _webhelp import PASSWORD, require_chromium, screenshot, serving
+from _webhelp import PASSWORD, browser_page, require_chromium, screenshot, serving
 
 from healthwatch.store.db import dispose_engine
 
@@ -32,66 +32,51 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_duty_officer_acknowledges_an_alert(server: str, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
+    with browser_page() as pg:
+        pg.goto(f"{server}/warning")
+        assert "/login" in pg.url
+        pg.fill("input[name=username]", "duty")
+        pg.fill("input[name=password]", PASSWORD)
+        pg.click("#login-button")
+        pg.wait_for_url(f"{server}/warning")
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=require_chromium(), args=["--no-sandbox", "--disable-gpu"]
-        )
-        context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-        pg = context.new_page()
-        pg.set_default_timeout(90_000)  # a loaded 2-core machine; pages normally take < 1 s
-        errors: list[str] = []
-        pg.on("pageerror", lambda exc: errors.append(str(exc)))
-        pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        try:
-            pg.goto(f"{server}/warning")
-            assert "/login" in pg.url
-            pg.fill("input[name=username]", "duty")
-            pg.fill("input[name=password]", PASSWORD)
-            pg.click("#login-button")
-            pg.wait_for_url(f"{server}/warning")
+        # the list: only Anshan's alert, with its level colour and status
+        assert pg.inner_text("h1") == "多点触发预警"
+        rows = pg.locator("#alerts tbody tr")
+        assert rows.count() == 1
+        assert ANSHAN in rows.first.inner_text() and SHENYANG not in rows.first.inner_text()
+        assert "新预警" in pg.inner_text("#alerts tbody tr td.status")
+        # the map: drawn, with Anshan's county coloured
+        pg.wait_for_selector("#warning-map[data-ready='1'] canvas")
+        pg.wait_for_timeout(1000)
+        screenshot(pg, tmp_path, full_page=True, name="warning-list")
 
-            # the list: only Anshan's alert, with its level colour and status
-            assert pg.inner_text("h1") == "多点触发预警"
-            rows = pg.locator("#alerts tbody tr")
-            assert rows.count() == 1
-            assert ANSHAN in rows.first.inner_text() and SHENYANG not in rows.first.inner_text()
-            assert "新预警" in pg.inner_text("#alerts tbody tr td.status")
-            # the map: drawn, with Anshan's county coloured
-            pg.wait_for_selector("#warning-map[data-ready='1'] canvas")
-            pg.wait_for_timeout(1000)
-            screenshot(pg, tmp_path, full_page=True, name="warning-list")
+        pg.click("#alerts tbody tr a")
+        pg.wait_for_url("**/warning/alerts/*")
+        assert pg.inner_text("#alert-status") == "新预警"
+        charts = pg.locator("#evidence-charts .chart")
+        assert charts.count() == 2
+        pg.wait_for_selector("#evidence-0[data-ready='1'] canvas")
+        pg.wait_for_selector("#evidence-1[data-ready='1'] canvas")
+        assert pg.locator("#alert-actions button").all_inner_texts() == ["签收"]
+        pg.wait_for_timeout(1000)
+        screenshot(pg, tmp_path, full_page=True, name="warning-alert")
 
-            pg.click("#alerts tbody tr a")
-            pg.wait_for_url("**/warning/alerts/*")
-            assert pg.inner_text("#alert-status") == "新预警"
-            charts = pg.locator("#evidence-charts .chart")
-            assert charts.count() == 2
-            pg.wait_for_selector("#evidence-0[data-ready='1'] canvas")
-            pg.wait_for_selector("#evidence-1[data-ready='1'] canvas")
-            assert pg.locator("#alert-actions button").all_inner_texts() == ["签收"]
-            pg.wait_for_timeout(1000)
-            screenshot(pg, tmp_path, full_page=True, name="warning-alert")
+        pg.fill("#alert-actions textarea[name=note]", "已电话联系铁东区疾控，正在核实")
+        pg.click("#alert-actions button[data-action=acknowledge]")
+        pg.wait_for_url("**done=acknowledge")
+        assert pg.inner_text("#alert-status") == "已签收"
+        assert "已电话联系铁东区疾控" in pg.inner_text("#events")
+        assert pg.locator("#alert-actions button").all_inner_texts() == ["开始调查核实"]
 
-            pg.fill("#alert-actions textarea[name=note]", "已电话联系铁东区疾控，正在核实")
-            pg.click("#alert-actions button[data-action=acknowledge]")
-            pg.wait_for_url("**done=acknowledge")
-            assert pg.inner_text("#alert-status") == "已签收"
-            assert "已电话联系铁东区疾控" in pg.inner_text("#events")
-            assert pg.locator("#alert-actions button").all_inner_texts() == ["开始调查核实"]
-
-            pg.click("#lang-switch")
-            pg.wait_for_load_state()
-            assert pg.inner_text("#alert-status") == "Acknowledged"
-            assert pg.locator("html").get_attribute("lang") == "en"
-            assert "Evidence per source" in pg.inner_text("main")
-            pg.wait_for_selector("#evidence-0[data-ready='1'] canvas")
-            pg.wait_for_timeout(1000)
-            screenshot(pg, tmp_path, full_page=True, name="warning-alert-en")
-            pg.goto(f"{server}/warning?status=all")
-            assert "Acknowledged" in pg.inner_text("#alerts tbody tr td.status")
-            assert errors == []  # no script errors, no CSP violations
-        finally:
-            context.close()
-            browser.close()
+        pg.click("#lang-switch")
+        pg.wait_for_load_state()
+        assert pg.inner_text("#alert-status") == "Acknowledged"
+        assert pg.locator("html").get_attribute("lang") == "en"
+        assert "Evidence per source" in pg.inner_text("main")
+        pg.wait_for_selector("#evidence-0[data-ready='1'] canvas")
+        pg.wait_for_timeout(1000)
+        screenshot(pg, tmp_path, full_page=True, name="warning-alert-en")
+        pg.goto(f"{server}/warning?status=all")
+        assert "Acknowledged" in pg.inner_text("#alerts tbody tr td.status")
+        assert pg.errors == []  # no script errors, no CSP violations
