@@ -44,6 +44,7 @@ from healthwatch.cli import (
 )
 from healthwatch.cli._common import (
     HELP_OPTION_NAMES,
+    ProcessEnd,
     ZhHelpCommand,
     ZhHelpGroup,
     chinese_help_everywhere,
@@ -115,8 +116,15 @@ app.command("serve", cls=ZhHelpCommand)(serve.serve)
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; the entry point of ``healthwatch`` and ``python -m healthwatch``."""
     args = sys.argv[1:] if argv is None else list(argv)
+    ProcessEnd.quick = False
     try:
         app(args=args, prog_name="healthwatch", standalone_mode=True)
+    except SystemExit as done:
+        if done.code in (0, None) and ProcessEnd.quick:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)  # see ProcessEnd: the result is out, skip the interpreter's tear-down
+        raise
     except HealthwatchError as exc:
         _say(exc.render())
         sys.exit(2)

@@ -17,7 +17,14 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from healthwatch.cli._common import JsonOption, console, err_console, friendly_errors, print_json
+from healthwatch.cli._common import (
+    JsonOption,
+    ProcessEnd,
+    console,
+    err_console,
+    friendly_errors,
+    print_json,
+)
 from healthwatch.errors import InputError, Problem
 
 if TYPE_CHECKING:  # the heavy imports wait until a command runs, so `--help` stays quick
@@ -401,6 +408,8 @@ def detect(
         _write_json(res)
     else:
         print_result(res, rows)
+    if scheduler is None:  # a Dask cluster must be shut down properly
+        ProcessEnd.allow_quick()
 
 
 @app.command()

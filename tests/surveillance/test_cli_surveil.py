@@ -345,3 +345,20 @@ def test_warm_compiles_every_method() -> None:
     assert set(took) == {"ears_c1", "farrington_flexible"}
     assert cold_methods(["ears_c1", "farrington_flexible"]) == []
     assert set(METHODS) >= set(took)
+
+
+def test_detect_ends_quickly_with_its_whole_output(tmp_path: Path, run_cli) -> None:
+    """The real process skips Python's tear-down after detect (cli.ProcessEnd): what it wrote
+    must still arrive whole, JSON of several megabytes through a pipe and the text table."""
+    from conftest import strict_json_loads
+
+    y = np.random.default_rng(5).poisson(4, size=(300, 400)).astype(float)
+    path = write_long(tmp_path / "many.csv", y, [f"county {i}" for i in range(400)])
+    proc = run_cli("surveil", "detect", str(path), "-m", "ears_c1", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout) > 1_000_000 and proc.stdout.endswith("}\n")
+    data = strict_json_loads(proc.stdout)
+    assert [s["name"] for s in data["series"]] == [f"county {i}" for i in range(400)]
+    proc = run_cli("surveil", "detect", str(path), "-m", "ears_c1", "--rows", "5")
+    assert proc.returncode == 0, proc.stderr
+    assert "395 more series not listed" in proc.stdout.splitlines()[-1]
