@@ -47,6 +47,15 @@ def row_dict(obj: Base) -> dict[str, Any]:
     return {attr.key: _jsonable(getattr(obj, attr.key)) for attr in mapper.column_attrs}
 
 
+def _inserted(obj: Base) -> dict[str, Any]:
+    """What the audit row of an insert keeps: every column, or the ``__audit_fields__`` of a
+    model whose rows carry a large immutable document (an evaluation's result) that the
+    row itself already keeps."""
+    fields = getattr(type(obj), "__audit_fields__", None)
+    values = row_dict(obj)
+    return values if fields is None else {k: values[k] for k in fields}
+
+
 def _before_dict(obj: Base) -> tuple[dict[str, Any], bool]:
     """Column values before the pending change, and whether any column really changed."""
     state = inspect(obj)
@@ -81,7 +90,7 @@ def _write_audit_rows(session: Session, flush_context: Any) -> None:
     rows: list[dict[str, Any]] = []
     for obj in session.new:
         if _audited(obj):
-            rows.append(_entry(obj, "insert", actor, now, None, row_dict(obj)))
+            rows.append(_entry(obj, "insert", actor, now, None, _inserted(obj)))
     for obj in session.dirty:
         if _audited(obj) and session.is_modified(obj, include_collections=False):
             before, changed = _before_dict(obj)

@@ -3,7 +3,9 @@
 An evaluation keeps the plan version it judged, the exact data version it used (the SHA-256 of
 the input values in a canonical form) and its full result document, so a published evaluation
 can be reproduced and compared with a later one. Records are never updated: the row itself, with
-its actor and time, is the audit record (the whole document is not copied into ``audit_log``).
+its actor and time, keeps the result; ``audit_log`` records that it was stored (who, when, which
+plan, year, region and data version) without copying the document, so every stored evaluation
+moves the data version like any other change.
 """
 
 from __future__ import annotations
@@ -19,7 +21,19 @@ from healthwatch.store.models import Base, JsonType, utcnow
 
 class Evaluation(Base):
     __tablename__ = "evaluations"
-    __audited__ = False  # immutable records; the row holds actor and time
+    __audited__ = True  # immutable records: only inserts, audited without the document
+    __audit_fields__ = (
+        "id",
+        "plan_id",
+        "plan_version",
+        "as_of",
+        "kind",
+        "region",
+        "level",
+        "data_version",
+        "actor",
+        "note",
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     plan_id: Mapped[str] = mapped_column(String(100), ForeignKey("plans.id"), index=True)

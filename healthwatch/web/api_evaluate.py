@@ -567,17 +567,20 @@ async def get_projects(
     )
 
 
-@router.get("/evaluations")
-def get_evaluations(
+@router.get("/evaluations", response_model=list[dict[str, Any]])
+async def get_evaluations(
     auth: AuthDep,
     request: Request,
     plan: Annotated[str | None, Query(max_length=100)] = None,
-) -> list[dict[str, Any]]:
+) -> Response:
     """已存评估记录（新的在前）/ Stored evaluation records, newest first.
 
-    Not cached: a stored record is not an audited row (it is its own record), so the data
-    version does not move when one is added."""
-    return stored(request, auth.actor, plan)
+    Every reader allowed to read sees the same list, and storing an evaluation is an audited
+    change, so the answer is cached under the data version like the others."""
+    require(auth.actor, "read")
+    return await cached_answer(
+        request, f"evaluations:{plan}", lambda: stored(request, auth.actor, plan)
+    )
 
 
 class EvaluationRequest(BaseModel):

@@ -294,3 +294,32 @@ def test_versioned_entries_outlive_cache_seconds_and_others_expire() -> None:
     settings.cached("plain", lambda: compute("p"))
     assert calls == ["a", "p", "p"]
     assert settings.peek("json:7:a", max_age=0.0, versioned=True) is None
+
+
+def test_storing_an_evaluation_changes_the_cached_list_and_is_audited(
+    data_world: tuple[TestClient, dict[str, str]], monkeypatch: pytest.MonkeyPatch, db_url: str
+) -> None:
+    """The evaluations list is cached; running one (an audited insert that does not copy the
+    result document into the audit log) shows in the very next answer."""
+    from healthwatch.store.audit import audit_trail
+
+    client, tokens = data_world
+    listing = Counter(monkeypatch, api_evaluate, "stored")
+    before = _get(client, tokens["admin"], "/evaluations")
+    assert _get(client, tokens["anshan"], "/evaluations") == before
+    assert listing.calls == 1
+    r = client.post(
+        "/api/v1/evaluations",
+        json={"plan": "anshan-2021-2025", "as_of": 2024},
+        headers=bearer(tokens["anshan"]),
+    )
+    assert r.status_code == 201, r.text
+    new_id = r.json()["evaluation_id"]
+    after = _get(client, tokens["admin"], "/evaluations")
+    assert listing.calls == 2 and len(after) == len(before) + 1
+    assert after[0]["id"] == new_id
+    with session_scope(db_url) as s:
+        entries = audit_trail(s, entity="evaluations", entity_key=str(new_id))
+    assert len(entries) == 1 and entries[0]["action"] == "insert"
+    assert entries[0]["after"]["plan_id"] == "anshan-2021-2025"
+    assert "document" not in entries[0]["after"] and "summary" not in entries[0]["after"]
