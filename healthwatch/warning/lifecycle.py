@@ -26,6 +26,7 @@ from healthwatch.errors import InputError, Problem
 __all__ = [
     "ACTIONS",
     "STATUSES",
+    "UNVERIFIED",
     "VERIFY_WITHIN",
     "InvalidTransition",
     "is_overdue",

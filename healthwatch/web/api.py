@@ -149,14 +149,16 @@ async def cached_answer(
     *,
     serialised: bool = False,
     max_age: float | None = None,
+    stale_at: Callable[[Any], float | None] | None = None,
 ) -> Response:
     """The serialised answer of a dashboard read, rebuilt only when the data changed.
 
     Why: plans, regions, populations, facilities, indicator data (imports, approvals) and
     alerts change rarely compared with how often they are read, and every change to them is
     audited; so the answer is kept as JSON bytes under the newest audit id (one index lookup
-    per request, on the event loop) and rebuilt in the thread pool only after a change (or
-    after ``max_age`` seconds: answers that depend on the clock). ``compute`` opens its own
+    per request, on the event loop) and rebuilt in the thread pool only after a change, after
+    ``max_age`` seconds, or at the moment ``stale_at(answer)`` names (epoch seconds; answers
+    that change with the clock at a moment they know). ``compute`` opens its own
     session; with ``serialised`` it returns JSON text.
 
     ``key`` must name everything else the answer depends on: the query parameters, the
@@ -168,9 +170,14 @@ async def cached_answer(
     body = settings.peek(full_key, max_age, versioned=True)
     if body is None:
         encode = _encode_for(serialised)
-        body = await run_in_threadpool(
-            settings.cached, full_key, lambda: encode(compute()), max_age, True
-        )
+
+        def build() -> tuple[bytes, bytes | None]:
+            content = compute()
+            if stale_at is not None:
+                settings.deadline(full_key, stale_at(content))
+            return encode(content)
+
+        body = await run_in_threadpool(settings.cached, full_key, build, max_age, True)
     return _json(request, body)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path, PurePath
 from typing import Annotated, Any
 
@@ -28,7 +28,7 @@ from healthwatch.errors import InputError, Problem
 from healthwatch.services import warning as svc
 from healthwatch.store.db import session_scope
 from healthwatch.users import require
-from healthwatch.warning.lifecycle import STATUSES, InvalidTransition
+from healthwatch.warning.lifecycle import STATUSES, UNVERIFIED, InvalidTransition
 from healthwatch.web.api import _ERRORS, MAX_UPLOAD, AuthDep, _db, cached_answer, scope_key
 from healthwatch.web.app import StrictJSONResponse
 from healthwatch.web.maps import feature_collection_json
@@ -39,12 +39,26 @@ LEVELS = ("blue", "yellow", "orange", "red")
 #: an alert number: a positive database integer (larger ones cannot exist; answered 422)
 AlertId = Annotated[int, PathParam(ge=1, le=2_147_483_647)]
 LIFECYCLE_ACTIONS = ("acknowledge", "investigate", "confirm", "rule_out", "close", "assign")
-#: Seconds a cached alert answer lives. Why a short life rather than the data version alone:
-#: each alert carries ``overdue``, which turns true when its deadline passes without any change
-#: to the data. A life of 5 s (rather than a key on the current minute) bounds how late the
-#: flag can turn to 5 s, while a dashboard polled by many duty officers still computes the
-#: list at most once per 5 s per scope and filter.
-ALERTS_MAX_AGE = 5.0
+
+
+def overdue_moment(answer: Any) -> float | None:
+    """When the first alert of ``answer`` (a list of alerts or one alert) turns overdue.
+
+    Why: each alert carries ``overdue``, which turns true when its deadline passes without any
+    change to the data, so a cached alert answer is true until the earliest deadline of the
+    alerts in it that are still unverified and not yet overdue (epoch seconds), and no longer.
+    None when no alert in it can still turn overdue: the data version alone decides.
+    """
+    rows = answer if isinstance(answer, list) else [answer]
+    moments = [
+        datetime.fromisoformat(a["due_at"]).timestamp()
+        for a in rows
+        if isinstance(a, dict)
+        and a.get("due_at")
+        and a.get("status") in UNVERIFIED
+        and a.get("overdue") is False
+    ]
+    return min(moments, default=None)
 
 
 def conflict(exc: InvalidTransition) -> JSONResponse:
@@ -107,7 +121,7 @@ async def get_alerts(
         return filter_alerts(alerts, level, date_from, date_to)
 
     key = f"alerts:{scope_key(auth.actor)}:{(status, region, level, date_from, date_to)!r}"
-    return await cached_answer(request, key, read, max_age=ALERTS_MAX_AGE)
+    return await cached_answer(request, key, read, stale_at=overdue_moment)
 
 
 @router.get("/warning/alerts/{alert_id}", response_model=dict[str, Any])
@@ -122,7 +136,7 @@ async def get_alert(
             return svc.alert_evidence(session, alert_id, actor=auth.actor, days=days)
 
     key = f"alert:{scope_key(auth.actor)}:{alert_id}:{days}"  # 404 outside the scope: not kept
-    return await cached_answer(request, key, read, max_age=ALERTS_MAX_AGE)
+    return await cached_answer(request, key, read, stale_at=overdue_moment)
 
 
 class AlertStep(BaseModel):

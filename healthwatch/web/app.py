@@ -69,6 +69,8 @@ class Settings:
     cache_seconds: float = 60.0  # how long results not keyed on the data version are reused
     cache_entries: int = 256  # at most this many of them
     cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
+    #: wall-clock moments (epoch seconds) after which some entries are stale (see deadline)
+    deadlines: dict[str, float] = field(default_factory=dict)
 
     lock: Any = field(default_factory=threading.RLock)  # re-entrant: answers cache results
 
@@ -82,7 +84,21 @@ class Settings:
         limit = math.inf if versioned else self.cache_seconds
         if max_age is not None:
             limit = min(limit, max_age)
+        deadline = self.deadlines.get(key)
+        if deadline is not None and time.time() >= deadline:
+            return None
         return hit if time.monotonic() - hit[0] < limit else None
+
+    def deadline(self, key: str, moment: float | None) -> None:
+        """Make the entry of ``key`` stale at ``moment`` (epoch seconds; None: no deadline).
+
+        For answers that change with the clock at a moment known when they are computed (an
+        alert turns overdue at its deadline), so that they are kept exactly as long as true.
+        """
+        if moment is None:
+            self.deadlines.pop(key, None)
+        else:
+            self.deadlines[key] = moment
 
     def peek(self, key: str, max_age: float | None = None, versioned: bool = False) -> Any:
         """The cached value of ``key`` if it is still fresh, else None (never computes)."""
@@ -115,7 +131,9 @@ class Settings:
             now = time.monotonic()
             self.cache[key] = (now, value)
             while len(self.cache) > self.cache_entries:  # bounded: parameters come from clients
-                del self.cache[min(self.cache, key=lambda k: self.cache[k][0])]
+                oldest = min(self.cache, key=lambda k: self.cache[k][0])
+                del self.cache[oldest]
+                self.deadlines.pop(oldest, None)
         return value
 
 

@@ -4,12 +4,14 @@ What must hold, on SQLite and PostgreSQL: a second identical request is served f
 (the read function is not called again); an answer cached for one reader never reaches a reader
 of another region (county reporters, duty officers); a write (upload, submission, approval,
 alert step) changes the very next answer; permissions are checked on every request even when
-the answer is cached; alert answers, whose ``overdue`` flag depends on the clock, live 5 s.
+the answer is cached; alert answers, whose ``overdue`` flag depends on the clock, are kept
+until the first of their alerts turns overdue.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ from healthwatch.services.users import add_user, issue_token
 from healthwatch.store.db import dispose_engine, session_scope
 from healthwatch.users import LOCAL_ADMIN
 from healthwatch.web import api_evaluate, create_app
-from healthwatch.web.api_warning import ALERTS_MAX_AGE
+from healthwatch.web import app as app_module
 
 PERIOD = "2026"
 TIEDONG, LISHAN = "210302", "210303"  # two counties of Anshan (210300)
@@ -260,18 +262,27 @@ def test_alert_answers_are_scoped_changed_by_steps_and_short_lived(
     assert regions(anshan, status="new") == set()
     assert set(map_levels(anshan)) == {ANSHAN}  # acknowledged is still open
 
-    # the overdue flag depends on the clock: alert answers live ALERTS_MAX_AGE seconds, the
-    # map (open or not does not depend on the clock) as long as the data version
+    # the overdue flag depends on the clock: an alert answer is kept until the first of its
+    # unverified alerts reaches its deadline, the map (open or not does not depend on the
+    # clock) as long as the data version
     settings = client.app.state.settings  # type: ignore[attr-defined]
+    rows = _get(client, anshan, "/warning/alerts")
+    pending = [a for a in rows if a["status"] in ("new", "acknowledged") and not a["overdue"]]
+    assert pending, rows
+    first_due = min(datetime.fromisoformat(a["due_at"]).timestamp() for a in pending)
     before_list, before_map = listed.calls, levels.calls
     regions(anshan)
     map_levels(anshan)
     assert (listed.calls, levels.calls) == (before_list, before_map)  # both cached
-    settings.cache = {k: (t - ALERTS_MAX_AGE - 1, v) for k, (t, v) in settings.cache.items()}
+    monkeypatch.setattr(app_module.time, "time", lambda: first_due - 1.0)
+    regions(anshan)
+    assert listed.calls == before_list  # a second before the deadline: still true
+    monkeypatch.setattr(app_module.time, "time", lambda: first_due + 1.0)
     regions(anshan)
     map_levels(anshan)
-    assert listed.calls == before_list + 1  # recomputed: a new "overdue" may be due
+    assert listed.calls == before_list + 1  # recomputed: that alert is now overdue
     assert levels.calls == before_map  # still cached
+    assert settings.deadlines, "the alert answers carry their deadline"
 
 
 def test_versioned_entries_outlive_cache_seconds_and_others_expire() -> None:
