@@ -73,10 +73,7 @@ def fast_counts(path: Path, freq: int = 0) -> Counts | None:
     start, end, regular = csv_scan.split_fields(buf, len(columns))
     if not regular:
         return None
-    fields = {
-        name: (np.ascontiguousarray(start[:, j]), np.ascontiguousarray(end[:, j]))
-        for j, name in enumerate(columns)
-    }
+    fields = {name: (start[j], end[j]) for j, name in enumerate(columns)}
     if any(int((e - s).max()) > _MAX_LABEL for s, e in fields.values()):
         return None
     return _counts(body, buf, fields, freq)

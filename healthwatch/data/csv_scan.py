@@ -10,9 +10,9 @@ means and falls back to the general reader whenever a pass reports something unu
 >>> import numpy as np
 >>> buf = np.frombuffer(b"a,2024-W01,3\\nbb,2024-W02,\\n", dtype=np.uint8)
 >>> start, end, ok = split_fields(buf, 3)
->>> ok, start[:, 2].tolist(), end[:, 2].tolist()
+>>> ok, start[2].tolist(), end[2].tolist()
 (True, [11, 25], [12, 25])
->>> whole_numbers(buf, start[:, 2], end[:, 2], 15)
+>>> whole_numbers(buf, start[2], end[2], 15)
 (array([ 3., nan]), True)
 """
 
@@ -29,14 +29,14 @@ _FNV_OFFSET, _FNV_PRIME = 1469598103934665603, 1099511628211
 
 @numba.njit(cache=True, nogil=True)
 def split_fields(buf: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray, bool]:
-    """(start, end) byte offsets of every field, each ``(lines, n_cols)``, and whether the
-    file is regular: every line, the last included, ends in a newline and holds exactly
-    ``n_cols - 1`` commas (so no blank lines)."""
+    """(start, end) byte offsets of every field, each ``(n_cols, lines)`` (a column is one
+    contiguous row), and whether the file is regular: every line, the last included, ends in
+    a newline and holds exactly ``n_cols - 1`` commas (so no blank lines)."""
     n_lines = 0
     for i in range(buf.size):
         n_lines += buf[i] == _NEWLINE
-    start = np.empty((n_lines, n_cols), dtype=np.int64)
-    end = np.empty((n_lines, n_cols), dtype=np.int64)
+    start = np.empty((n_cols, n_lines), dtype=np.int64)
+    end = np.empty((n_cols, n_lines), dtype=np.int64)
     line = col = 0
     field_start = 0
     for i in range(buf.size):
@@ -44,15 +44,15 @@ def split_fields(buf: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray, 
         if c == _COMMA:
             if col == n_cols - 1:
                 return start, end, False
-            start[line, col] = field_start
-            end[line, col] = i
+            start[col, line] = field_start
+            end[col, line] = i
             col += 1
             field_start = i + 1
         elif c == _NEWLINE:
             if col != n_cols - 1:
                 return start, end, False
-            start[line, col] = field_start
-            end[line, col] = i
+            start[col, line] = field_start
+            end[col, line] = i
             line += 1
             col = 0
             field_start = i + 1
