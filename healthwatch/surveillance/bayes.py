@@ -93,11 +93,31 @@ def _per_distinct(fn: Any, *columns: np.ndarray) -> np.ndarray:
     key = vals[0].copy()
     for v, span in zip(vals[1:], spans[1:], strict=True):
         key = key * span + v
-    _uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    first, inverse = _distinct(key)
     with np.errstate(divide="ignore", invalid="ignore"):
         distinct = fn(*(c[ok][first].astype(np.float64) for c in flat))
     out[ok] = np.asarray(distinct, dtype=np.float64)[inverse.reshape(-1)]
     return out.reshape(shape)
+
+
+def _distinct(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(a row of each distinct key, the distinct key's number for every row).
+
+    The keys are non-negative and, for counts, small: a table over their range finds the
+    distinct ones in two linear passes, where sorting a million keys (``np.unique``) took more
+    than half of the method's time. Falls back to sorting for a sparse range.
+    """
+    top = int(key.max()) + 1
+    if top > max(8 * key.size, 1 << 16):
+        _uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        return first, inverse.reshape(-1)
+    present = np.zeros(top, dtype=bool)
+    present[key] = True
+    number = np.cumsum(present) - 1
+    inverse = number[key]
+    first = np.empty(int(number[-1]) + 1, dtype=np.int64)
+    first[inverse] = np.arange(key.size)  # any row of a key will do: they are all equal
+    return first, inverse
 
 
 def reference_offsets(b: int, w: int, act_y: bool, freq: int) -> np.ndarray:
