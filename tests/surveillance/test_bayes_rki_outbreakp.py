@@ -206,3 +206,13 @@ def test_nb_quantile_equals_scipy():
             nb_quantile(q, size, n / (n + 1)), nbinom.ppf(q, size, n / (n + 1))
         )
     assert np.isnan(nb_quantile(0.95, np.array([1.5]), np.array([np.nan])))[0]
+
+
+@pytest.mark.parametrize("top", [50, 10**12])  # a dense range (the table) and a sparse one
+def test_distinct_keys_table_and_sort_agree(top: int) -> None:
+    from healthwatch.surveillance.bayes import _distinct
+
+    key = np.random.default_rng(4).integers(0, top, size=5000)
+    first, inverse = _distinct(key)
+    assert np.array_equal(key[first][inverse], key)  # each row maps to a row with its key
+    assert first.size == np.unique(key).size  # one number per distinct key
