@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from healthwatch.services import warning as svc
 from healthwatch.store.db import session_scope
 from healthwatch.warning.lifecycle import InvalidTransition
-from healthwatch.web.api_warning import AlertId
+from healthwatch.web.api_warning import AlertId, region_label, with_region_names
 from healthwatch.web.i18n import translate
 from healthwatch.web.pages import _settings, error_page, language, page_auth, render
 from healthwatch.web.security import check_csrf
@@ -39,6 +39,7 @@ def warning_page(request: Request, status: str = "open") -> HTMLResponse:
         alerts = svc.list_alerts(
             session, actor=auth.actor, status=None if chosen == "all" else chosen
         )
+    alerts = [with_region_names(a) for a in alerts]
     data = {
         "colours": LEVEL_COLOURS,
         "labels": _labels(
@@ -64,7 +65,7 @@ def alert_page(alert_id: AlertId, request: Request, done: str = "") -> HTMLRespo
     auth = page_auth(request)
     lang = language(request)
     with session_scope(_settings(request).db) as session:
-        alert = svc.alert_evidence(session, alert_id, actor=auth.actor)
+        alert = with_region_names(svc.alert_evidence(session, alert_id, actor=auth.actor))
     may_answer = auth.actor.can("answer_alerts")
     actions = [a for a in alert["actions"] if a in STEP_ACTIONS] if may_answer else []
     data = {
@@ -84,6 +85,7 @@ def alert_page(alert_id: AlertId, request: Request, done: str = "") -> HTMLRespo
             "colours": LEVEL_COLOURS,
             "notice": notice,
             "page_data": data,
+            "region_label": lambda code: region_label(str(code), lang),
         },
         auth,
     )
