@@ -195,3 +195,23 @@ def liaoning_regions() -> list[Region]:
 def region_names() -> dict[str, str]:
     """Adcode -> Chinese name for every region of China: the one region-name lookup."""
     return {code: region.name for code, region in all_regions().items()}
+
+
+@lru_cache(maxsize=1)
+def full_names() -> dict[str, str]:
+    """Adcode -> the name a reader recognises without context: a county with its city.
+
+    Why: county names repeat across China and even within a province (铁东区 is in Anshan and in
+    Siping), so a bare county name, like a bare adcode, does not say where an alert is. A county
+    under a city reads ``鞍山市铁东区``; a city or province, or a county directly under its
+    province, reads as its own name.
+    """
+    regions = all_regions()
+    out = {}
+    for code, region in regions.items():
+        parent = regions.get(region.parent) if region.parent else None
+        prefix = (
+            parent.name if region.level == "county" and parent and parent.level == "city" else ""
+        )
+        out[code] = prefix + region.name
+    return out

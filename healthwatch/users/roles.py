@@ -88,11 +88,16 @@ def _prefix(adcode: str) -> str:
     return adcode
 
 
+def region_covers(area: str, adcode: str) -> bool:
+    """Whether ``adcode`` is ``area`` or lies below it (a plan's or a user's region)."""
+    return adcode.startswith(_prefix(area))
+
+
 def in_region_scope(actor: Actor, adcode: str) -> bool:
     """Whether ``adcode`` is the actor's region or lies below it."""
     if actor.region is None:
         return True
-    return adcode.startswith(_prefix(actor.region))
+    return region_covers(actor.region, adcode)
 
 
 def require(actor: Actor, action: str, adcode: str | None = None) -> None:

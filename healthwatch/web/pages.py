@@ -7,7 +7,7 @@ Charts and maps are drawn in the browser by Apache ECharts from the same ``/api/
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, FastAPI, Request
@@ -30,6 +30,9 @@ from healthwatch.web.security import (
     new_login_csrf,
     same_token,
 )
+
+if TYPE_CHECKING:  # forms.py imports this module (page_auth): imported where used
+    from healthwatch.web.forms import PostedForm
 
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
 router = APIRouter(include_in_schema=False)
@@ -363,44 +366,47 @@ def users_page(request: Request) -> HTMLResponse:
 
 @router.post("/users")
 async def users_add(request: Request) -> Response:
+    from healthwatch.web.forms import handle_form
+
+    return await handle_form(request, _add_user)
+
+
+def _add_user(posted: PostedForm) -> str:
     from healthwatch.services.users import add_user
 
-    auth = page_auth(request)
-    form = await request.form()
-    check_csrf(request, auth, str(form.get("csrf_token", "")))
-    region = str(form.get("region", "")).strip() or None
-    with session_scope(_settings(request).db) as session:
+    with session_scope(posted.db) as session:
         add_user(
             session,
-            auth.actor,
-            str(form.get("username", "")).strip(),
-            str(form.get("password", "")),
-            str(form.get("role", "")),
-            region=region,
-            display_name=str(form.get("display_name", "")).strip(),
-            source=f"web {client_address(request)}",
+            posted.actor,
+            posted.text("username").strip(),
+            posted.text("password"),
+            posted.text("role"),
+            region=posted.text("region").strip() or None,
+            display_name=posted.text("display_name").strip(),
+            source=f"web {client_address(posted.request)}",
         )
-    return RedirectResponse("/users?saved=1", status_code=303)
+    return "/users?saved=1"
 
 
 @router.post("/users/{username}/{action}")
 async def users_toggle(username: str, action: str, request: Request) -> Response:
     from healthwatch.services.users import set_disabled
+    from healthwatch.web.forms import handle_form
 
-    auth = page_auth(request)
-    form = await request.form()
-    check_csrf(request, auth, str(form.get("csrf_token", "")))
-    if action not in ("disable", "enable"):
-        return error_page(request, 404, "没有这个操作。", "No such action.", [])
-    with session_scope(_settings(request).db) as session:
-        set_disabled(
-            session,
-            auth.actor,
-            username,
-            action == "disable",
-            source=f"web {client_address(request)}",
-        )
-    return RedirectResponse("/users?saved=1", status_code=303)
+    def toggle(posted: PostedForm) -> str | Response:
+        if action not in ("disable", "enable"):
+            return error_page(request, 404, "没有这个操作。", "No such action.", [])
+        with session_scope(posted.db) as session:
+            set_disabled(
+                session,
+                posted.actor,
+                username,
+                action == "disable",
+                source=f"web {client_address(request)}",
+            )
+        return "/users?saved=1"
+
+    return await handle_form(request, toggle)
 
 
 __all__ = ["TEXTS", "error_page", "install", "router"]

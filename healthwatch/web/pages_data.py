@@ -23,7 +23,7 @@ from starlette.datastructures import UploadFile
 
 from healthwatch.errors import HealthwatchError
 from healthwatch.store.db import session_scope
-from healthwatch.users import Actor, in_region_scope
+from healthwatch.users import Actor, in_region_scope, region_covers
 from healthwatch.web.forms import PostedForm, handle_form
 from healthwatch.web.i18n import translate
 from healthwatch.web.pages import language, page_auth, render
@@ -78,6 +78,22 @@ def _actions(actor: Actor, row: dict[str, Any]) -> list[str]:
     return out
 
 
+def _plans_for(actor: Actor, plans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The plans whose template the user can use: those covering the user's region.
+
+    A plan covers its own region and everything under it, so a county reporter of Anshan gets
+    Liaoning's and Anshan's plans and Dalian's gets Liaoning's only. A plan inside the user's
+    region counts too: a province-wide user (no region, or the province) is offered every plan.
+    """
+    if actor.region is None:
+        return plans
+    return [
+        p
+        for p in plans
+        if region_covers(str(p["region"]), actor.region) or in_region_scope(actor, str(p["region"]))
+    ]
+
+
 def _element_names(lang: str) -> dict[str, str]:
     from healthwatch.data.elements import indicator_names, load_definitions
 
@@ -116,7 +132,7 @@ def _data_context(request: Request, auth: Auth, period: str, region: str) -> dic
         "period": period,
         "region": region,
         "region_name": names.get(region, ""),
-        "plans": plans,
+        "plans": _plans_for(actor, plans),
         "scope_regions": scope,
         "write_regions": scope if actor.can("write") else [],
         "queue": queue,

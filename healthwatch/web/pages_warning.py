@@ -9,15 +9,15 @@ CSRF token) whatever the page showed.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from healthwatch.services import warning as svc
 from healthwatch.store.db import session_scope
 from healthwatch.warning.lifecycle import InvalidTransition
-from healthwatch.web.api_warning import AlertId
+from healthwatch.web.api_warning import AlertId, region_label, with_region_names
+from healthwatch.web.forms import PostedForm, handle_form
 from healthwatch.web.i18n import translate
 from healthwatch.web.pages import _settings, error_page, language, page_auth, render
-from healthwatch.web.security import check_csrf
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,6 +39,7 @@ def warning_page(request: Request, status: str = "open") -> HTMLResponse:
         alerts = svc.list_alerts(
             session, actor=auth.actor, status=None if chosen == "all" else chosen
         )
+    alerts = [with_region_names(a) for a in alerts]
     data = {
         "colours": LEVEL_COLOURS,
         "labels": _labels(
@@ -64,7 +65,7 @@ def alert_page(alert_id: AlertId, request: Request, done: str = "") -> HTMLRespo
     auth = page_auth(request)
     lang = language(request)
     with session_scope(_settings(request).db) as session:
-        alert = svc.alert_evidence(session, alert_id, actor=auth.actor)
+        alert = with_region_names(svc.alert_evidence(session, alert_id, actor=auth.actor))
     may_answer = auth.actor.can("answer_alerts")
     actions = [a for a in alert["actions"] if a in STEP_ACTIONS] if may_answer else []
     data = {
@@ -84,6 +85,7 @@ def alert_page(alert_id: AlertId, request: Request, done: str = "") -> HTMLRespo
             "colours": LEVEL_COLOURS,
             "notice": notice,
             "page_data": data,
+            "region_label": lambda code: region_label(str(code), lang),
         },
         auth,
     )
@@ -91,18 +93,18 @@ def alert_page(alert_id: AlertId, request: Request, done: str = "") -> HTMLRespo
 
 @router.post("/warning/alerts/{alert_id}/{action}")
 async def alert_step(alert_id: AlertId, action: str, request: Request) -> Response:
-    auth = page_auth(request)
-    form = await request.form()
-    check_csrf(request, auth, str(form.get("csrf_token", "")))
-    if action not in STEP_ACTIONS:
-        return error_page(request, 404, "没有这个操作。", "No such action.", [])
-    note = str(form.get("note", ""))[:2000]
-    try:
-        with session_scope(_settings(request).db, actor=auth.actor.username) as session:
-            svc.change_alert(session, alert_id, action, actor=auth.actor, note=note)
-    except InvalidTransition as exc:
-        return error_page(request, 409, exc.message_zh, exc.message_en, exc.problems)
-    return RedirectResponse(f"/warning/alerts/{alert_id}?done={action}", status_code=303)
+    def step(posted: PostedForm) -> str | Response:
+        if action not in STEP_ACTIONS:
+            return error_page(request, 404, "没有这个操作。", "No such action.", [])
+        note = posted.text("note", 2000)
+        try:
+            with session_scope(posted.db, actor=posted.actor.username) as session:
+                svc.change_alert(session, alert_id, action, actor=posted.actor, note=note)
+        except InvalidTransition as exc:  # the error page with the steps that are possible
+            return error_page(request, 409, exc.message_zh, exc.message_en, exc.problems)
+        return f"/warning/alerts/{alert_id}?done={action}"
+
+    return await handle_form(request, step)
 
 
 __all__ = ["router"]

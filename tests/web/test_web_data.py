@@ -506,6 +506,27 @@ def test_data_page_offers_only_regions_in_the_users_scope(
     assert offered and all(a.startswith(scope) for a in offered), sorted(offered)
 
 
+@pytest.mark.parametrize(
+    ("user", "plans"),
+    [
+        ("tiedong", ["anshan-2021-2025", "liaoning-2021-2025"]),  # a county of Anshan
+        ("anshan", ["anshan-2021-2025", "liaoning-2021-2025"]),
+        ("dalian", ["liaoning-2021-2025"]),  # Anshan's plan does not cover Dalian
+        ("analyst", ["anshan-2021-2025", "liaoning-2021-2025"]),  # province-wide: every plan
+        ("admin", ["anshan-2021-2025", "liaoning-2021-2025"]),
+    ],
+)
+def test_template_form_offers_only_the_plans_covering_the_users_region(
+    world: tuple[TestClient, dict[str, str], str], user: str, plans: list[str]
+) -> None:
+    _, _, url = world
+    client = _login_form(TestClient(create_app(url)), user)
+    page = client.get(f"/data?period={PERIOD}", headers=HTML)
+    assert page.status_code == 200
+    form = page.text.split('id="template-plan"')[1].split("</select>")[0]
+    assert sorted(re.findall(r'<option value="([\w-]+)"', form)) == plans
+
+
 def test_history_page_and_revert_form(world: tuple[TestClient, dict[str, str], str]) -> None:
     client, tokens, url = world
     assert _upload(client, tokens["tiedong"], GOOD).status_code == 200

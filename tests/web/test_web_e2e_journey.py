@@ -143,7 +143,7 @@ def test_the_demo_journey(demo: tuple[str, dict[str, str], str], tmp_path: Path)
 
         # 4. the duty officer acknowledges the planted Tiedong alert
         _log_in(pg, base, "demo-duty", passwords["demo-duty"], "/warning")
-        tiedong = pg.locator("#alerts tbody tr", has_text="210302").first  # Tiedong
+        tiedong = pg.locator("#alerts tbody tr", has_text="鞍山市铁东区").first  # 210302, by name
         with pg.expect_navigation():
             tiedong.locator("a").click()
         pg.fill("#alert-actions textarea[name=note]", "已电话联系铁东区疾控核实")

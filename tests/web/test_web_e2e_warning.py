@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _warninghelp import ANSHAN, SHENYANG, prepare
@@ -44,10 +45,14 @@ def test_duty_officer_acknowledges_an_alert(server: str, tmp_path: Path) -> None
         assert pg.inner_text("h1") == "多点触发预警"
         rows = pg.locator("#alerts tbody tr")
         assert rows.count() == 1
-        assert ANSHAN in rows.first.inner_text() and SHENYANG not in rows.first.inner_text()
+        # named by county and city, not by a bare adcode
+        assert "鞍山市铁东区" in rows.first.inner_text()
+        assert "沈阳市和平区" not in rows.first.inner_text()
+        assert SHENYANG not in rows.first.inner_text()
         assert "新预警" in pg.inner_text("#alerts tbody tr td.status")
         # the map: drawn, with Anshan's county coloured
         pg.wait_for_selector("#warning-map[data-ready='1'] canvas")
+        assert "鞍山市铁东区" in _map_tooltip(pg, "鞍山市铁东区")
         pg.wait_for_timeout(1000)
         screenshot(pg, tmp_path, full_page=True, name="warning-list")
 
@@ -79,4 +84,19 @@ def test_duty_officer_acknowledges_an_alert(server: str, tmp_path: Path) -> None
         screenshot(pg, tmp_path, full_page=True, name="warning-alert-en")
         pg.goto(f"{server}/warning?status=all")
         assert "Acknowledged" in pg.inner_text("#alerts tbody tr td.status")
+        assert f"鞍山市铁东区 ({ANSHAN})" in pg.inner_text("#alerts tbody tr td.regions")
+        pg.wait_for_selector("#warning-map[data-ready='1'] canvas")
+        assert f"鞍山市铁东区 ({ANSHAN})" in _map_tooltip(pg, "鞍山市铁东区")
         assert pg.errors == []  # no script errors, no CSP violations
+
+
+def _map_tooltip(pg: Any, county: str) -> str:
+    """The text of the alert map's tooltip shown for ``county`` (as hovering would show it)."""
+    pg.evaluate(
+        """name => echarts.getInstanceByDom(document.getElementById("warning-map"))
+             .dispatchAction({ type: "showTip", seriesIndex: 0, name: name })""",
+        county,
+    )
+    tip = pg.locator("#warning-map > div").filter(has_text=county).last
+    tip.wait_for(state="visible")
+    return str(tip.inner_text())

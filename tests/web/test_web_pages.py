@@ -186,3 +186,49 @@ def test_language_switch_keeps_the_path_and_query(url: str, page: str) -> None:
     assert r.cookies.get("hw_lang") == "en" or "hw_lang=en" in r.headers["set-cookie"]
     back = client.get(r.headers["location"], headers=HTML)
     assert back.status_code == 200 and '<html lang="en">' in back.text
+
+
+def test_every_page_form_post_goes_through_handle_form(url: str) -> None:
+    """Each page's form post (users, data, evaluations, alert steps) takes the one path of
+    :func:`healthwatch.web.forms.handle_form` (session, CSRF, the service with the user's actor,
+    303), so none can skip a step. Login (no session yet; its own CSRF cookie) and logout (ends
+    the session) are the two exceptions."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    from fastapi.routing import APIRoute
+
+    import healthwatch.web
+
+    exempt = {"/login", "/logout"}
+    modules = [
+        importlib.import_module(f"healthwatch.web.{m.name}")
+        for m in pkgutil.iter_modules(healthwatch.web.__path__)
+        if m.name.startswith("pages")
+    ]
+    posts = [
+        r
+        for module in modules
+        for r in module.router.routes
+        if isinstance(r, APIRoute) and "POST" in r.methods
+    ]
+    paths = {r.path for r in posts}
+    assert {"/users", "/users/{username}/{action}", "/warning/alerts/{alert_id}/{action}"} <= paths
+    by_hand = [
+        r.path
+        for r in posts
+        if r.path not in exempt and "handle_form(" not in inspect.getsource(r.endpoint)
+    ]
+    assert by_hand == []
+
+
+def test_an_unknown_user_action_is_404_after_the_csrf_check(url: str) -> None:
+    admin = _login_form(TestClient(create_app(url)), "admin")
+    csrf = _csrf(admin.get("/users", headers=HTML).text)
+    r = admin.post("/users/anshan/frobnicate", data={"csrf_token": "0" * 64}, headers=HTML)
+    assert r.status_code == 403
+    r = admin.post("/users/anshan/frobnicate", data={"csrf_token": csrf}, headers=HTML)
+    assert r.status_code == 404 and "没有这个操作。" in r.text
+    r = admin.post("/users/anshan/frobnicate?lang=en", data={"csrf_token": csrf}, headers=HTML)
+    assert r.status_code == 404 and "No such action." in r.text

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,20 +11,15 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from conftest import free_port
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def test_serve_refuses_a_missing_database_and_creates_none(tmp_path: Path) -> None:
     db = tmp_path / "missing.sqlite"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    args = ["serve", "--port", str(_free_port()), "--db", str(db)]
+    args = ["serve", "--port", str(free_port()), "--db", str(db)]
     done = subprocess.run(
         [sys.executable, "-m", "healthwatch", *args],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
@@ -42,7 +36,7 @@ def test_serve_answers_on_the_given_port(tmp_path: Path) -> None:
     db = tmp_path / "serve.sqlite"
     install_builtin(str(db))  # as `healthwatch demo` would, with less data
     dispose_engine(str(db))
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "healthwatch", "serve", "--port", str(port), "--db", str(db)],

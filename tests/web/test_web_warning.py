@@ -256,3 +256,33 @@ def test_viewer_page_has_no_buttons(world) -> None:
         f"/warning/alerts/{ids[SHENYANG]}/acknowledge", data={"csrf_token": _form_csrf(detail.text)}
     )
     assert r.status_code == 403
+
+
+def test_alerts_name_their_regions_in_both_languages(world) -> None:
+    """The list, the detail, the map and the pages name the county with its city, not a bare
+    adcode; English pages add the code to the Chinese name (the hierarchy has no English)."""
+    from healthwatch.regions.hierarchy import all_regions
+
+    client, tokens, ids = world
+    regions = all_regions()
+    anshan = regions[regions[ANSHAN].parent or ""].name + regions[ANSHAN].name
+    assert anshan == "鞍山市铁东区"
+    admin = bearer(tokens["admin"])
+    rows = {a["region"]: a for a in _strict(client.get("/api/v1/warning/alerts", headers=admin))}
+    assert rows[ANSHAN]["region_name_zh"] == anshan
+    assert rows[ANSHAN]["region_name_en"] == f"{anshan} ({ANSHAN})"
+    assert rows[SHENYANG]["region_name_zh"] == "沈阳市和平区"
+    detail = _strict(client.get(f"/api/v1/warning/alerts/{ids[ANSHAN]}", headers=admin))
+    assert detail["region_name_zh"] == anshan
+    fc = _strict(client.get("/api/v1/warning/map", headers=admin))
+    names = {f["properties"]["adcode"]: f["properties"]["name"] for f in fc["features"]}
+    assert names[ANSHAN] == anshan
+    login(client, "duty")
+    for lang, shown in (("zh", anshan), ("en", f"{anshan} ({ANSHAN})")):
+        page = client.get(f"/warning?lang={lang}").text
+        row = re.search(rf'data-alert="{ids[ANSHAN]}".*?</tr>', page, re.S)
+        assert row and f'<td class="regions">{shown}</td>' in row.group(0)
+        alert = client.get(f"/warning/alerts/{ids[ANSHAN]}?lang={lang}").text
+        assert f'<dd id="alert-regions">{shown}</dd>' in alert
+        signals = re.search(r'<table id="signals".*?</table>', alert, re.S)
+        assert signals and f"<td>{shown}</td>" in signals.group(0)

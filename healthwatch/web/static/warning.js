@@ -25,14 +25,17 @@ document.addEventListener("DOMContentLoaded", function () {
       .then(fc => {
         echarts.registerMap("warning", fc);
         chart.setOption({
-          tooltip: { trigger: "item", formatter: p => `${p.name}<br>${
+          // the county with its city (鞍山市铁东区); in English with its adcode too, since the
+          // region hierarchy names regions in Chinese only
+          tooltip: { trigger: "item", formatter: p => `${p.name}${
+            lang === "en" && p.data ? ` (${p.data.adcode})` : ""}<br>${
             p.value >= 0 ? L["level_" + levels[p.value]] : L.warn_no_alert}` },
           visualMap: { type: "piecewise", left: 10, bottom: 10, show: false,
             pieces: levels.map((lvl, i) => ({ value: i, color: page.colours[lvl], label: L["level_" + lvl] })),
             outOfRange: { color: "#eef1f3" } },
           series: [{ type: "map", map: "warning", roam: true, label: { show: false },
             emphasis: { label: { show: true } },
-            data: fc.features.map(f => ({ name: f.properties.name,
+            data: fc.features.map(f => ({ name: f.properties.name, adcode: f.properties.adcode,
               value: f.properties.value === null ? -1 : f.properties.value })) }],
         });
         mapEl.dataset.ready = "1";
