@@ -95,3 +95,58 @@ def test_query_types_patterns_and_limits(api) -> None:
     assert p["field"] == "expires_days" and p["reason_zh"] == "参数 expires_days 须为整数"
     (p,) = _problems(client.post(url, json=[1], headers=h))
     assert p["field"] is None and "对象" in p["reason_zh"]
+
+
+# --- API details (issue 12.4) ----------------------------------------------------------------
+
+ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\+00:00$")
+
+
+def test_values_times_are_iso_utc_like_history(api) -> None:
+    client, tokens = api
+    h = bearer(tokens["admin"])
+    text = (
+        "region,period,element,value\n210302,2026,live_births,1180\n210302,2026,deliveries,1172\n"
+    )
+    files = {"file": ("births.csv", text.encode("utf-8"), "text/csv")}
+    r = client.post("/api/v1/data/imports", files=files, headers=h)
+    assert r.status_code == 200, r.text
+    rows = client.get("/api/v1/data/values?region=210302&period=2026", headers=h).json()["values"]
+    assert rows and all(ISO_UTC.match(row["stored_at"]) for row in rows), rows
+    hist = client.get("/api/v1/data/history?region=210302&period=2026", headers=h)
+    assert hist.status_code == 200, hist.text
+    assert ISO_UTC.match(hist.json()["versions"][0]["stored_at"])
+
+
+def test_unknown_region_of_values_is_404(api) -> None:
+    client, tokens = api
+    r = client.get("/api/v1/data/values?region=999999", headers=bearer(tokens["admin"]))
+    body = assert_error(r, 404, "not_found")
+    assert "999999" in body["message_zh"] and "999999" in body["message_en"]
+
+
+def test_refused_alert_filter_does_not_speak_of_writing(api) -> None:
+    client, tokens = api
+    r = client.get("/api/v1/warning/alerts?status=bogus", headers=bearer(tokens["admin"]))
+    body = assert_error(r, 422, "invalid_input")
+    assert "written" not in body["message_en"] and "写入" not in body["message_zh"]
+    (p,) = body["problems"]
+    assert p["field"] == "status" and "bogus" in p["reason_zh"]
+    assert "," not in p["reason_zh"] and "、open" in p["reason_zh"]  # one list separator
+
+
+def test_evaluation_year_outside_the_plan_is_refused(api) -> None:
+    client, tokens = api
+    h = bearer(tokens["admin"])
+    plan = client.get("/api/v1/plans", headers=h).json()[0]
+    base = f"/api/v1/evaluation/{plan['id']}/status"
+    for year in (1999, plan["start_year"] - 2, plan["end_year"] + 1):
+        body = assert_error(client.get(f"{base}?as_of={year}", headers=h), 422, "invalid_input")
+        (p,) = body["problems"]
+        assert p["field"] == "as_of" and str(year) in p["reason_zh"]
+        assert (
+            str(plan["start_year"] - 1) in p["reason_en"]
+            and str(plan["end_year"]) in p["reason_en"]
+        )
+    for year in (plan["start_year"] - 1, plan["end_year"]):
+        assert client.get(f"{base}?as_of={year}", headers=h).status_code == 200
