@@ -72,6 +72,14 @@ class InputError(HealthwatchError):
         super().__init__(message_en, message_zh, problems)
 
 
+#: The messages of an :class:`InputError` raised by a read (a filter, a query parameter): the
+#: default "nothing was written" is meaningless to someone who wrote nothing.
+READ_REFUSED = (
+    "The request is invalid; see the problems.",
+    "请求参数有误，详见各项问题。",
+)
+
+
 class NotFoundError(HealthwatchError):
     """A named thing (plan, region, series) does not exist."""
 

@@ -152,8 +152,8 @@ def _check_columns(table: Table, required: Iterable[str], optional: Iterable[str
         if column not in seen:
             problems.append(
                 Problem(
-                    "required column is missing",
-                    "缺少必需的列",
+                    f"required column {column!r} is missing",
+                    f"缺少必需的列 {column!r}",
                     file=table.file,
                     line=1,
                     field=column,
@@ -166,8 +166,9 @@ def _check_columns(table: Table, required: Iterable[str], optional: Iterable[str
             if column not in allowed:
                 problems.append(
                     Problem(
-                        f"unknown column (known columns: {', '.join([*required, *optional])})",
-                        f"未知的列（可用的列：{known}）",
+                        f"unknown column {str(column)!r} "
+                        f"(known columns: {', '.join([*required, *optional])})",
+                        f"未知的列 {str(column)!r}（可用的列：{known}）",
                         file=table.file,
                         line=1,
                         field=str(column),

@@ -479,13 +479,16 @@ def _cross_checks(
             continue
         mine = touched[cols].any(axis=1).to_numpy()
         bad = _rule_violations(rule, wide) & mine
-        symbol = OPERATOR_SYMBOL[rule.operator]
         keys = wide.index[bad]
         lines = first_lines(codes, keys)
         for (region, period), ln in zip(keys, lines, strict=True):
-            text = f"{rule.left} {symbol} {rule.right}"
-            en = f"{region} {period}: validation rule {rule.id} violated ({rule.name_en}: {text})"
-            zh = f"{region} {period}：违反校验规则 {rule.id}（{rule.name_zh}：{text}）"
+            row = wide.loc[(region, period)]
+            text_zh = _rule_text(rule, defs, row, "zh")
+            text_en = _rule_text(rule, defs, row, "en")
+            en = (
+                f"{region} {period}: validation rule {rule.id} violated ({rule.name_en}: {text_en})"
+            )
+            zh = f"{region} {period}：违反校验规则 {rule.id}（{rule.name_zh}：{text_zh}）"
             if rule.importance == "high":
                 errors.append(Problem(en, zh, incoming.file, ln, incoming.column("value")))
             else:
@@ -493,6 +496,36 @@ def _cross_checks(
                     _warning("rule", region, period, rule.id, en, zh, ln, rule.importance)
                 )
     return errors, warnings, wide, touched
+
+
+def _rule_text(rule: ValidationRule, defs: Definitions, row: pd.Series, lang: str) -> str:
+    """A rule as a reader can check it: element names and this region-period's values.
+
+    Why: the rule's own expression (``#{live_births} 与 #{deliveries}``) is configuration
+    syntax; a reporter needs to see which of their figures disagree, in their language.
+    """
+    zh = lang == "zh"
+
+    def term(code: str | None, weight: float) -> str:
+        if code is None:
+            return f"{weight:g}"
+        element = defs.elements.get(code)
+        name = (element.name_zh if zh else element.name_en) if element is not None else code
+        value = row.get(code) if code in row.index else None
+        if value is None or pd.isna(value):
+            shown = "未填报" if zh else "not reported"
+        else:
+            shown = f"{float(value):g}"
+        text = f"{name}（{shown}）" if zh else f"{name} ({shown})"
+        return text if weight == 1 else f"{text} × {weight:g}"
+
+    left = " + ".join(term(c, w) for c, w in rule.side("left"))
+    right = " + ".join(term(c, w) for c, w in rule.side("right"))
+    if rule.operator == "compulsory_pair":
+        return f"{left}须与{right}同时填报" if zh else f"{left} must be reported with {right}"
+    if rule.operator == "exclusive_pair":
+        return f"{left}不得与{right}同时填报" if zh else f"{left} must not be reported with {right}"
+    return f"{left} {OPERATOR_SYMBOL[rule.operator]} {right}"
 
 
 def _warning(

@@ -569,7 +569,7 @@ def current_values(
     """Current values (region subtree, period or its year's sub-periods), with status and lock.
 
     Only what ``actor`` may read: inside its region everything, outside only approved values
-    (see :func:`_read_scope`).
+    (see :func:`_read_scope`). An unknown ``region`` raises :class:`NotFoundError`.
     """
     require(actor, "read")
     if session is None:
@@ -584,6 +584,7 @@ def current_values(
         where.append(f"v.element IN ({clause})")
         params.update(names)
     if region:
+        _region_row(session, region)  # an unknown region is an error, not an empty answer
         where.append("v.region LIKE :r")
         params["r"] = _prefix(region) + "%"
     if period:

@@ -29,7 +29,7 @@ import pandas as pd
 from sqlalchemy import delete, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
-from healthwatch.errors import InputError, NotFoundError, Problem
+from healthwatch.errors import READ_REFUSED, InputError, NotFoundError, Problem
 from healthwatch.regions.hierarchy import all_regions, liaoning_regions
 from healthwatch.store.audit import iso_utc
 from healthwatch.store.db import session_scope
@@ -1150,10 +1150,11 @@ def list_alerts(
                 Problem(
                     f"unknown status {status!r}; choose one of "
                     f"{', '.join(STATUSES)}, open, overdue",
-                    f"未知状态 {status!r}；可选：{', '.join(STATUSES)}、open、overdue",
+                    f"未知状态 {status!r}；可选：{'、'.join(STATUSES)}、open、overdue",
                     field="status",
                 )
-            ]
+            ],
+            *READ_REFUSED,
         )
     now = now or datetime.now(UTC)
     query = select(WarningAlert).order_by(WarningAlert.id.desc())

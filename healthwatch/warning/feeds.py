@@ -97,7 +97,7 @@ def validate_counts(
     if missing_cols:
         raise InputError(
             [
-                _problem("required column is missing", "缺少必需的列", file, 1, c)
+                _problem(f"required column {c!r} is missing", f"缺少必需的列 {c!r}", file, 1, c)
                 for c in missing_cols
             ]
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path, PurePath
 from typing import Annotated, Any
 
@@ -19,7 +20,7 @@ from fastapi.security import APIKeyCookie, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from healthwatch.errors import InputError, Problem
+from healthwatch.errors import HealthwatchError, InputError, Problem
 from healthwatch.store.db import session_scope
 from healthwatch.users import require
 from healthwatch.web import views
@@ -536,7 +537,15 @@ def post_detect(
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name
         path.write_bytes(data)
-        counts = read_counts(path, freq)
+        try:
+            counts = read_counts(path, freq)
+        except HealthwatchError as exc:
+            # the user must see their own file name, never the server's temporary path
+            exc.problems = [
+                replace(p, file=p.file.replace(str(path), name)) if p.file else p
+                for p in exc.problems
+            ]
+            raise
     return views.run_detection(counts, method, control)
 
 

@@ -16,6 +16,7 @@ depends on its region (drafts only inside it).
 from __future__ import annotations
 
 import tempfile
+from datetime import datetime
 from pathlib import Path, PurePath
 from typing import Annotated, Any
 
@@ -25,6 +26,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from healthwatch.errors import InputError, Problem
+from healthwatch.store.audit import iso_utc
 from healthwatch.web.api import _ERRORS as ERROR_RESPONSES
 from healthwatch.web.api import AuthDep, cached_answer, scope_key, settings_of
 
@@ -44,6 +46,21 @@ XLSX = EXPORT_MEDIA["xlsx"][0]
 REGION_Q = Query(pattern=r"^\d{6}$", description="行政区划代码 / adcode")
 PERIOD_Q = Query(pattern=r"^\d{4}(Q[1-4]|\d{2})?$", description="2024, 2024Q1, 202401 / 期间")
 _CHUNK = 1 << 20
+
+
+def iso_utc_text(value: Any) -> Any:
+    """A stored moment as ISO 8601 with its UTC offset, as every API answer gives times.
+
+    Why: SQLite hands raw SQL results back as text without a zone
+    (``2026-12-02 05:15:16.165927``), PostgreSQL as an aware datetime; a client must get one
+    format from both, the one ``/data/history`` and the audit log use.
+    """
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return iso_utc(value) if isinstance(value, datetime) else value
 
 
 def _db(request: Request) -> str | None:
@@ -200,7 +217,7 @@ async def get_values(
         frame = current_values(
             _db(request), actor=auth.actor, elements=element or None, region=region, period=period
         )
-        frame["stored_at"] = frame["stored_at"].astype(str)
+        frame["stored_at"] = [iso_utc_text(v) for v in frame["stored_at"]]
         return {
             "count": len(frame),
             "truncated": len(frame) > limit,

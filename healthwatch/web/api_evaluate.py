@@ -26,7 +26,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from healthwatch.errors import NotFoundError
+from healthwatch.errors import READ_REFUSED, InputError, NotFoundError, Problem
 from healthwatch.store.db import session_scope
 from healthwatch.users import Actor, require
 from healthwatch.web import views
@@ -119,6 +119,21 @@ def _where(
     if scope not in known:
         raise NotFoundError(f"No region {scope}.", f"没有行政区划 {scope}。")
     year = as_of if as_of is not None else default_as_of(plan)
+    first, last = int(plan["start_year"]) - 1, int(plan["end_year"])
+    if not first <= year <= last:
+        # an empty 200 for a year the plan never covers reads as "no data yet"
+        raise InputError(
+            [
+                Problem(
+                    f"as_of {year} is outside plan {plan['id']}: choose a year from {first} "
+                    f"(the baseline year) to {last}.",
+                    f"as_of {year} 不在规划 {plan['id']} 的期间内：请选择 {first}（基期）"
+                    f"至 {last} 年。",
+                    field="as_of",
+                )
+            ],
+            *READ_REFUSED,
+        )
     return scope, year, CHILD_LEVEL.get(known[scope].level)
 
 

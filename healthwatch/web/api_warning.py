@@ -24,7 +24,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from healthwatch.errors import InputError, Problem
+from healthwatch.errors import READ_REFUSED, InputError, Problem
 from healthwatch.services import warning as svc
 from healthwatch.store.db import session_scope
 from healthwatch.users import require
@@ -113,7 +113,8 @@ def filter_alerts(
                         f"未知级别 {level!r}；可选 blue、yellow、orange、red",
                         field="level",
                     )
-                ]
+                ],
+                *READ_REFUSED,
             )
         rank = LEVELS.index(base)
         out = [

@@ -16,7 +16,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -171,26 +171,124 @@ def error_body(exc: HealthwatchError) -> tuple[int, dict[str, Any]]:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+#: Where FastAPI says a value came from; the API names a field without it ("date_from").
+_LOCATIONS = {"body", "query", "path", "header", "cookie"}
+
+
+def _field_name(loc: Sequence[Any]) -> str | None:
+    """``("body", "items", 0, "count")`` -> ``items[0].count``; None for the whole body.
+
+    Why: the API's own errors name fields as a user wrote them; FastAPI's ``body.`` /
+    ``query.`` prefix is noise to a caller who sent a query string or a JSON object.
+    """
+    parts = list(loc)
+    if parts and parts[0] in _LOCATIONS:
+        parts = parts[1:]
+    name = ""
+    for part in parts:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += f".{part}" if name else str(part)
+    return name or None
+
+
+def _expected(ctx: dict[str, Any]) -> str:
+    return str(ctx.get("expected", "")).replace("'", "")
+
+
+#: Chinese wording per pydantic error type (``{f}`` the field, ``{ctx keys}`` the limits).
+_ZH_BY_TYPE: dict[str, str] = {
+    "missing": "缺少必填参数 {f}",
+    "extra_forbidden": "不接受参数 {f}",
+    "string_too_short": "参数 {f} 过短：至少 {min_length} 个字符",
+    "string_too_long": "参数 {f} 过长：最多 {max_length} 个字符",
+    "too_short": "参数 {f} 的项数过少：至少 {min_length} 项",
+    "too_long": "参数 {f} 的项数过多：最多 {max_length} 项",
+    "string_pattern_mismatch": "参数 {f} 格式不符：须匹配 {pattern}",
+    "greater_than": "参数 {f} 须大于 {gt}",
+    "greater_than_equal": "参数 {f} 须大于或等于 {ge}",
+    "less_than": "参数 {f} 须小于 {lt}",
+    "less_than_equal": "参数 {f} 须小于或等于 {le}",
+    "enum": "参数 {f} 的取值无效，可选：{expected}",
+    "literal_error": "参数 {f} 的取值无效，可选：{expected}",
+    "int_parsing": "参数 {f} 须为整数",
+    "int_type": "参数 {f} 须为整数",
+    "int_from_float": "参数 {f} 须为整数（不能有小数）",
+    "float_parsing": "参数 {f} 须为数字",
+    "float_type": "参数 {f} 须为数字",
+    "finite_number": "参数 {f} 须为有限的数字",
+    "bool_parsing": "参数 {f} 须为布尔值（true 或 false）",
+    "bool_type": "参数 {f} 须为布尔值（true 或 false）",
+    "string_type": "参数 {f} 须为文本",
+    "date_parsing": "参数 {f} 须为日期（YYYY-MM-DD）",
+    "date_from_datetime_parsing": "参数 {f} 须为日期（YYYY-MM-DD）",
+    "date_from_datetime_inexact": "参数 {f} 须为日期（YYYY-MM-DD），不能带时刻",
+    "date_type": "参数 {f} 须为日期（YYYY-MM-DD）",
+    "datetime_parsing": "参数 {f} 须为时刻（ISO 8601，例如 2026-01-31T08:00:00+08:00）",
+    "datetime_from_date_parsing": "参数 {f} 须为时刻（ISO 8601，例如 2026-01-31T08:00:00+08:00）",
+    "datetime_type": "参数 {f} 须为时刻（ISO 8601）",
+    "list_type": "参数 {f} 须为列表（JSON 数组）",
+    "dict_type": "参数 {f} 须为对象（JSON 对象）",
+    "model_type": "参数 {f} 须为对象（JSON 对象）",
+    "model_attributes_type": "参数 {f} 须为对象（JSON 对象）",
+    "value_error": "参数 {f} 无效：{error}",
+}
+
+
+def _problem(err: Mapping[str, Any]) -> dict[str, Any]:
+    """One pydantic error as a bilingual problem (see :data:`_ZH_BY_TYPE`)."""
+    kind = str(err.get("type", ""))
+    loc = tuple(err.get("loc", ()))
+    ctx = dict(err.get("ctx") or {})
+    msg = str(err.get("msg", "invalid"))
+    if kind == "json_invalid":
+        # FastAPI puts the 0-based character offset where a field name would be: ("body", 83);
+        # a reader counts from 1
+        pos = loc[1] + 1 if len(loc) > 1 and isinstance(loc[1], int) else None
+        detail = str(ctx.get("error", "")).strip()
+        at_zh = f"第 {pos} 个字符处" if pos is not None else ""
+        at_en = f" at character {pos}" if pos is not None else ""
+        return {
+            "reason_en": f"The request body is not valid JSON{at_en}"
+            + (f" ({detail})" if detail else "")
+            + ".",
+            "reason_zh": f"请求正文不是有效的 JSON：{at_zh}无法解析。",
+            "file": None,
+            "line": None,
+            "field": "body",
+        }
+    name = _field_name(loc)
+    shown = name or "请求正文"
+    if "expected" in ctx:
+        ctx["expected"] = _expected(ctx)
+    template = _ZH_BY_TYPE.get(kind)
+    if template is None:
+        zh = f"参数 {shown} 的取值无效"
+    else:
+        if kind == "value_error":
+            ctx["error"] = str(ctx.get("error", msg)).removeprefix("Value error, ")
+        try:
+            zh = template.format(f=shown, **ctx)
+        except (KeyError, IndexError, ValueError):
+            zh = f"参数 {shown} 的取值无效"
+    return {
+        "reason_en": f"Parameter {name}: {msg}" if name else f"Request body: {msg}",
+        "reason_zh": zh,
+        "file": None,
+        "line": None,
+        "field": name,
+    }
+
+
 def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
-    problems = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-        msg = str(err.get("msg", "invalid"))
-        problems.append(
-            {
-                "reason_en": msg,
-                "reason_zh": f"参数 {where} 无效：{msg}",
-                "file": None,
-                "line": None,
-                "field": where or None,
-            }
-        )
+    """FastAPI's validation errors in the API's error format, each reason in both languages."""
     return {
         "code": "invalid_request",
         "error": "InputError",
         "message_zh": "请求参数有误，未作任何修改。",
         "message_en": "The request is invalid; nothing was changed.",
-        "problems": problems,
+        "problems": [_problem(err) for err in exc.errors()],
     }
 
 

@@ -157,6 +157,24 @@ def test_high_importance_rule_rejects_medium_rule_warns_with_missing_value_strat
 def test_compulsory_pair_warns_when_one_side_is_missing():
     checked = validate(incoming([("210302", "2023", "live_births", "1000")]), DEFS, ctx())
     assert [w["code"] for w in checked.warnings] == ["births_need_deliveries"]
+    # the message names the elements and this file's values, never the rule's #{...} syntax
+    (w,) = checked.warnings
+    births, deliveries = DEFS.elements["live_births"], DEFS.elements["deliveries"]
+    assert "#{" not in w["message_zh"] and "#{" not in w["message_en"]
+    assert f"{births.name_zh}（1000）须与{deliveries.name_zh}（未填报）同时填报" in w["message_zh"]
+    assert (
+        f"{births.name_en} (1000) must be reported with {deliveries.name_en} (not reported)"
+        in (w["message_en"])
+    )
+
+
+def test_comparison_rule_message_shows_names_values_and_factor():
+    rows = [("210302", "2023", "live_births", "1000"), ("210302", "2023", "deliveries", "1200")]
+    checked = validate(incoming(rows), DEFS, ctx())
+    (w,) = [w for w in checked.warnings if w["code"] == "live_births_vs_deliveries"]
+    births, deliveries = DEFS.elements["live_births"], DEFS.elements["deliveries"]
+    assert f"{deliveries.name_zh}（1200） ≤ {births.name_zh}（1000） × 1.1" in w["message_zh"]
+    assert f"{deliveries.name_en} (1200) ≤ {births.name_en} (1000) × 1.1" in w["message_en"]
 
 
 def test_modified_z_matches_the_textbook_formula():

@@ -64,8 +64,8 @@ CORPUS: list[tuple[str, bytes | str, str, int | None, str | None]] = [
     ("not_text.csv", b"\xff\xfe\xfa\x80\x81 series", "cannot decode", None, None),
     ("truncated.xlsx", b"PK\x03\x04truncated", "damaged", None, None),
     ("header_only.csv", "series,t,count\n", "no data rows", 2, None),
-    ("unknown.csv", "series,t,cnt\na,1,1\n", "unknown column", 1, "cnt"),
-    ("no_count.csv", "series,t\na,1\n", "required column is missing", 1, "count"),
+    ("unknown.csv", "series,t,cnt\na,1,1\n", "unknown column 'cnt'", 1, "cnt"),
+    ("no_count.csv", "series,t\na,1\n", "required column 'count' is missing", 1, "count"),
     ("no_time.csv", "series,count\na,1\n", "t column", 1, "t"),
     # pandas renames a repeated header to count.1, which read_table then names
     ("twice.csv", "series,t,count,count\na,1,1,1\n", "unknown column", 1, "count.1"),

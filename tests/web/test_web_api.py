@@ -472,7 +472,23 @@ def test_detection_on_an_uploaded_file_equals_the_library(
             data={"method": "ears_c1"},
         )
     problems = assert_error(r, 422, "invalid_input")["problems"]
-    assert problems and all(p["file"] and p["file"].endswith("bad.csv") for p in problems)
+    # the user's own file name, not the server's temporary path
+    assert problems and all(p["file"] == "bad.csv" for p in problems)
+    bad.write_text("region,week,count\na,1,1\n", encoding="utf-8")
+    with bad.open("rb") as fh:
+        r = client.post(
+            "/api/v1/surveillance/detect",
+            headers=h,
+            files={"file": ("badsim.csv", fh, "text/csv")},
+            data={"method": "ears_c1"},
+        )
+    problems = assert_error(r, 422, "invalid_input")["problems"]
+    assert {p["file"] for p in problems} == {"badsim.csv"}
+    # the page shows only the reasons: each must name its column itself
+    for p in problems:
+        assert p["field"] and repr(p["field"]) in p["reason_en"], p
+        assert repr(p["field"]) in p["reason_zh"], p
+    assert {"series", "region"} <= {p["field"] for p in problems}
     with path.open("rb") as fh:
         r = client.post(
             "/api/v1/surveillance/detect",
