@@ -297,6 +297,19 @@ def map_page(request: Request, region: str = "210000") -> HTMLResponse:
     return render(request, "map.html", {"page_data": data}, auth)
 
 
+def _with_target_labels(ratios: dict[str, Any], lang: str) -> list[dict[str, Any]]:
+    """The ratio rows with ``target_label``: comparator and value of the plan's target for
+    the row's resource (the rows carry only the printed Chinese text and the kind)."""
+    from healthwatch.web.views import ratio_target_text
+
+    targets = {t["code"]: t["target"] for t in ratios["targets"]["resources"]}
+    rows = []
+    for row in ratios["resources"]:
+        target = targets.get(row["code"], {"kind": row["target_kind"], "text_zh": row["target"]})
+        rows.append({**row, "target_label": ratio_target_text(target, lang)})
+    return rows
+
+
 @router.get("/access")
 def access_page(request: Request) -> HTMLResponse:
     from healthwatch.web.api import get_coverage, get_ratios
@@ -304,6 +317,7 @@ def access_page(request: Request) -> HTMLResponse:
     auth = page_auth(request)
     lang = language(request)
     ratios = get_ratios(auth, request, None, None)
+    ratios = {**ratios, "resources": _with_target_labels(ratios, lang)}
     coverage = get_coverage(auth, request, False)
     data = {
         "labels": {

