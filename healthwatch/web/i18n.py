@@ -307,6 +307,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "not_reported": ("未报告", "not reported"),
     "on_track": ("正常", "on track"),
     "no_projects": ("该规划未列重大项目。", "The plan lists no projects."),
+    "projects_not_allowed": (
+        "无权查看该规划所在地区的项目进展，请选择本地区的规划。",
+        "You may not read the projects of this plan's region; choose your region's plan.",
+    ),
     "evaluations_title": ("评估记录与报告", "Evaluations and reports"),
     "evaluation_saved": ("评估已保存，记录编号", "Evaluation stored, record"),
     "reports_title": ("评估报告下载", "Report downloads"),

@@ -113,3 +113,47 @@ def test_access_target_cells_show_the_comparator_of_the_target_kind(app: Any, la
         else:
             assert cell.group(1) == f"{SIGN[target['kind']]} {value}"
     assert {"at_least", "approximately"} <= kinds
+
+
+@pytest.mark.parametrize("username", ["anshan", "tiedong", "duty", "dalian"])
+def test_region_bound_users_land_on_a_plan_they_may_read_and_every_link_opens(
+    app: Any, username: str
+) -> None:
+    client = _client(app, username)
+    plans = client.get("/api/v1/plans").json()
+    for query in ["", *(f"?plan={p['id']}" for p in plans)]:
+        html = client.get(f"/plans{query}", headers=HTML).text
+        links = [h.replace("&amp;", "&") for h in re.findall(r'href="(/indicators/[^"]+)"', html)]
+        for link in links:
+            assert client.get(link, headers=HTML).status_code == 200, (username, link)
+        if not query:  # the default is a plan with indicator pages this user can open
+            assert links, username
+    for page in ("/plans", "/projects", "/evaluations"):
+        assert client.get(page, headers=HTML).status_code == 200, (username, page)
+    for link in re.findall(r"<nav>(.*?)</nav>", client.get("/plans", headers=HTML).text, re.S):
+        for href in re.findall(r'href="(/[^"/][^"]*)"', link):
+            if not href.startswith("/api"):
+                assert client.get(href, headers=HTML).status_code == 200, (username, href)
+
+
+def test_a_city_user_opens_its_city_plan_by_default(app: Any) -> None:
+    html = _client(app, "anshan").get("/plans", headers=HTML).text
+    assert f'<option value="{ANSHAN}" selected>' in html
+    assert f'href="/indicators/{ANSHAN}/' in html
+    html = _client(app, "viewer").get("/plans", headers=HTML).text  # a provincial user
+    assert f'<option value="{LIAONING}" selected>' in html
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_error_page_keeps_the_navigation_and_the_language_switch(app: Any, lang: str) -> None:
+    client = _client(app, "anshan")
+    code = re.search(
+        rf'href="/indicators/{LIAONING}/(\w+)',
+        client.get(f"/plans?plan={LIAONING}", headers=HTML).text,
+    )
+    assert code is not None
+    r = client.get(f"/indicators/{LIAONING}/{code.group(1)}?lang={lang}", headers=HTML)
+    assert r.status_code == 403
+    assert "<nav>" in r.text and 'href="/projects"' in r.text
+    assert 'id="lang-switch"' in r.text and 'id="current-user">anshan<' in r.text
+    assert ("210300" in r.text) and ('role="alert"' in r.text)
