@@ -55,6 +55,15 @@ def _chosen(
     return views.default_plan(plans, actor, eligible)
 
 
+def _with_projects(request: Request, plans: list[dict[str, Any]]) -> set[str]:
+    """The plans that list projects: /projects opens one of them (a plan without projects
+    would greet the user with "The plan lists no projects")."""
+    from healthwatch.store.plans import get_plan
+
+    with session_scope(data.settings_of(request).db) as session:
+        return {p["id"] for p in plans if get_plan(session, p["id"]).get("projects")}
+
+
 def _year(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() and 1990 <= int(value) <= 2100 else None
 
@@ -96,7 +105,7 @@ def projects_page(
 ) -> HTMLResponse:
     auth = page_auth(request)
     plans = _plans(request)
-    chosen = _chosen(plans, plan, auth.actor)
+    chosen = _chosen(plans, plan, auth.actor, _with_projects(request, plans))
     result, allowed = None, True
     if chosen:
         try:

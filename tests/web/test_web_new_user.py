@@ -157,3 +157,20 @@ def test_the_error_page_keeps_the_navigation_and_the_language_switch(app: Any, l
     assert "<nav>" in r.text and 'href="/projects"' in r.text
     assert 'id="lang-switch"' in r.text and 'id="current-user">anshan<' in r.text
     assert ("210300" in r.text) and ('role="alert"' in r.text)
+
+
+@pytest.mark.parametrize("username", ["viewer", "admin", "anshan", "duty"])
+def test_projects_opens_a_plan_with_projects_that_the_user_may_read(
+    app: Any, username: str
+) -> None:
+    client = _client(app, username)
+    html = client.get("/projects", headers=HTML).text
+    assert 'id="projects"' in html and 'data-project="' in html, username
+    options = re.findall(r'<option value="([^"]+)"', html)
+    assert {LIAONING, ANSHAN} <= set(options)  # the plan chooser is still there
+    chosen = re.search(r'<option value="([^"]+)" selected', html)
+    assert chosen is not None
+    api = client.get(f"/api/v1/evaluation/{chosen.group(1)}/projects")
+    assert api.status_code == 200 and api.json()["projects"]
+    liaoning = client.get(f"/projects?plan={LIAONING}", headers=HTML)
+    assert liaoning.status_code == 200 and 'id="projects"' not in liaoning.text
