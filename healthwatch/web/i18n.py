@@ -270,6 +270,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "year": ("年份", "Year"),
     "show_on_map": ("在地图上查看", "Show on the map"),
     "forecast_value": ("目标年预测", "Forecast for"),
+    "forecast_for_year": ("{year}年预测", "Forecast for {year}"),
     "no_forecast": ("报告年份不足，无法预测", "too few reports for a forecast"),
     "p_meet": ("达标概率", "P(meet target)"),
     "eval_data_version": ("数据版本", "Data version"),

@@ -90,6 +90,12 @@ def indicator_page(
         "detail": detail,
         "labels": {k: translate(lang, k) for k in CHART_LABELS},
     }
+    fan = detail["forecast_fan"]
+    year = fan[-1]["year"] if fan else detail["indicator"].get("target", {}).get("year")
+    if year is not None:  # "Forecast for" needs its year
+        page_data["labels"]["forecast_value"] = translate(lang, "forecast_for_year").format(
+            year=year
+        )
     years = list(range(int(plan["start_year"]), int(plan["end_year"]) + 1))
     return render(
         request,

@@ -174,3 +174,28 @@ def test_projects_opens_a_plan_with_projects_that_the_user_may_read(
     assert api.status_code == 200 and api.json()["projects"]
     liaoning = client.get(f"/projects?plan={LIAONING}", headers=HTML)
     assert liaoning.status_code == 200 and 'id="projects"' not in liaoning.text
+
+
+def test_indicator_chart_draws_the_target_of_every_kind_and_names_the_forecast_year(
+    app: Any,
+) -> None:
+    client = _client(app, "viewer")
+    status = client.get(f"/api/v1/evaluation/{LIAONING}/status").json()
+    kinds: dict[str, str] = {}
+    for row in status["indicators"]:
+        kind = row["target"].get("kind")
+        if kind in ("at_least", "at_most") and row["target"].get("value") is not None:
+            kinds.setdefault(kind, row["code"])
+    assert set(kinds) == {"at_least", "at_most"}
+    for kind, code in kinds.items():
+        html = client.get(f"/indicators/{LIAONING}/{code}?lang=en", headers=HTML).text
+        data = _page_data(html)
+        detail = data["detail"]
+        target = detail["indicator"]["target"]
+        goal = target["goal"] if target["goal"] is not None else target["value"]
+        assert detail["target_path"] and detail["target_path"][-1] == [target["year"], goal]
+        assert detail["target_goal"] == goal, kind
+        bound = "low" if kind == "at_least" else "high"
+        assert detail["target_band"][bound] == goal, kind
+        label = data["labels"]["forecast_value"]
+        assert re.fullmatch(r"Forecast for \d{4}", label), label
