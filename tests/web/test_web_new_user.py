@@ -68,6 +68,15 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 
 def _client(app: Any, username: str) -> TestClient:
+    """One logged-in client per user and app: logging in again for every test would run into
+    the login rate limit (all test clients share one address)."""
+    clients: dict[str, TestClient] = app.state.__dict__.setdefault("test_clients", {})
+    if username not in clients:
+        clients[username] = _login(app, username)
+    return clients[username]
+
+
+def _login(app: Any, username: str) -> TestClient:
     client = TestClient(app)
     page = client.get("/login?next=/plans", headers=HTML)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
