@@ -279,6 +279,19 @@ def _rank(rows: list[dict[str, Any]], direction: str) -> list[dict[str, Any]]:
     return ranked + none
 
 
+def _goal(target: dict[str, Any]) -> float | None:
+    """The value the target line ends at: the evaluation's goal, else, for a target that is a
+    bound or a level (at least / at most / below / equal / about), its own value. Why: the
+    evaluation sets ``goal`` only for some kinds, and an "at most 4.5‰" target without a line
+    left the chart with no target at all."""
+    if target.get("goal") is not None:
+        return float(target["goal"])
+    kinds = ("at_least", "at_most", "below", "count_cap", "equal", "approximately")
+    if target.get("kind") in kinds and target.get("value") is not None:
+        return float(target["value"])
+    return None
+
+
 def indicator_detail(
     request: Request,
     actor: Actor,
@@ -304,9 +317,13 @@ def indicator_detail(
         [] if series is None else [{"year": int(y), "value": _num(v)} for y, v in series.items()]
     )
     target, base = head["target"], head["baseline"]
+    goal = _goal(target)
     path = []
-    if base.get("year") is not None and base.get("value") is not None and target.get("goal"):
-        path = [[base["year"], base["value"]], [target["year"], target["goal"]]]
+    if goal is not None and target.get("year") is not None:
+        if base.get("year") is not None and base.get("value") is not None:
+            path = [[base["year"], base["value"]], [target["year"], goal]]
+        else:  # no baseline: the goal as a level line over the plan period
+            path = [[int(plan["start_year"]), goal], [target["year"], goal]]
     fc, latest = head["forecast"], head["latest"]
     fan = []
     if fc.get("value") is not None and latest.get("year") is not None:
@@ -316,10 +333,10 @@ def indicator_detail(
             {"year": fc["year"], "value": fc["value"], "low": fc["low"], "high": fc["high"]},
         ]  # fmt: skip
     band = {"low": target.get("low"), "high": target.get("high")}
-    if target.get("kind") in ("at_least",) and target.get("goal") is not None:
-        band = {"low": target["goal"], "high": None}
-    elif target.get("kind") in ("at_most", "below", "count_cap") and target.get("goal"):
-        band = {"low": None, "high": target["goal"]}
+    if target.get("kind") in ("at_least",) and goal is not None:
+        band = {"low": goal, "high": None}
+    elif target.get("kind") in ("at_most", "below", "count_cap") and goal is not None:
+        band = {"low": None, "high": goal}
     subs = [
         {
             "adcode": r["region"],
@@ -342,6 +359,7 @@ def indicator_detail(
         "indicator": _result_row(head, lang, unit_label),
         "series": points,
         "target_path": path,
+        "target_goal": goal,
         "target_band": band,
         "forecast_fan": fan,
         "status_by_year": head.get("status_by_year", {}),

@@ -270,6 +270,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "year": ("年份", "Year"),
     "show_on_map": ("在地图上查看", "Show on the map"),
     "forecast_value": ("目标年预测", "Forecast for"),
+    "forecast_for_year": ("{year}年预测", "Forecast for {year}"),
     "no_forecast": ("报告年份不足，无法预测", "too few reports for a forecast"),
     "p_meet": ("达标概率", "P(meet target)"),
     "eval_data_version": ("数据版本", "Data version"),
@@ -307,6 +308,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "not_reported": ("未报告", "not reported"),
     "on_track": ("正常", "on track"),
     "no_projects": ("该规划未列重大项目。", "The plan lists no projects."),
+    "projects_not_allowed": (
+        "无权查看该规划所在地区的项目进展，请选择本地区的规划。",
+        "You may not read the projects of this plan's region; choose your region's plan.",
+    ),
     "evaluations_title": ("评估记录与报告", "Evaluations and reports"),
     "evaluation_saved": ("评估已保存，记录编号", "Evaluation stored, record"),
     "reports_title": ("评估报告下载", "Report downloads"),

@@ -87,9 +87,11 @@ def page_auth(request: Request) -> Auth:
     if not request.cookies.get("hw_session"):
         raise LoginRedirect(target)
     try:
-        return authenticate_request(request, settings.db, idle=settings.idle_timeout)
+        auth = authenticate_request(request, settings.db, idle=settings.idle_timeout)
     except AuthenticationError:
         raise LoginRedirect(target, "ended") from None
+    request.state.page_auth = auth  # the error page of this request keeps the navigation
+    return auth
 
 
 def here_without_lang(request: Request) -> str:
@@ -135,7 +137,26 @@ def error_page(
         "message_en": message_en,
         "problems": problems,
     }
-    return render(request, "error.html", context, None, status)
+    return render(request, "error.html", context, _quiet_auth(request), status)
+
+
+def _quiet_auth(request: Request) -> Auth | None:
+    """The session of a request that ended in an error, if it has a live one: the error page
+    then keeps the navigation bar (a user refused one page goes on to another), else None.
+
+    The page's own check has usually run (kept on ``request.state``); otherwise the cookie is
+    checked here, and any failure just means the page is shown without the navigation.
+    """
+    known = getattr(request.state, "page_auth", None)
+    if isinstance(known, Auth):
+        return known
+    if not request.cookies.get("hw_session") or request.url.path.startswith("/api/"):
+        return None
+    settings = _settings(request)
+    try:
+        return authenticate_request(request, settings.db, idle=settings.idle_timeout)
+    except HealthwatchError:
+        return None
 
 
 # --- login and language --------------------------------------------------------------------
@@ -235,13 +256,16 @@ def home() -> Response:
 @router.get("/plans")
 def plans_page(request: Request, plan: str | None = None) -> HTMLResponse:
     from healthwatch.store.plans import list_plans
-    from healthwatch.web.views import plan_overview
+    from healthwatch.web.views import default_plan, plan_overview, read_scope
 
     auth = page_auth(request)
     lang = language(request)
     with session_scope(_settings(request).db) as session:
         plans = list_plans(session)
-        chosen = plan if plan in {p["id"] for p in plans} else (plans[-1]["id"] if plans else None)
+        by_id = {p["id"]: p for p in plans}
+        picked = by_id.get(plan or "") or default_plan(plans, auth.actor)
+        chosen = picked["id"] if picked else None
+        scope = read_scope(auth.actor, str(picked["region"])) if picked else None
         overview = plan_overview(session, chosen, lang) if chosen else None
     status = None
     if overview is not None:  # latest value and status of each indicator (evaluation pages)
@@ -259,6 +283,13 @@ def plans_page(request: Request, plan: str | None = None) -> HTMLResponse:
             "chosen": chosen,
             "overview": overview,
             "status": status,
+            # where the indicator links open: nowhere when the user may read none of the
+            # plan's regions, the user's own region when only that part is readable
+            "link_query": None
+            if scope is None
+            else ""
+            if picked and scope == picked["region"]
+            else f"?region={scope}",
             "page_data": {
                 "by_nature": chart,
                 "labels": {n: translate(lang, f"nature_{n}") for n in chart},
@@ -300,6 +331,19 @@ def map_page(request: Request, region: str = "210000") -> HTMLResponse:
     return render(request, "map.html", {"page_data": data}, auth)
 
 
+def _with_target_labels(ratios: dict[str, Any], lang: str) -> list[dict[str, Any]]:
+    """The ratio rows with ``target_label``: comparator and value of the plan's target for
+    the row's resource (the rows carry only the printed Chinese text and the kind)."""
+    from healthwatch.web.views import ratio_target_text
+
+    targets = {t["code"]: t["target"] for t in ratios["targets"]["resources"]}
+    rows = []
+    for row in ratios["resources"]:
+        target = targets.get(row["code"], {"kind": row["target_kind"], "text_zh": row["target"]})
+        rows.append({**row, "target_label": ratio_target_text(target, lang)})
+    return rows
+
+
 @router.get("/access")
 def access_page(request: Request) -> HTMLResponse:
     from healthwatch.web.api import get_coverage, get_ratios
@@ -307,6 +351,7 @@ def access_page(request: Request) -> HTMLResponse:
     auth = page_auth(request)
     lang = language(request)
     ratios = get_ratios(auth, request, None, None)
+    ratios = {**ratios, "resources": _with_target_labels(ratios, lang)}
     coverage = get_coverage(auth, request, False)
     data = {
         "labels": {

@@ -16,7 +16,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from healthwatch.errors import InputError, PermissionDeniedError, Problem
 from healthwatch.store.db import session_scope
+from healthwatch.users import Actor
 from healthwatch.web import api_evaluate as data
+from healthwatch.web import views
 from healthwatch.web.forms import PostedForm, handle_form
 from healthwatch.web.i18n import translate
 from healthwatch.web.pages import language, page_auth, render
@@ -43,11 +45,23 @@ def _plans(request: Request) -> list[dict[str, Any]]:
         return list_plans(session)
 
 
-def _chosen(plans: list[dict[str, Any]], plan: str | None) -> dict[str, Any] | None:
+def _chosen(
+    plans: list[dict[str, Any]], plan: str | None, actor: Actor, eligible: set[str] | None = None
+) -> dict[str, Any] | None:
+    """The plan the address names, else one the user may read (:func:`views.default_plan`)."""
     by_id = {p["id"]: p for p in plans}
     if plan in by_id:
         return by_id[plan]
-    return plans[-1] if plans else None
+    return views.default_plan(plans, actor, eligible)
+
+
+def _with_projects(request: Request, plans: list[dict[str, Any]]) -> set[str]:
+    """The plans that list projects: /projects opens one of them (a plan without projects
+    would greet the user with "The plan lists no projects")."""
+    from healthwatch.store.plans import get_plan
+
+    with session_scope(data.settings_of(request).db) as session:
+        return {p["id"] for p in plans if get_plan(session, p["id"]).get("projects")}
 
 
 def _year(value: str | None) -> int | None:
@@ -76,6 +90,12 @@ def indicator_page(
         "detail": detail,
         "labels": {k: translate(lang, k) for k in CHART_LABELS},
     }
+    fan = detail["forecast_fan"]
+    year = fan[-1]["year"] if fan else detail["indicator"].get("target", {}).get("year")
+    if year is not None:  # "Forecast for" needs its year
+        page_data["labels"]["forecast_value"] = translate(lang, "forecast_for_year").format(
+            year=year
+        )
     years = list(range(int(plan["start_year"]), int(plan["end_year"]) + 1))
     return render(
         request,
@@ -91,17 +111,20 @@ def projects_page(
 ) -> HTMLResponse:
     auth = page_auth(request)
     plans = _plans(request)
-    chosen = _chosen(plans, plan)
-    result = (
-        data.plan_projects(request, auth.actor, chosen["id"], _year(as_of), language(request))
-        if chosen
-        else None
-    )
+    chosen = _chosen(plans, plan, auth.actor, _with_projects(request, plans))
+    result, allowed = None, True
+    if chosen:
+        try:
+            result = data.plan_projects(
+                request, auth.actor, chosen["id"], _year(as_of), language(request)
+            )
+        except PermissionDeniedError:  # the chooser stays; the page says why nothing is shown
+            allowed = False
     years = list(range(int(chosen["start_year"]), int(chosen["end_year"]) + 1)) if chosen else []
     return render(
         request,
         "projects.html",
-        {"plans": plans, "chosen": chosen, "result": result, "years": years},
+        {"plans": plans, "chosen": chosen, "result": result, "years": years, "allowed": allowed},
         auth,
     )
 
@@ -112,7 +135,7 @@ def evaluations_page(
 ) -> HTMLResponse:
     auth = page_auth(request)
     plans = _plans(request)
-    chosen = _chosen(plans, plan)
+    chosen = _chosen(plans, plan, auth.actor)
     year = _year(as_of) or (data.default_as_of(chosen) if chosen else None)
     rows = data.stored(request, auth.actor, chosen["id"] if chosen else None)
     reports = []

@@ -16,6 +16,7 @@ from fastapi import Path as PathParam
 from sqlalchemy.orm import Session
 
 from healthwatch.errors import InputError, NotFoundError, Problem
+from healthwatch.users import Actor
 
 ADCODE_PATH = PathParam(..., pattern=r"^\d{6}$", description="行政区划代码 / adcode")
 TOKEN_ID_PATH = PathParam(..., ge=1, le=2**31 - 1, description="令牌编号 / token id")
@@ -78,6 +79,25 @@ def target_text(target: dict[str, Any], unit: str, lang: str) -> str:
     return f"{text} ({year})" if year else text
 
 
+def ratio_target_text(target: dict[str, Any], lang: str) -> str:
+    """The comparator and value of a per-capita target (``≥ 4.6``, ``约 8`` / ``about 8``).
+
+    Why from the target's kind and value rather than its printed text: the printed text carries
+    the operator only when the plan printed one (``implicit_operator``) and is Chinese only; the
+    kind is what the target evaluates by, so the cell says exactly what is checked, in either
+    language. The resource column already says "per 1,000" or "per 10,000".
+    """
+    kind = str(target.get("kind", ""))
+    value, low, high = target.get("value"), target.get("low"), target.get("high")
+    if kind == "approximately" and value is not None:
+        return f"{'about' if lang == 'en' else '约'} {_num(value)}"
+    if kind in _SIGN and value is not None:
+        return f"{_SIGN[kind]} {_num(value)}"
+    if kind == "range" and low is not None and high is not None:
+        return f"{_num(low)}–{_num(high)}"
+    return str(target.get("text_zh", ""))
+
+
 def baseline_text(baselines: list[dict[str, Any]] | None, unit: str, lang: str) -> str:
     """The latest baseline the plan states, as 'value unit (year)'."""
     if not baselines:
@@ -87,6 +107,54 @@ def baseline_text(baselines: list[dict[str, Any]] | None, unit: str, lang: str) 
     return (
         f"{sign}{_num(b['value'])} {_unit_label(b.get('unit_printed') or unit, lang)} ({b['year']})"
     )
+
+
+def read_scope(actor: Actor, plan_region: str) -> str | None:
+    """The region in which ``actor`` may read a plan's evaluation, or None.
+
+    The plan's own region when :func:`healthwatch.users.require` allows reading it; else the
+    actor's region when that lies inside the plan's region (a city reporter reads the
+    provincial plan for its city, a county reporter its city's plan for its county: the pages
+    then pass ``?region=``); else None (nothing of the plan's evaluation can be opened).
+    """
+    from dataclasses import replace
+
+    from healthwatch.users import in_region_scope
+
+    if not actor.can("read"):
+        return None
+    if in_region_scope(actor, plan_region):
+        return plan_region
+    if actor.region and in_region_scope(replace(actor, region=plan_region), actor.region):
+        return actor.region
+    return None
+
+
+def _depth(adcode: str) -> int:
+    """0 province, 1 city, 2 county (GB/T 2260)."""
+    return 0 if adcode.endswith("0000") else 1 if adcode.endswith("00") else 2
+
+
+def default_plan(
+    plans: list[dict[str, Any]], actor: Actor, eligible: set[str] | None = None
+) -> dict[str, Any] | None:
+    """The plan a page opens when the address names none: one the user may read.
+
+    First the broadest plan the user may read whole (the province's for a provincial user,
+    the city's for a city user); else the nearest plan above the user's region, read for that
+    region; else the last plan (its targets can still be shown). ``eligible`` limits the
+    choice (e.g. plans with projects) when any of them qualifies.
+    """
+    pool = [p for p in plans if eligible is None or p["id"] in eligible] or plans
+    if not pool:
+        return None
+    whole = [p for p in pool if read_scope(actor, str(p["region"])) == p["region"]]
+    if whole:
+        return min(reversed(whole), key=lambda p: _depth(str(p["region"])))
+    part = [p for p in pool if read_scope(actor, str(p["region"])) is not None]
+    if part:
+        return max(reversed(part), key=lambda p: _depth(str(p["region"])))
+    return pool[-1]
 
 
 def plan_overview(session: Session, plan_id: str, lang: str = "zh") -> dict[str, Any]:

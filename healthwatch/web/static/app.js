@@ -202,7 +202,7 @@
         low[i] = lo; width[i] = hi - lo; mid[i] = fan[0].value + k * (fan[1].value - fan[0].value);
       }
     }
-    const goal = d.indicator.target.goal;
+    const goal = d.target_goal;  // the goal, or a bound's own value (at most / at least / equal)
     pending.push(drawn(indicatorChart));
     indicatorChart.setOption({
       tooltip: { trigger: "axis", formatter: ps => {

@@ -1,0 +1,210 @@
+"""What a new user met on the demo's pages (issue 12), on SQLite and PostgreSQL.
+
+Each test reads the page as a browser gets it (HTML through TestClient) and checks what the user
+sees: the target cells of /access, the plan a region-bound user lands on and the links it offers,
+the error page's layout, the indicator chart's target line, the default of /projects, the
+post/redirect/get of /data uploads and the users form after a refusal.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from _webhelp import PASSWORD, populate
+from conftest import PG_ADMIN_DSN, _pg_unavailable
+from fastapi.testclient import TestClient
+
+from healthwatch.services.data import load_demo_data
+from healthwatch.store.db import dispose_engine
+from healthwatch.users import LOCAL_ADMIN
+from healthwatch.web import create_app
+
+HTML = {"accept": "text/html"}
+LIAONING, ANSHAN = "liaoning-2021-2025", "anshan-2021-2025"
+SIGN = {"at_least": "≥", "at_most": "≤", "equal": "=", "below": "<"}
+
+
+def _postgres_database() -> Iterator[str]:
+    import psycopg
+
+    name = f"hw_{secrets.token_hex(6)}"
+    try:
+        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        _pg_unavailable(str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    url = f"{base}/{name}"
+    try:
+        yield url
+    finally:
+        dispose_engine(url)
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The demo's data (plans, synthetic panel, facilities) and one user per role and scope."""
+    if request.param == "sqlite":
+        db = f"sqlite:///{tmp_path_factory.mktemp('newuser') / 'demo.sqlite'}"
+        populate(db)
+        load_demo_data(db, actor=LOCAL_ADMIN)
+        yield create_app(db)
+        dispose_engine(db)
+    else:
+        for db in _postgres_database():
+            populate(db)
+            load_demo_data(db, actor=LOCAL_ADMIN)
+            yield create_app(db)
+
+
+def _client(app: Any, username: str) -> TestClient:
+    """One logged-in client per user and app: logging in again for every test would run into
+    the login rate limit (all test clients share one address)."""
+    clients: dict[str, TestClient] = app.state.__dict__.setdefault("test_clients", {})
+    if username not in clients:
+        clients[username] = _login(app, username)
+    return clients[username]
+
+
+def _login(app: Any, username: str) -> TestClient:
+    client = TestClient(app)
+    page = client.get("/login?next=/plans", headers=HTML)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    r = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    return client
+
+
+def _page_data(html: str) -> Any:
+    found = re.search(r'<script type="application/json" id="page-data">(.*?)</script>', html)
+    assert found is not None
+    return json.loads(found.group(1))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_access_target_cells_show_the_comparator_of_the_target_kind(app: Any, lang: str) -> None:
+    client = _client(app, "viewer")
+    by_name = {}  # the resource column shows the target's name in the page's language
+    for t in client.get("/api/v1/access/ratios").json()["targets"]["resources"]:
+        by_name[t["name_zh"]] = by_name[t["name_en"]] = t["target"]
+    html = client.get(f"/access?lang={lang}", headers=HTML).text
+    assert "comparator_" not in html
+    table = re.search(r'<table id="ratios".*?</table>', html, flags=re.S)
+    assert table is not None
+    rows = re.findall(r"<tr class=\"status-\w+\">(.*?)</tr>", table.group(0), flags=re.S)
+    assert rows
+    kinds = set()
+    for row in rows:
+        name = re.findall(r"<td>(.*?)</td>", row)[1]
+        cell = re.search(r'<td class="target">(.*?)</td>', row)
+        assert cell is not None
+        target = by_name[name]
+        kinds.add(target["kind"])
+        value = f"{target['value']:g}"
+        if target["kind"] == "approximately":
+            assert cell.group(1) == ("about " if lang == "en" else "约 ") + value
+        else:
+            assert cell.group(1) == f"{SIGN[target['kind']]} {value}"
+    assert {"at_least", "approximately"} <= kinds
+
+
+@pytest.mark.parametrize("username", ["anshan", "tiedong", "duty", "dalian"])
+def test_region_bound_users_land_on_a_plan_they_may_read_and_every_link_opens(
+    app: Any, username: str
+) -> None:
+    client = _client(app, username)
+    plans = client.get("/api/v1/plans").json()
+    for query in ["", *(f"?plan={p['id']}" for p in plans)]:
+        html = client.get(f"/plans{query}", headers=HTML).text
+        links = [h.replace("&amp;", "&") for h in re.findall(r'href="(/indicators/[^"]+)"', html)]
+        for link in links:
+            assert client.get(link, headers=HTML).status_code == 200, (username, link)
+        if not query:  # the default is a plan with indicator pages this user can open
+            assert links, username
+    for page in ("/plans", "/projects", "/evaluations"):
+        assert client.get(page, headers=HTML).status_code == 200, (username, page)
+    for link in re.findall(r"<nav>(.*?)</nav>", client.get("/plans", headers=HTML).text, re.S):
+        for href in re.findall(r'href="(/[^"/][^"]*)"', link):
+            if not href.startswith("/api"):
+                assert client.get(href, headers=HTML).status_code == 200, (username, href)
+
+
+def test_a_city_user_opens_its_city_plan_by_default(app: Any) -> None:
+    html = _client(app, "anshan").get("/plans", headers=HTML).text
+    assert f'<option value="{ANSHAN}" selected>' in html
+    assert f'href="/indicators/{ANSHAN}/' in html
+    html = _client(app, "viewer").get("/plans", headers=HTML).text  # a provincial user
+    assert f'<option value="{LIAONING}" selected>' in html
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_error_page_keeps_the_navigation_and_the_language_switch(app: Any, lang: str) -> None:
+    client = _client(app, "anshan")
+    code = re.search(
+        rf'href="/indicators/{LIAONING}/(\w+)',
+        client.get(f"/plans?plan={LIAONING}", headers=HTML).text,
+    )
+    assert code is not None
+    r = client.get(f"/indicators/{LIAONING}/{code.group(1)}?lang={lang}", headers=HTML)
+    assert r.status_code == 403
+    assert "<nav>" in r.text and 'href="/projects"' in r.text
+    assert 'id="lang-switch"' in r.text and 'id="current-user">anshan<' in r.text
+    assert ("210300" in r.text) and ('role="alert"' in r.text)
+
+
+@pytest.mark.parametrize("username", ["viewer", "admin", "anshan", "duty"])
+def test_projects_opens_a_plan_with_projects_that_the_user_may_read(
+    app: Any, username: str
+) -> None:
+    client = _client(app, username)
+    html = client.get("/projects", headers=HTML).text
+    assert 'id="projects"' in html and 'data-project="' in html, username
+    options = re.findall(r'<option value="([^"]+)"', html)
+    assert {LIAONING, ANSHAN} <= set(options)  # the plan chooser is still there
+    chosen = re.search(r'<option value="([^"]+)" selected', html)
+    assert chosen is not None
+    api = client.get(f"/api/v1/evaluation/{chosen.group(1)}/projects")
+    assert api.status_code == 200 and api.json()["projects"]
+    liaoning = client.get(f"/projects?plan={LIAONING}", headers=HTML)
+    assert liaoning.status_code == 200 and 'id="projects"' not in liaoning.text
+
+
+def test_indicator_chart_draws_the_target_of_every_kind_and_names_the_forecast_year(
+    app: Any,
+) -> None:
+    client = _client(app, "viewer")
+    status = client.get(f"/api/v1/evaluation/{LIAONING}/status").json()
+    kinds: dict[str, str] = {}
+    for row in status["indicators"]:
+        kind = row["target"].get("kind")
+        if kind in ("at_least", "at_most") and row["target"].get("value") is not None:
+            kinds.setdefault(kind, row["code"])
+    assert set(kinds) == {"at_least", "at_most"}
+    for kind, code in kinds.items():
+        html = client.get(f"/indicators/{LIAONING}/{code}?lang=en", headers=HTML).text
+        data = _page_data(html)
+        detail = data["detail"]
+        target = detail["indicator"]["target"]
+        goal = target["goal"] if target["goal"] is not None else target["value"]
+        assert detail["target_path"] and detail["target_path"][-1] == [target["year"], goal]
+        assert detail["target_goal"] == goal, kind
+        bound = "low" if kind == "at_least" else "high"
+        assert detail["target_band"][bound] == goal, kind
+        label = data["labels"]["forecast_value"]
+        assert re.fullmatch(r"Forecast for \d{4}", label), label
