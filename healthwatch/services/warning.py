@@ -73,6 +73,7 @@ from healthwatch.warning.lifecycle import (
     next_status,
 )
 from healthwatch.warning.notify import RetryPolicy, deliver, send_email, send_webhook
+from healthwatch.warning.reasons import fused_reason, single_case_reason
 
 if TYPE_CHECKING:
     from healthwatch.warning.fusion import SourceCorrelation
@@ -1098,7 +1099,47 @@ def _scan(
 # -- alerts -------------------------------------------------------------------------------------
 
 
+def alert_reason(a: WarningAlert) -> tuple[str, str]:
+    """(zh, en) reason of ``a``, written again from its structured fields where its kind allows.
+
+    Why not the stored text: alerts raised before the reasons named things read ``就 fever
+    发出信号`` and ``in 210302``; written again, every alert reads with names. The sources'
+    independent groups are the sources themselves (the platform's rules group none). Alerts of
+    other kinds (scan clusters) keep their stored text, which names no code.
+    """
+    evidence = a.evidence or {}
+    sources = [str(s) for s in evidence.get("sources", [])]
+    if a.kind != "fused" or a.method not in ("single_case", "fisher", "stouffer"):
+        return a.reason_zh, a.reason_en
+    names_zh, names_en = integrate.reason_names()
+    if a.method == "single_case":
+        return single_case_reason(
+            region=a.region,
+            syndrome=a.syndrome,
+            n_cases=len(evidence.get("signals", [])),
+            sources=sources,
+            names_zh=names_zh,
+            names_en=names_en,
+        )
+    return fused_reason(
+        first=a.first_date,
+        last=a.last_date,
+        n_groups=len(set(sources)),
+        sources=sources,
+        region=a.region,
+        others=[r for r in a.regions or [] if r != a.region],
+        syndrome=a.syndrome,
+        p=a.p_value,
+        method=a.method,
+        corrected="correlation" in evidence,
+        level=a.level,
+        names_zh=names_zh,
+        names_en=names_en,
+    )
+
+
 def _alert_dict(a: WarningAlert, now: datetime, *, evidence: bool = False) -> dict[str, Any]:
+    reason_zh, reason_en = alert_reason(a)
     out: dict[str, Any] = {
         "id": a.id,
         "kind": a.kind,
@@ -1114,8 +1155,8 @@ def _alert_dict(a: WarningAlert, now: datetime, *, evidence: bool = False) -> di
         "p_value": a.p_value,
         "method": a.method,
         "sources": (a.evidence or {}).get("sources", []),
-        "reason_zh": a.reason_zh,
-        "reason_en": a.reason_en,
+        "reason_zh": reason_zh,
+        "reason_en": reason_en,
         "created_at": iso_utc(a.created_at),
         "due_at": iso_utc(a.due_at),
         "verified_at": iso_utc(a.verified_at) if a.verified_at else None,

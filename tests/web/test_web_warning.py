@@ -286,3 +286,37 @@ def test_alerts_name_their_regions_in_both_languages(world) -> None:
         assert f'<dd id="alert-regions">{shown}</dd>' in alert
         signals = re.search(r'<table id="signals".*?</table>', alert, re.S)
         assert signals and f"<td>{shown}</td>" in signals.group(0)
+
+
+def _row(page: str, alert_id: int) -> str:
+    found = re.search(rf'data-alert="{alert_id}".*?</tr>', page, re.S)
+    assert found, page
+    return found.group(0)
+
+
+def test_stored_alert_reasons_read_with_names_not_codes(world, db_url) -> None:
+    """Issue 12: an alert stored with codes in its reason (``就 fever 发出信号``, ``in 210302``)
+    reads with the syndrome's and county's names on both pages, in Chinese and English."""
+    from sqlalchemy import update
+
+    from healthwatch.store.db import session_scope
+    from healthwatch.store.warning_models import WarningAlert
+
+    client, _, ids = world
+    with session_scope(db_url) as session:
+        session.execute(
+            update(WarningAlert)
+            .where(WarningAlert.id == ids[ANSHAN])
+            .values(
+                reason_zh=f"2 个独立来源在 {ANSHAN} 就 fever 发出信号",
+                reason_en=f"2 sources signalled fever in {ANSHAN}",
+            )
+        )
+    login(client, "duty")
+    zh = client.get(f"/warning/alerts/{ids[ANSHAN]}").text
+    lead = re.search(r'<p class="lead">(.*?)</p>', zh, re.S)
+    assert lead and "就发热发出信号" in lead.group(1) and "鞍山市铁东区" in lead.group(1)
+    assert "fever" not in lead.group(1) and ANSHAN not in lead.group(1)
+    en = client.get(f"/warning/alerts/{ids[ANSHAN]}?lang=en").text
+    lead = re.search(r'<p class="lead">(.*?)</p>', en, re.S)
+    assert lead and f"signalled fever in 鞍山市铁东区 ({ANSHAN})" in lead.group(1)
