@@ -1140,6 +1140,7 @@ def alert_reason(a: WarningAlert) -> tuple[str, str]:
 
 def _alert_dict(a: WarningAlert, now: datetime, *, evidence: bool = False) -> dict[str, Any]:
     reason_zh, reason_en = alert_reason(a)
+    sources = [str(s) for s in (a.evidence or {}).get("sources", [])]
     out: dict[str, Any] = {
         "id": a.id,
         "kind": a.kind,
@@ -1154,7 +1155,9 @@ def _alert_dict(a: WarningAlert, now: datetime, *, evidence: bool = False) -> di
         "status_zh": STATUSES.get(a.status, a.status),
         "p_value": a.p_value,
         "method": a.method,
-        "sources": (a.evidence or {}).get("sources", []),
+        "sources": sources,
+        "sources_zh": [SOURCES[s].name_zh if s in SOURCES else s for s in sources],
+        "sources_en": [SOURCES[s].name_en if s in SOURCES else s for s in sources],
         "reason_zh": reason_zh,
         "reason_en": reason_en,
         "created_at": iso_utc(a.created_at),

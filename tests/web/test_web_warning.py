@@ -320,3 +320,23 @@ def test_stored_alert_reasons_read_with_names_not_codes(world, db_url) -> None:
     en = client.get(f"/warning/alerts/{ids[ANSHAN]}?lang=en").text
     lead = re.search(r'<p class="lead">(.*?)</p>', en, re.S)
     assert lead and f"signalled fever in 鞍山市铁东区 ({ANSHAN})" in lead.group(1)
+
+
+def test_sources_are_named_in_the_page_language(world) -> None:
+    """Issue 12: the Sources column and the signals table name each source (``发热门诊就诊`` /
+    ``fever-clinic visits``), not its code (``fever_clinic``)."""
+    from healthwatch.warning.catalogue import SOURCES
+
+    client, _, ids = world
+    login(client, "duty")
+    for lang in ("zh", "en"):
+        names = [
+            getattr(SOURCES[code], f"name_{lang}")
+            for code in ("fever_clinic", "pharmacy_antipyretic")
+        ]
+        row = _row(client.get(f"/warning?lang={lang}").text, ids[ANSHAN])
+        assert all(name in row for name in names) and "fever_clinic" not in row
+        alert = client.get(f"/warning/alerts/{ids[ANSHAN]}?lang={lang}").text
+        signals = re.search(r'<table id="signals".*?</table>', alert, re.S)
+        assert signals and all(f"<td>{name}</td>" in signals.group(0) for name in names)
+        assert "fever_clinic" not in signals.group(0)
