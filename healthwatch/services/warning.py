@@ -1245,6 +1245,9 @@ def alert_detail(session: Session, alert_id: int, *, actor: Actor = LOCAL_ADMIN)
     require(actor, "read")
     alert = _get_alert(session, alert_id, actor)
     out = _alert_dict(alert, datetime.now(UTC), evidence=True)
+    # the raise step's note is the system's reason (stored in Chinese only): both languages
+    # are given from the alert's reason; a person's note is given as it was written
+    raised = (out["reason_zh"], out["reason_en"])
     out["events"] = [
         {
             "at": iso_utc(e.at),
@@ -1253,6 +1256,8 @@ def alert_detail(session: Session, alert_id: int, *, actor: Actor = LOCAL_ADMIN)
             "from": e.from_status,
             "to": e.to_status,
             "note": e.note,
+            "note_zh": raised[0] if e.action == "raise" else e.note,
+            "note_en": raised[1] if e.action == "raise" else e.note,
         }
         for e in session.scalars(
             select(WarningAlertEvent)

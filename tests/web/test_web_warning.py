@@ -340,3 +340,25 @@ def test_sources_are_named_in_the_page_language(world) -> None:
         signals = re.search(r'<table id="signals".*?</table>', alert, re.S)
         assert signals and all(f"<td>{name}</td>" in signals.group(0) for name in names)
         assert "fever_clinic" not in signals.group(0)
+
+
+def test_the_raise_note_is_in_the_page_language(world) -> None:
+    """Issue 12: the system's note of the "Raised" step reads in English on the English page
+    (it was stored in Chinese only); a person's note stays as it was written."""
+    client, tokens, ids = world
+    r = client.post(
+        f"/api/v1/warning/alerts/{ids[ANSHAN]}/acknowledge",
+        json={"note": "电话核实中"},
+        headers=bearer(tokens["duty"]),
+    )
+    assert r.status_code == 200, r.text
+    login(client, "duty")
+    for lang, raised, other in (("zh", "发出预警", "独立来源"), ("en", "Raised", "independent")):
+        page = client.get(f"/warning/alerts/{ids[ANSHAN]}?lang={lang}").text
+        events = re.search(r'<table id="events".*?</table>', page, re.S)
+        assert events, page
+        row = re.search(rf"<td>{raised}</td>.*?</tr>", events.group(0), re.S)
+        assert row and other in row.group(0)
+        if lang == "en":
+            assert not re.search(r"[\u4e00-\u9fff]", row.group(0).replace("鞍山市铁东区", ""))
+        assert "电话核实中" in events.group(0)
