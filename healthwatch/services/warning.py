@@ -73,7 +73,7 @@ from healthwatch.warning.lifecycle import (
     next_status,
 )
 from healthwatch.warning.notify import RetryPolicy, deliver, send_email, send_webhook
-from healthwatch.warning.reasons import fused_reason, single_case_reason
+from healthwatch.warning.reasons import fused_reason, method_name, single_case_reason
 
 if TYPE_CHECKING:
     from healthwatch.warning.fusion import SourceCorrelation
@@ -1146,6 +1146,7 @@ def _alert_dict(a: WarningAlert, now: datetime, *, evidence: bool = False) -> di
         "kind": a.kind,
         "syndrome": a.syndrome,
         "syndrome_zh": SYNDROMES[a.syndrome].name_zh if a.syndrome in SYNDROMES else a.syndrome,
+        "syndrome_en": SYNDROMES[a.syndrome].name_en if a.syndrome in SYNDROMES else a.syndrome,
         "region": a.region,
         "regions": a.regions,
         "first_date": a.first_date.isoformat(),
@@ -1155,6 +1156,8 @@ def _alert_dict(a: WarningAlert, now: datetime, *, evidence: bool = False) -> di
         "status_zh": STATUSES.get(a.status, a.status),
         "p_value": a.p_value,
         "method": a.method,
+        "method_zh": method_name(a.method, "zh"),
+        "method_en": method_name(a.method, "en"),
         "sources": sources,
         "sources_zh": [SOURCES[s].name_zh if s in SOURCES else s for s in sources],
         "sources_en": [SOURCES[s].name_en if s in SOURCES else s for s in sources],

@@ -362,3 +362,30 @@ def test_the_raise_note_is_in_the_page_language(world) -> None:
         if lang == "en":
             assert not re.search(r"[\u4e00-\u9fff]", row.group(0).replace("鞍山市铁东区", ""))
         assert "电话核实中" in events.group(0)
+
+
+def test_syndrome_and_method_are_named_in_the_page_language(world, db_url) -> None:
+    """Issue 12: the syndrome reads by its name in English too (``hand, foot and mouth
+    disease``, not the code ``hfmd``) and the combined p-value's method by its name."""
+    from sqlalchemy import update
+
+    from healthwatch.store.db import session_scope
+    from healthwatch.store.warning_models import WarningAlert
+
+    client, _, ids = world
+    with session_scope(db_url) as session:
+        session.execute(
+            update(WarningAlert).where(WarningAlert.id == ids[ANSHAN]).values(syndrome="hfmd")
+        )
+    login(client, "duty")
+    for lang, name, method in (
+        ("zh", "手足口病", "(Fisher 法)"),
+        ("en", "hand, foot and mouth disease", "(Fisher)"),
+    ):
+        row = _row(client.get(f"/warning?lang={lang}").text, ids[ANSHAN])
+        assert f"<td>{name}</td>" in row and "hfmd" not in row
+        page = client.get(f"/warning/alerts/{ids[ANSHAN]}?lang={lang}").text
+        facts = re.search(r'<dl class="facts">.*?</dl>', page, re.S)
+        assert facts and f"<dd>{name}</dd>" in facts.group(0)
+        p_value = re.search(r'<dd id="combined-p">(.*?)</dd>', page, re.S)
+        assert p_value and p_value.group(1).endswith(method)
