@@ -73,6 +73,7 @@ from healthwatch.warning.lifecycle import (
     next_status,
 )
 from healthwatch.warning.notify import RetryPolicy, deliver, send_email, send_webhook
+from healthwatch.warning.reasons import fused_reason, method_name, single_case_reason
 
 if TYPE_CHECKING:
     from healthwatch.warning.fusion import SourceCorrelation
@@ -1098,12 +1099,54 @@ def _scan(
 # -- alerts -------------------------------------------------------------------------------------
 
 
+def alert_reason(a: WarningAlert) -> tuple[str, str]:
+    """(zh, en) reason of ``a``, written again from its structured fields where its kind allows.
+
+    Why not the stored text: alerts raised before the reasons named things read ``就 fever
+    发出信号`` and ``in 210302``; written again, every alert reads with names. The sources'
+    independent groups are the sources themselves (the platform's rules group none). Alerts of
+    other kinds (scan clusters) keep their stored text, which names no code.
+    """
+    evidence = a.evidence or {}
+    sources = [str(s) for s in evidence.get("sources", [])]
+    if a.kind != "fused" or a.method not in ("single_case", "fisher", "stouffer"):
+        return a.reason_zh, a.reason_en
+    names_zh, names_en = integrate.reason_names()
+    if a.method == "single_case":
+        return single_case_reason(
+            region=a.region,
+            syndrome=a.syndrome,
+            n_cases=len(evidence.get("signals", [])),
+            sources=sources,
+            names_zh=names_zh,
+            names_en=names_en,
+        )
+    return fused_reason(
+        first=a.first_date,
+        last=a.last_date,
+        n_groups=len(set(sources)),
+        sources=sources,
+        region=a.region,
+        others=[r for r in a.regions or [] if r != a.region],
+        syndrome=a.syndrome,
+        p=a.p_value,
+        method=a.method,
+        corrected="correlation" in evidence,
+        level=a.level,
+        names_zh=names_zh,
+        names_en=names_en,
+    )
+
+
 def _alert_dict(a: WarningAlert, now: datetime, *, evidence: bool = False) -> dict[str, Any]:
+    reason_zh, reason_en = alert_reason(a)
+    sources = [str(s) for s in (a.evidence or {}).get("sources", [])]
     out: dict[str, Any] = {
         "id": a.id,
         "kind": a.kind,
         "syndrome": a.syndrome,
         "syndrome_zh": SYNDROMES[a.syndrome].name_zh if a.syndrome in SYNDROMES else a.syndrome,
+        "syndrome_en": SYNDROMES[a.syndrome].name_en if a.syndrome in SYNDROMES else a.syndrome,
         "region": a.region,
         "regions": a.regions,
         "first_date": a.first_date.isoformat(),
@@ -1113,9 +1156,13 @@ def _alert_dict(a: WarningAlert, now: datetime, *, evidence: bool = False) -> di
         "status_zh": STATUSES.get(a.status, a.status),
         "p_value": a.p_value,
         "method": a.method,
-        "sources": (a.evidence or {}).get("sources", []),
-        "reason_zh": a.reason_zh,
-        "reason_en": a.reason_en,
+        "method_zh": method_name(a.method, "zh"),
+        "method_en": method_name(a.method, "en"),
+        "sources": sources,
+        "sources_zh": [SOURCES[s].name_zh if s in SOURCES else s for s in sources],
+        "sources_en": [SOURCES[s].name_en if s in SOURCES else s for s in sources],
+        "reason_zh": reason_zh,
+        "reason_en": reason_en,
         "created_at": iso_utc(a.created_at),
         "due_at": iso_utc(a.due_at),
         "verified_at": iso_utc(a.verified_at) if a.verified_at else None,
@@ -1202,6 +1249,9 @@ def alert_detail(session: Session, alert_id: int, *, actor: Actor = LOCAL_ADMIN)
     require(actor, "read")
     alert = _get_alert(session, alert_id, actor)
     out = _alert_dict(alert, datetime.now(UTC), evidence=True)
+    # the raise step's note is the system's reason (stored in Chinese only): both languages
+    # are given from the alert's reason; a person's note is given as it was written
+    raised = (out["reason_zh"], out["reason_en"])
     out["events"] = [
         {
             "at": iso_utc(e.at),
@@ -1210,6 +1260,8 @@ def alert_detail(session: Session, alert_id: int, *, actor: Actor = LOCAL_ADMIN)
             "from": e.from_status,
             "to": e.to_status,
             "note": e.note,
+            "note_zh": raised[0] if e.action == "raise" else e.note,
+            "note_en": raised[1] if e.action == "raise" else e.note,
         }
         for e in session.scalars(
             select(WarningAlertEvent)

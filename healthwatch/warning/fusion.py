@@ -34,15 +34,17 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections import ChainMap
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from healthwatch.errors import InputError, Problem
+from healthwatch.warning.reasons import fused_reason, single_case_reason
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -393,7 +395,6 @@ def window_pvalues(p: np.ndarray, window_days: int, *, axis: int = 0) -> np.ndar
 
 
 LEVELS = ("blue", "yellow", "orange", "red")
-LEVELS_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 
 
 @dataclass(frozen=True)
@@ -444,6 +445,20 @@ class FusionRules:
     source_groups: Mapping[str, str] = field(default_factory=dict)
     source_names_zh: Mapping[str, str] = field(default_factory=dict)
     source_names_en: Mapping[str, str] = field(default_factory=dict)
+    syndrome_names_zh: Mapping[str, str] = field(default_factory=dict)
+    syndrome_names_en: Mapping[str, str] = field(default_factory=dict)
+    region_names_zh: Mapping[str, str] = field(default_factory=dict)
+    region_names_en: Mapping[str, str] = field(default_factory=dict)
+
+    def names(self) -> tuple[Mapping[str, str], Mapping[str, str]]:
+        """(zh, en) code -> name lookups for the reason texts (sources, syndromes, regions)."""
+        # the region lookup is large and only read: chained, not copied
+        regions_zh = cast(MutableMapping[str, str], self.region_names_zh)
+        regions_en = cast(MutableMapping[str, str], self.region_names_en)
+        return (
+            ChainMap(dict(self.source_names_zh), dict(self.syndrome_names_zh), regions_zh),
+            ChainMap(dict(self.source_names_en), dict(self.syndrome_names_en), regions_en),
+        )
 
     def correlation_for(self, syndrome: str) -> SourceCorrelation | None:
         """The correlation between the sources of ``syndrome`` (None: independent)."""
@@ -568,17 +583,21 @@ def _episodes(dates: np.ndarray, window_days: int) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(gaps)])
 
 
-def _names(sources: Sequence[str], names: Mapping[str, str]) -> str:
-    return "、".join(names.get(s, s) for s in sources)
-
-
 def _single_case_alerts(sig: pd.DataFrame, rules: FusionRules) -> list[FusedAlert]:
     out: list[FusedAlert] = []
+    names_zh, names_en = rules.names()
     for (region, syndrome), g in sig.groupby(["region", "syndrome"], sort=True):
         g = g.sort_values("date", kind="stable")
         for _, e in g.groupby(_episodes(g["date"].to_numpy(), rules.window_days)):
             srcs = sorted(e["source"].unique())
-            n_cases = len(e)
+            reason_zh, reason_en = single_case_reason(
+                region=str(region),
+                syndrome=str(syndrome),
+                n_cases=len(e),
+                sources=srcs,
+                names_zh=names_zh,
+                names_en=names_en,
+            )
             out.append(
                 FusedAlert(
                     region=str(region),
@@ -590,18 +609,8 @@ def _single_case_alerts(sig: pd.DataFrame, rules: FusionRules) -> list[FusedAler
                     p_combined=float("nan"),
                     method="single_case",
                     level="red",
-                    reason_zh=(
-                        f"{syndrome} 属于单病例即预警的疾病（CIDARS 固定阈值法），"
-                        f"{region} 报告 {n_cases} 条信号"
-                        f"（来源：{_names(srcs, rules.source_names_zh)}），"
-                        "直接定为红色预警，须在 24 小时内核实。"
-                    ),
-                    reason_en=(
-                        f"{syndrome} alerts on a single case (CIDARS fixed threshold); "
-                        f"{region} reported {n_cases} signal(s) "
-                        f"(sources: {', '.join(rules.source_names_en.get(s, s) for s in srcs)}): "
-                        "red, to be verified within 24 hours."
-                    ),
+                    reason_zh=reason_zh,
+                    reason_en=reason_en,
                     regions=[str(region)],
                 )
             )
@@ -782,18 +791,22 @@ def _fused_alert(
     n_groups: int,
     rules: FusionRules,
 ) -> FusedAlert:
-    where_zh = region + (f" 及邻近地区 {'、'.join(others)}" if others else "")
-    where_en = region + (f" and neighbouring {', '.join(others)}" if others else "")
-    corrected = rules.correlation_for(syndrome) is not None
-    dep_zh = "，已按来源间相关性校正" if corrected else "，假定来源相互独立"
-    dep_en = (
-        ", corrected for the correlation between sources"
-        if corrected
-        else ", sources assumed independent"
+    names_zh, names_en = rules.names()
+    reason_zh, reason_en = fused_reason(
+        first=first.date(),
+        last=last.date(),
+        n_groups=n_groups,
+        sources=sources,
+        region=region,
+        others=others,
+        syndrome=syndrome,
+        p=float(p),
+        method=rules.method,
+        corrected=rules.correlation_for(syndrome) is not None,
+        level=level,
+        names_zh=names_zh,
+        names_en=names_en,
     )
-    method_zh = {"fisher": "Fisher 法", "stouffer": "Stouffer 法"}[rules.method]
-    p_text = f"{p:.2g}" if np.isfinite(p) else "无"
-    p_text_en = f"{p:.2g}" if np.isfinite(p) else "n/a"
     return FusedAlert(
         region=region,
         syndrome=syndrome,
@@ -804,17 +817,8 @@ def _fused_alert(
         p_combined=float(p),
         method=rules.method,
         level=level,
-        reason_zh=(
-            f"{first:%Y-%m-%d} 至 {last:%Y-%m-%d}，{n_groups} 个独立来源"
-            f"（{_names(sources, rules.source_names_zh)}）在 {where_zh} 就 {syndrome} 发出信号；"
-            f"合并 p 值 {p_text}（{method_zh}{dep_zh}），预警级别：{LEVELS_ZH[level]}。"
-        ),
-        reason_en=(
-            f"{first:%Y-%m-%d} to {last:%Y-%m-%d}: {n_groups} independent source(s) "
-            f"({', '.join(rules.source_names_en.get(s, s) for s in sources)}) signalled "
-            f"{syndrome} in {where_en}; combined p = {p_text_en} ({rules.method.capitalize()}"
-            f"{dep_en}); level {level}."
-        ),
+        reason_zh=reason_zh,
+        reason_en=reason_en,
         regions=[region, *others],
     )
 

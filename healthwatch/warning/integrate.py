@@ -8,19 +8,29 @@ their results into plain dicts (JSON-ready) that the services store as alerts an
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Mapping
 from datetime import date
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from healthwatch.warning.catalogue import SOURCES
+from healthwatch.regions.hierarchy import full_names
+from healthwatch.warning.catalogue import SOURCES, SYNDROMES
 
 if TYPE_CHECKING:
     from healthwatch.warning.fusion import FusionRules
 
-__all__ = ["could_fuse", "default_rules", "fuse", "scan_clusters"]
+__all__ = [
+    "could_fuse",
+    "default_rules",
+    "fuse",
+    "reason_names",
+    "region_names_en",
+    "scan_clusters",
+]
 
 
 def _iso(value: Any) -> str:
@@ -39,13 +49,45 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+@lru_cache(maxsize=1)
+def region_names_en() -> dict[str, str]:
+    """Adcode -> the English reader's name of a region: ``鞍山市铁东区 (210302)``.
+
+    Why the code: the region hierarchy names regions in Chinese only (as the pages do, see
+    ``healthwatch.web.api_warning.region_label``), so the code lets a reader look the name up.
+    """
+    return {code: f"{name} ({code})" for code, name in full_names().items()}
+
+
+def reason_names() -> tuple[Mapping[str, str], Mapping[str, str]]:
+    """(zh, en) code -> name lookups of sources, syndromes and regions for the reason texts
+    (:mod:`healthwatch.warning.reasons`), without importing the fusion method (scipy)."""
+    return (
+        ChainMap(
+            {c: s.name_zh for c, s in SOURCES.items()},
+            {c: s.name_zh for c, s in SYNDROMES.items()},
+            full_names(),
+        ),
+        ChainMap(
+            {c: s.name_en for c, s in SOURCES.items()},
+            {c: s.name_en for c, s in SYNDROMES.items()},
+            region_names_en(),
+        ),
+    )
+
+
 def default_rules() -> FusionRules:
-    """The fusion rules the platform uses: the method's defaults with the catalogue's names."""
+    """The fusion rules the platform uses: the method's defaults with the catalogue's names
+    (sources, syndromes) and the regions' names, so the reasons read with names, not codes."""
     from healthwatch.warning.fusion import FusionRules
 
     return FusionRules(
         source_names_zh={code: s.name_zh for code, s in SOURCES.items()},
         source_names_en={code: s.name_en for code, s in SOURCES.items()},
+        syndrome_names_zh={code: s.name_zh for code, s in SYNDROMES.items()},
+        syndrome_names_en={code: s.name_en for code, s in SYNDROMES.items()},
+        region_names_zh=full_names(),
+        region_names_en=region_names_en(),
     )
 
 

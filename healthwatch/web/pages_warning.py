@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from healthwatch.services import warning as svc
 from healthwatch.store.db import session_scope
+from healthwatch.warning.catalogue import SOURCES
 from healthwatch.warning.lifecycle import InvalidTransition
 from healthwatch.web.api_warning import AlertId, region_label, with_region_names
 from healthwatch.web.forms import PostedForm, handle_form
@@ -24,6 +25,15 @@ router = APIRouter(include_in_schema=False)
 LEVEL_COLOURS = {"blue": "#2e86c1", "yellow": "#d4ac0d", "orange": "#e67e22", "red": "#c0392b"}
 STATUS_FILTERS = ("open", "overdue", "new", "acknowledged", "investigating", "closed", "all")
 STEP_ACTIONS = ("acknowledge", "investigate", "confirm", "rule_out", "close")
+
+
+def source_label(code: str, lang: str) -> str:
+    """The source's name in the page's language (``发热门诊就诊``), not its code; a code the
+    catalogue does not know is shown as it is."""
+    source = SOURCES.get(code)
+    if source is None:
+        return code
+    return source.name_en if lang == "en" else source.name_zh
 
 
 def _labels(lang: str, keys: tuple[str, ...]) -> dict[str, str]:
@@ -86,6 +96,7 @@ def alert_page(alert_id: AlertId, request: Request, done: str = "") -> HTMLRespo
             "notice": notice,
             "page_data": data,
             "region_label": lambda code: region_label(str(code), lang),
+            "source_label": lambda code: source_label(str(code), lang),
         },
         auth,
     )

@@ -81,3 +81,27 @@ def test_fuse_returns_json_ready_alerts_with_catalogue_names():
     assert any("发热门诊就诊" in a["reason_zh"] for a in out)
     assert fuse(signals.iloc[:0], neighbours) == []
     assert default_rules().source_names_en["laboratory"] == "laboratory positives"
+
+
+def test_reasons_name_syndromes_sources_and_counties_in_both_languages():
+    """Issue 12: reasons read ``就发热发出信号`` (not ``就 fever 发出信号``) and name counties."""
+    from healthwatch.regions.hierarchy import full_names
+    from healthwatch.warning.catalogue import SOURCES, SYNDROMES
+
+    signals, neighbours = random_signals(3)
+    alerts = fuse(signals, neighbours)
+    assert {a["method"] for a in alerts} >= {"single_case", "fisher"}
+    for a in alerts:
+        syndrome, county = SYNDROMES[a["syndrome"]], full_names().get(a["region"], a["region"])
+        assert syndrome.name_zh in a["reason_zh"] and county in a["reason_zh"]
+        assert syndrome.name_en in a["reason_en"] and county in a["reason_en"]
+        for code in a["sources"]:
+            assert SOURCES[code].name_zh in a["reason_zh"]
+            assert SOURCES[code].name_en in a["reason_en"]
+        # no code of a syndrome or source in the Chinese text, no bare known county in either
+        assert a["syndrome"] not in a["reason_zh"]
+        assert not any(code in a["reason_zh"] for code in a["sources"])
+        for region in a["regions"]:
+            if region in full_names():
+                assert a["reason_zh"].count(region) == 0
+                assert a["reason_en"].count(region) == a["reason_en"].count(f"({region})")

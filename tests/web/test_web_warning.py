@@ -286,3 +286,106 @@ def test_alerts_name_their_regions_in_both_languages(world) -> None:
         assert f'<dd id="alert-regions">{shown}</dd>' in alert
         signals = re.search(r'<table id="signals".*?</table>', alert, re.S)
         assert signals and f"<td>{shown}</td>" in signals.group(0)
+
+
+def _row(page: str, alert_id: int) -> str:
+    found = re.search(rf'data-alert="{alert_id}".*?</tr>', page, re.S)
+    assert found, page
+    return found.group(0)
+
+
+def test_stored_alert_reasons_read_with_names_not_codes(world, db_url) -> None:
+    """Issue 12: an alert stored with codes in its reason (``就 fever 发出信号``, ``in 210302``)
+    reads with the syndrome's and county's names on both pages, in Chinese and English."""
+    from sqlalchemy import update
+
+    from healthwatch.store.db import session_scope
+    from healthwatch.store.warning_models import WarningAlert
+
+    client, _, ids = world
+    with session_scope(db_url) as session:
+        session.execute(
+            update(WarningAlert)
+            .where(WarningAlert.id == ids[ANSHAN])
+            .values(
+                reason_zh=f"2 个独立来源在 {ANSHAN} 就 fever 发出信号",
+                reason_en=f"2 sources signalled fever in {ANSHAN}",
+            )
+        )
+    login(client, "duty")
+    zh = client.get(f"/warning/alerts/{ids[ANSHAN]}").text
+    lead = re.search(r'<p class="lead">(.*?)</p>', zh, re.S)
+    assert lead and "就发热发出信号" in lead.group(1) and "鞍山市铁东区" in lead.group(1)
+    assert "fever" not in lead.group(1) and ANSHAN not in lead.group(1)
+    en = client.get(f"/warning/alerts/{ids[ANSHAN]}?lang=en").text
+    lead = re.search(r'<p class="lead">(.*?)</p>', en, re.S)
+    assert lead and f"signalled fever in 鞍山市铁东区 ({ANSHAN})" in lead.group(1)
+
+
+def test_sources_are_named_in_the_page_language(world) -> None:
+    """Issue 12: the Sources column and the signals table name each source (``发热门诊就诊`` /
+    ``fever-clinic visits``), not its code (``fever_clinic``)."""
+    from healthwatch.warning.catalogue import SOURCES
+
+    client, _, ids = world
+    login(client, "duty")
+    for lang in ("zh", "en"):
+        names = [
+            getattr(SOURCES[code], f"name_{lang}")
+            for code in ("fever_clinic", "pharmacy_antipyretic")
+        ]
+        row = _row(client.get(f"/warning?lang={lang}").text, ids[ANSHAN])
+        assert all(name in row for name in names) and "fever_clinic" not in row
+        alert = client.get(f"/warning/alerts/{ids[ANSHAN]}?lang={lang}").text
+        signals = re.search(r'<table id="signals".*?</table>', alert, re.S)
+        assert signals and all(f"<td>{name}</td>" in signals.group(0) for name in names)
+        assert "fever_clinic" not in signals.group(0)
+
+
+def test_the_raise_note_is_in_the_page_language(world) -> None:
+    """Issue 12: the system's note of the "Raised" step reads in English on the English page
+    (it was stored in Chinese only); a person's note stays as it was written."""
+    client, tokens, ids = world
+    r = client.post(
+        f"/api/v1/warning/alerts/{ids[ANSHAN]}/acknowledge",
+        json={"note": "电话核实中"},
+        headers=bearer(tokens["duty"]),
+    )
+    assert r.status_code == 200, r.text
+    login(client, "duty")
+    for lang, raised, other in (("zh", "发出预警", "独立来源"), ("en", "Raised", "independent")):
+        page = client.get(f"/warning/alerts/{ids[ANSHAN]}?lang={lang}").text
+        events = re.search(r'<table id="events".*?</table>', page, re.S)
+        assert events, page
+        row = re.search(rf"<td>{raised}</td>.*?</tr>", events.group(0), re.S)
+        assert row and other in row.group(0)
+        if lang == "en":
+            assert not re.search(r"[\u4e00-\u9fff]", row.group(0).replace("鞍山市铁东区", ""))
+        assert "电话核实中" in events.group(0)
+
+
+def test_syndrome_and_method_are_named_in_the_page_language(world, db_url) -> None:
+    """Issue 12: the syndrome reads by its name in English too (``hand, foot and mouth
+    disease``, not the code ``hfmd``) and the combined p-value's method by its name."""
+    from sqlalchemy import update
+
+    from healthwatch.store.db import session_scope
+    from healthwatch.store.warning_models import WarningAlert
+
+    client, _, ids = world
+    with session_scope(db_url) as session:
+        session.execute(
+            update(WarningAlert).where(WarningAlert.id == ids[ANSHAN]).values(syndrome="hfmd")
+        )
+    login(client, "duty")
+    for lang, name, method in (
+        ("zh", "手足口病", "(Fisher 法)"),
+        ("en", "hand, foot and mouth disease", "(Fisher)"),
+    ):
+        row = _row(client.get(f"/warning?lang={lang}").text, ids[ANSHAN])
+        assert f"<td>{name}</td>" in row and "hfmd" not in row
+        page = client.get(f"/warning/alerts/{ids[ANSHAN]}?lang={lang}").text
+        facts = re.search(r'<dl class="facts">.*?</dl>', page, re.S)
+        assert facts and f"<dd>{name}</dd>" in facts.group(0)
+        p_value = re.search(r'<dd id="combined-p">(.*?)</dd>', page, re.S)
+        assert p_value and p_value.group(1).endswith(method)
