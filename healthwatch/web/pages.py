@@ -18,7 +18,7 @@ from healthwatch.errors import HealthwatchError, Problem
 from healthwatch.store.db import session_scope
 from healthwatch.users.passwords import AuthenticationError
 from healthwatch.web.app import WEB_DIR, Settings, node_modules
-from healthwatch.web.i18n import LANG_COOKIE, TEXTS, choose_language, pick, translate
+from healthwatch.web.i18n import LANG_COOKIE, TEXTS, choose_language, counted, pick, translate
 from healthwatch.web.security import (
     LOGIN_CSRF_COOKIE,
     Auth,
@@ -113,6 +113,7 @@ def render(
     base = {
         "lang": lang,
         "t": lambda key: translate(lang, key),
+        "n": lambda count, key: counted(lang, key, count),
         "pick": lambda zh, en: pick(lang, zh, en),
         "auth": auth,
         "nav": NAV,

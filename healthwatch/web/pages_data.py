@@ -9,8 +9,13 @@ are only shown when the user may use them.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 import tempfile
+import threading
+import time
+from collections import OrderedDict
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -162,10 +167,106 @@ def _data_page(
 @router.get("/data")
 def data_page(request: Request, period: str | None = None, region: str | None = None) -> Response:
     auth = page_auth(request)
+    lang = language(request)
     saved = request.query_params.get("saved")
     known = saved in ("submit", "approve", "unlock")
-    notice = translate(language(request), f"data_done_{saved}") if known else ""
-    return _data_page(request, auth, _period(period), _region(region, auth.actor), notice=notice)
+    notice = translate(lang, f"data_done_{saved}") if known else ""
+    shown = _upload_outcome(request, auth)
+    if shown is None:
+        shown = {"notice": translate(lang, "data_report_gone")}
+    elif not shown:
+        shown = {"notice": notice}
+    return _data_page(request, auth, _period(period), _region(region, auth.actor), **shown)
+
+
+class HeldReports:
+    """Upload outcomes that left nothing in the database (a refused file, a dry run, a file
+    whose values were all unchanged), held for the uploader's session.
+
+    Why: the upload form is answered with a redirect (303) to a GET page, so that a browser's
+    reload shows the report again instead of posting the file again; the page after the
+    redirect needs the report, and only the uploader may see it (it lists the file's rows). An
+    accepted import is read back from its database record instead (:func:`_stored_import`).
+    Bounded in number and age, in this server process's memory: a report that is gone
+    (expired, another worker process, a restart) is said so on the page, and the file can be
+    uploaded again, since nothing was written.
+    """
+
+    def __init__(self, limit: int = 500, max_age: float = 3600.0) -> None:
+        self.limit = limit
+        self.max_age = max_age
+        self._items: OrderedDict[str, tuple[str, float, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, owner: str, outcome: dict[str, Any]) -> str:
+        """Hold ``outcome`` for ``owner``; returns the key for the page's address."""
+        key = secrets.token_urlsafe(16)
+        now = time.monotonic()
+        with self._lock:
+            self._items[key] = (owner, now, outcome)
+            while len(self._items) > self.limit:
+                self._items.popitem(last=False)
+        return key
+
+    def get(self, owner: str, key: str) -> dict[str, Any] | None:
+        """The outcome held under ``key`` if ``owner`` put it there and it is not too old."""
+        with self._lock:
+            item = self._items.get(key)
+        if item is None or not secrets.compare_digest(item[0], owner):
+            return None
+        if time.monotonic() - item[1] > self.max_age:
+            return None
+        return item[2]
+
+
+def _held(request: Request) -> HeldReports:
+    """The app's :class:`HeldReports` (one per app, made on first use)."""
+    state = request.app.state
+    held: HeldReports | None = getattr(state, "held_reports", None)
+    if held is None:
+        held = state.held_reports = HeldReports()
+    return held
+
+
+def _owner(auth: Auth) -> str:
+    """Whom a held report belongs to: the login session (a hash of it, never the cookie)."""
+    secret = auth.session_token or f"user:{auth.actor.username}"
+    return hashlib.sha256(b"healthwatch-report:" + secret.encode()).hexdigest()
+
+
+def _stored_import(request: Request, auth: Auth, import_id: str) -> dict[str, Any] | None:
+    """An accepted import's result, read back from its record, for the user who made it only."""
+    from healthwatch.store.data_models import DataImport
+
+    if not import_id.isdigit() or len(import_id) > 18:
+        return None
+    with session_scope(_db(request)) as session:
+        record = session.get(DataImport, int(import_id))
+        if record is None or record.actor != auth.actor.username or record.format == "revert":
+            return None
+        return {
+            "file": record.file,
+            "format": record.format,
+            "rows": record.rows,
+            "inserted": record.inserted,
+            "updated": record.updated,
+            "unchanged": record.unchanged,
+            "warnings": list(record.warnings or []),
+            "import_id": record.id,
+            "dry_run": False,
+        }
+
+
+def _upload_outcome(request: Request, auth: Auth) -> dict[str, Any] | None:
+    """What the page after an upload shows: ``{"result": …}`` or ``{"report": …}``; ``{}``
+    when the address names no upload; None when it names one that this user cannot see."""
+    query = request.query_params
+    if "import" in query:
+        result = _stored_import(request, auth, query["import"])
+        return None if result is None else {"result": result}
+    if "report" in query:
+        return _held(request).get(_owner(auth), query["report"])
+    return {}
 
 
 def _where(posted: PostedForm) -> tuple[str, str]:
@@ -179,10 +280,26 @@ def _data_refused(posted: PostedForm, status: int, report: dict[str, Any]) -> Re
     return _data_page(posted.request, posted.auth, period, region, status=status, report=report)
 
 
-def _upload(posted: PostedForm) -> Response:
+def _after_upload(posted: PostedForm, outcome: dict[str, Any], import_id: int | None) -> str:
+    """The address of the page showing an upload's outcome (a GET, so a reload re-posts
+    nothing): the import's record when it wrote one, else the outcome held for the session."""
+    period, region = _where(posted)
+    if import_id is not None:
+        key = {"import": str(import_id)}
+    else:
+        key = {"report": _held(posted.request).put(_owner(posted.auth), outcome)}
+    anchor = "#import-result" if "result" in outcome else "#import-report"
+    return f"/data?{urlencode({'period': period, 'region': region, **key})}{anchor}"
+
+
+def _upload_refused(posted: PostedForm, status: int, report: dict[str, Any]) -> Response:
+    """A refused file: redirect to the page showing its error report (every problem)."""
+    return RedirectResponse(_after_upload(posted, {"report": report}, None), status_code=303)
+
+
+def _upload(posted: PostedForm) -> str | Response:
     from healthwatch.web.api_data import run_import
 
-    period, region = _where(posted)
     upload = posted.fields.get("file")
     fmt = posted.text("format") or None
     dry_run = posted.fields.get("dry_run") in ("1", "on", "true")
@@ -193,15 +310,15 @@ def _upload(posted: PostedForm) -> Response:
             "message_en": translate("en", "data_no_file"),
             "problems": [],
         }
-        return _data_refused(posted, 422, report)
+        return _upload_refused(posted, 422, report)
     result = run_import(upload, auth_actor=posted.actor, db=posted.db, format=fmt,
                         dry_run=dry_run)  # fmt: skip
-    return _data_page(posted.request, posted.auth, period, region, result=result)
+    return _after_upload(posted, {"result": result}, result.get("import_id"))
 
 
 @router.post("/data/upload")
 async def data_upload(request: Request) -> Response:
-    return await handle_form(request, _upload, _data_refused)
+    return await handle_form(request, _upload, _upload_refused)
 
 
 @router.get("/data/template")
