@@ -388,33 +388,47 @@ def surveillance_page(request: Request) -> HTMLResponse:
 
 @router.get("/users")
 def users_page(request: Request) -> HTMLResponse:
+    auth = page_auth(request)
+    notice = request.query_params.get("saved") and translate(language(request), "saved")
+    return _users_page(request, auth, notice=notice)
+
+
+def _users_page(request: Request, auth: Auth, status: int = 200, **extra: Any) -> HTMLResponse:
+    """The users page: the list, the add-user form (``entered`` refills it) and the log."""
     from healthwatch.services.users import list_users, security_log, verify_security_log
     from healthwatch.users import Role
 
-    auth = page_auth(request)
     with session_scope(_settings(request).db) as session:
         users = list_users(session, auth.actor)
         log = security_log(session, auth.actor, limit=50)
         chain = verify_security_log(session)
-    return render(
-        request,
-        "users.html",
-        {
-            "users": users,
-            "log": log,
-            "chain": chain,
-            "roles": [r.value for r in Role],
-            "notice": request.query_params.get("saved") and translate(language(request), "saved"),
-        },
-        auth,
-    )
+    context = {
+        "users": users,
+        "log": log,
+        "chain": chain,
+        "roles": [r.value for r in Role],
+        "entered": {},
+        **extra,
+    }
+    return render(request, "users.html", context, auth, status)
+
+
+def _add_user_refused(posted: PostedForm, status: int, report: dict[str, Any]) -> Response:
+    """A refused new user (weak password, unknown region …): the users page again with the
+    error in Chinese and English and the entries kept, so the administrator corrects one field
+    instead of typing the form again. The password is never sent back."""
+    entered = {
+        name: posted.text(name, 200).strip()
+        for name in ("username", "display_name", "role", "region")
+    }
+    return _users_page(posted.request, posted.auth, status, report=report, entered=entered)
 
 
 @router.post("/users")
 async def users_add(request: Request) -> Response:
     from healthwatch.web.forms import handle_form
 
-    return await handle_form(request, _add_user)
+    return await handle_form(request, _add_user, _add_user_refused)
 
 
 def _add_user(posted: PostedForm) -> str:
