@@ -314,13 +314,33 @@ def findings_page(request: Request, plan: str | None = None) -> HTMLResponse:
     return render(request, "findings.html", {"plans": plans, "chosen": plan, "rows": rows}, auth)
 
 
+def _regions_above(session: Any, adcode: str) -> list[str]:
+    """The regions above ``adcode``, the province first (from the stored parents)."""
+    from healthwatch.store.models import Region
+
+    above: list[str] = []
+    region = session.get(Region, adcode)
+    while region is not None and region.parent and region.parent not in above:
+        above.insert(0, region.parent)
+        region = session.get(Region, region.parent)
+    return above
+
+
 @router.get("/map")
-def map_page(request: Request, region: str = "210000") -> HTMLResponse:
+def map_page(request: Request, region: str | None = None) -> HTMLResponse:
+    """The regions map. It opens at the user's own region (a duty officer of Anshan sees
+    Anshan's counties, not the province) unless the address names another; the regions above
+    the start are passed along so that "up" still leads to the city and the province, whose
+    boundaries and populations every reader may see."""
     auth = page_auth(request)
     lang = language(request)
-    code = region if region.isdigit() and len(region) == 6 else "210000"
+    own = auth.actor.region or "210000"
+    code = region if region and region.isdigit() and len(region) == 6 else own
+    with session_scope(_settings(request).db) as session:
+        above = _regions_above(session, code)
     data: dict[str, Any] = {
         "start": code,
+        "above": above,
         "labels": {
             k: translate(lang, k)
             for k in ("population", "map_up", "level_province", "level_city", "level_county")

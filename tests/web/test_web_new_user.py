@@ -239,3 +239,25 @@ def test_a_refused_new_user_is_shown_on_the_users_page_with_the_entries_kept(
     assert f'value="{form["region"]}"' in kept
     assert secret not in r.text and form["password"] not in kept.split('name="password"')[1][:80]
     assert "haicheng2" not in client.get("/users", headers=HTML).text.split('id="add-user"')[0]
+
+
+@pytest.mark.parametrize(
+    ("username", "start", "above"),
+    [
+        ("duty", "210300", ["210000"]),  # a duty officer of Anshan
+        ("tiedong", "210302", ["210000", "210300"]),  # a county reporter
+        ("dalian", "210200", ["210000"]),
+        ("viewer", "210000", []),  # a provincial user
+        ("admin", "210000", []),  # no region: the province
+    ],
+)
+def test_the_map_opens_at_the_users_own_region_with_the_way_up(
+    app: Any, username: str, start: str, above: list[str]
+) -> None:
+    client = _client(app, username)
+    data = _page_data(client.get("/map", headers=HTML).text)
+    assert data["start"] == start and data["above"] == above
+    for adcode in [*above, start]:  # every step up draws
+        assert client.get(f"/api/v1/regions/{adcode}/map").status_code == 200
+    named = _page_data(client.get("/map?region=210000", headers=HTML).text)
+    assert named["start"] == "210000" and named["above"] == []
