@@ -203,9 +203,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "data_upload_button": ("上传", "Upload"),
     "data_no_file": ("请选择要上传的文件。", "Choose a file to upload."),
     "data_report_gone": (
-        "该上传报告已不可用（已过期或不是您的上传），请重新上传文件。",
-        "This upload report is no longer available (expired, or not your upload); upload the "
-        "file again.",
+        "该导入结果不可用（没有这次导入，或不是您的导入）；导入的数值见下方列表与变更记录。",
+        "This import's result is not available (no such import, or not yours); the values it "
+        "stored are in the list below and in the history.",
     ),
     "data_col_file": ("文件", "File"),
     "data_col_row": ("行", "Row"),

@@ -9,13 +9,8 @@ are only shown when the user may use them.
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 import tempfile
-import threading
-import time
-from collections import OrderedDict
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -179,61 +174,6 @@ def data_page(request: Request, period: str | None = None, region: str | None = 
     return _data_page(request, auth, _period(period), _region(region, auth.actor), **shown)
 
 
-class HeldReports:
-    """Upload outcomes that left nothing in the database (a refused file, a dry run, a file
-    whose values were all unchanged), held for the uploader's session.
-
-    Why: the upload form is answered with a redirect (303) to a GET page, so that a browser's
-    reload shows the report again instead of posting the file again; the page after the
-    redirect needs the report, and only the uploader may see it (it lists the file's rows). An
-    accepted import is read back from its database record instead (:func:`_stored_import`).
-    Bounded in number and age, in this server process's memory: a report that is gone
-    (expired, another worker process, a restart) is said so on the page, and the file can be
-    uploaded again, since nothing was written.
-    """
-
-    def __init__(self, limit: int = 500, max_age: float = 3600.0) -> None:
-        self.limit = limit
-        self.max_age = max_age
-        self._items: OrderedDict[str, tuple[str, float, dict[str, Any]]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def put(self, owner: str, outcome: dict[str, Any]) -> str:
-        """Hold ``outcome`` for ``owner``; returns the key for the page's address."""
-        key = secrets.token_urlsafe(16)
-        now = time.monotonic()
-        with self._lock:
-            self._items[key] = (owner, now, outcome)
-            while len(self._items) > self.limit:
-                self._items.popitem(last=False)
-        return key
-
-    def get(self, owner: str, key: str) -> dict[str, Any] | None:
-        """The outcome held under ``key`` if ``owner`` put it there and it is not too old."""
-        with self._lock:
-            item = self._items.get(key)
-        if item is None or not secrets.compare_digest(item[0], owner):
-            return None
-        if time.monotonic() - item[1] > self.max_age:
-            return None
-        return item[2]
-
-
-def _held(request: Request) -> HeldReports:
-    """The app's :class:`HeldReports` (one per app, made on first use)."""
-    state = request.app.state
-    held: HeldReports | None = getattr(state, "held_reports", None)
-    if held is None:
-        held = state.held_reports = HeldReports()
-    return held
-
-
-def _owner(auth: Auth) -> str:
-    """Whom a held report belongs to: the login session (a hash of it, never the cookie)."""
-    secret = auth.session_token or f"user:{auth.actor.username}"
-    return hashlib.sha256(b"healthwatch-report:" + secret.encode()).hexdigest()
-
-
 def _stored_import(request: Request, auth: Auth, import_id: str) -> dict[str, Any] | None:
     """An accepted import's result, read back from its record, for the user who made it only."""
     from healthwatch.store.data_models import DataImport
@@ -258,14 +198,12 @@ def _stored_import(request: Request, auth: Auth, import_id: str) -> dict[str, An
 
 
 def _upload_outcome(request: Request, auth: Auth) -> dict[str, Any] | None:
-    """What the page after an upload shows: ``{"result": …}`` or ``{"report": …}``; ``{}``
-    when the address names no upload; None when it names one that this user cannot see."""
+    """What the page after an accepted upload shows: ``{"result": …}``; ``{}`` when the
+    address names no import; None when it names one that this user cannot see."""
     query = request.query_params
     if "import" in query:
         result = _stored_import(request, auth, query["import"])
         return None if result is None else {"result": result}
-    if "report" in query:
-        return _held(request).get(_owner(auth), query["report"])
     return {}
 
 
@@ -280,21 +218,17 @@ def _data_refused(posted: PostedForm, status: int, report: dict[str, Any]) -> Re
     return _data_page(posted.request, posted.auth, period, region, status=status, report=report)
 
 
-def _after_upload(posted: PostedForm, outcome: dict[str, Any], import_id: int | None) -> str:
-    """The address of the page showing an upload's outcome (a GET, so a reload re-posts
-    nothing): the import's record when it wrote one, else the outcome held for the session."""
+def _after_import(posted: PostedForm, import_id: int) -> str:
+    """The address of the page showing an accepted import, read back from its record.
+
+    Why a redirect (303) only here: a reload of the page must not post the file again, which
+    matters only when the post wrote something. A refused file, a dry run or a file that
+    changed nothing is answered with the page itself: posting it again changes nothing, and
+    the report needs no storage of its own (so any worker process can answer).
+    """
     period, region = _where(posted)
-    if import_id is not None:
-        key = {"import": str(import_id)}
-    else:
-        key = {"report": _held(posted.request).put(_owner(posted.auth), outcome)}
-    anchor = "#import-result" if "result" in outcome else "#import-report"
-    return f"/data?{urlencode({'period': period, 'region': region, **key})}{anchor}"
-
-
-def _upload_refused(posted: PostedForm, status: int, report: dict[str, Any]) -> Response:
-    """A refused file: redirect to the page showing its error report (every problem)."""
-    return RedirectResponse(_after_upload(posted, {"report": report}, None), status_code=303)
+    query = urlencode({"period": period, "region": region, "import": str(import_id)})
+    return f"/data?{query}#import-result"
 
 
 def _upload(posted: PostedForm) -> str | Response:
@@ -310,15 +244,19 @@ def _upload(posted: PostedForm) -> str | Response:
             "message_en": translate("en", "data_no_file"),
             "problems": [],
         }
-        return _upload_refused(posted, 422, report)
+        return _data_refused(posted, 422, report)
     result = run_import(upload, auth_actor=posted.actor, db=posted.db, format=fmt,
                         dry_run=dry_run)  # fmt: skip
-    return _after_upload(posted, {"result": result}, result.get("import_id"))
+    import_id = result.get("import_id")
+    if import_id is not None and not result.get("dry_run"):
+        return _after_import(posted, int(import_id))
+    period, region = _where(posted)
+    return _data_page(posted.request, posted.auth, period, region, result=result)
 
 
 @router.post("/data/upload")
 async def data_upload(request: Request) -> Response:
-    return await handle_form(request, _upload, _upload_refused)
+    return await handle_form(request, _upload, _data_refused)
 
 
 @router.get("/data/template")
