@@ -141,7 +141,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "comparator_>=": ("≥", "≥"),
     "comparator_<=": ("≤", "≤"),
     "col_share": ("比例", "Share"),
-    "col_points": ("需求点", "Demand points"),
+    "points_count": ("个需求点", "demand points"),
     # surveillance
     "surveillance_title": ("传染病暴发探测", "Outbreak detection"),
     "surveillance_intro": (
@@ -202,6 +202,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "data_dry_run": ("只校验不写入", "Validate only, write nothing"),
     "data_upload_button": ("上传", "Upload"),
     "data_no_file": ("请选择要上传的文件。", "Choose a file to upload."),
+    "data_report_gone": (
+        "该导入结果不可用（没有这次导入，或不是您的导入）；导入的数值见下方列表与变更记录。",
+        "This import's result is not available (no such import, or not yours); the values it "
+        "stored are in the list below and in the history.",
+    ),
     "data_col_file": ("文件", "File"),
     "data_col_row": ("行", "Row"),
     "data_col_column": ("列", "Column"),
@@ -345,6 +350,30 @@ def translate(lang: str, key: str) -> str:
     if pair is None:
         return key
     return pair[1] if lang == "en" else pair[0]
+
+
+#: The English singular of the texts shown after a count (``TEXTS`` holds the plural): "1 row",
+#: "2 rows". Chinese has no plural, so the Chinese text serves every count.
+SINGULAR_EN: dict[str, str] = {
+    "indicators_count": "indicator",
+    "data_rows": "row",
+    "data_updated": "updated (new version)",
+    "data_warnings": "warning",
+    "projects_listed": "project",
+    "stations": "station",
+    "points_count": "demand point",
+}
+
+
+def counted(lang: str, key: str, count: int) -> str:
+    """``count`` followed by the text for ``key``, in the singular where English needs it.
+
+    Why: the pages printed "1 rows, 1 warnings"; every count a page shows goes through here.
+    """
+    text = translate(lang, key)
+    if lang == "en" and count == 1:
+        text = SINGULAR_EN.get(key, text)
+    return f"{count} {text}"
 
 
 def pick(lang: str, zh: Any, en: Any) -> Any:

@@ -18,7 +18,7 @@ from healthwatch.errors import HealthwatchError, Problem
 from healthwatch.store.db import session_scope
 from healthwatch.users.passwords import AuthenticationError
 from healthwatch.web.app import WEB_DIR, Settings, node_modules
-from healthwatch.web.i18n import LANG_COOKIE, TEXTS, choose_language, pick, translate
+from healthwatch.web.i18n import LANG_COOKIE, TEXTS, choose_language, counted, pick, translate
 from healthwatch.web.security import (
     LOGIN_CSRF_COOKIE,
     Auth,
@@ -113,6 +113,7 @@ def render(
     base = {
         "lang": lang,
         "t": lambda key: translate(lang, key),
+        "n": lambda count, key: counted(lang, key, count),
         "pick": lambda zh, en: pick(lang, zh, en),
         "auth": auth,
         "nav": NAV,
@@ -313,13 +314,33 @@ def findings_page(request: Request, plan: str | None = None) -> HTMLResponse:
     return render(request, "findings.html", {"plans": plans, "chosen": plan, "rows": rows}, auth)
 
 
+def _regions_above(session: Any, adcode: str) -> list[str]:
+    """The regions above ``adcode``, the province first (from the stored parents)."""
+    from healthwatch.store.models import Region
+
+    above: list[str] = []
+    region = session.get(Region, adcode)
+    while region is not None and region.parent and region.parent not in above:
+        above.insert(0, region.parent)
+        region = session.get(Region, region.parent)
+    return above
+
+
 @router.get("/map")
-def map_page(request: Request, region: str = "210000") -> HTMLResponse:
+def map_page(request: Request, region: str | None = None) -> HTMLResponse:
+    """The regions map. It opens at the user's own region (a duty officer of Anshan sees
+    Anshan's counties, not the province) unless the address names another; the regions above
+    the start are passed along so that "up" still leads to the city and the province, whose
+    boundaries and populations every reader may see."""
     auth = page_auth(request)
     lang = language(request)
-    code = region if region.isdigit() and len(region) == 6 else "210000"
+    own = auth.actor.region or "210000"
+    code = region if region and region.isdigit() and len(region) == 6 else own
+    with session_scope(_settings(request).db) as session:
+        above = _regions_above(session, code)
     data: dict[str, Any] = {
         "start": code,
+        "above": above,
         "labels": {
             k: translate(lang, k)
             for k in ("population", "map_up", "level_province", "level_city", "level_county")
@@ -387,33 +408,47 @@ def surveillance_page(request: Request) -> HTMLResponse:
 
 @router.get("/users")
 def users_page(request: Request) -> HTMLResponse:
+    auth = page_auth(request)
+    notice = request.query_params.get("saved") and translate(language(request), "saved")
+    return _users_page(request, auth, notice=notice)
+
+
+def _users_page(request: Request, auth: Auth, status: int = 200, **extra: Any) -> HTMLResponse:
+    """The users page: the list, the add-user form (``entered`` refills it) and the log."""
     from healthwatch.services.users import list_users, security_log, verify_security_log
     from healthwatch.users import Role
 
-    auth = page_auth(request)
     with session_scope(_settings(request).db) as session:
         users = list_users(session, auth.actor)
         log = security_log(session, auth.actor, limit=50)
         chain = verify_security_log(session)
-    return render(
-        request,
-        "users.html",
-        {
-            "users": users,
-            "log": log,
-            "chain": chain,
-            "roles": [r.value for r in Role],
-            "notice": request.query_params.get("saved") and translate(language(request), "saved"),
-        },
-        auth,
-    )
+    context = {
+        "users": users,
+        "log": log,
+        "chain": chain,
+        "roles": [r.value for r in Role],
+        "entered": {},
+        **extra,
+    }
+    return render(request, "users.html", context, auth, status)
+
+
+def _add_user_refused(posted: PostedForm, status: int, report: dict[str, Any]) -> Response:
+    """A refused new user (weak password, unknown region …): the users page again with the
+    error in Chinese and English and the entries kept, so the administrator corrects one field
+    instead of typing the form again. The password is never sent back."""
+    entered = {
+        name: posted.text(name, 200).strip()
+        for name in ("username", "display_name", "role", "region")
+    }
+    return _users_page(posted.request, posted.auth, status, report=report, entered=entered)
 
 
 @router.post("/users")
 async def users_add(request: Request) -> Response:
     from healthwatch.web.forms import handle_form
 
-    return await handle_form(request, _add_user)
+    return await handle_form(request, _add_user, _add_user_refused)
 
 
 def _add_user(posted: PostedForm) -> str:

@@ -162,10 +162,49 @@ def _data_page(
 @router.get("/data")
 def data_page(request: Request, period: str | None = None, region: str | None = None) -> Response:
     auth = page_auth(request)
+    lang = language(request)
     saved = request.query_params.get("saved")
     known = saved in ("submit", "approve", "unlock")
-    notice = translate(language(request), f"data_done_{saved}") if known else ""
-    return _data_page(request, auth, _period(period), _region(region, auth.actor), notice=notice)
+    notice = translate(lang, f"data_done_{saved}") if known else ""
+    shown = _upload_outcome(request, auth)
+    if shown is None:
+        shown = {"notice": translate(lang, "data_report_gone")}
+    elif not shown:
+        shown = {"notice": notice}
+    return _data_page(request, auth, _period(period), _region(region, auth.actor), **shown)
+
+
+def _stored_import(request: Request, auth: Auth, import_id: str) -> dict[str, Any] | None:
+    """An accepted import's result, read back from its record, for the user who made it only."""
+    from healthwatch.store.data_models import DataImport
+
+    if not import_id.isdigit() or len(import_id) > 18:
+        return None
+    with session_scope(_db(request)) as session:
+        record = session.get(DataImport, int(import_id))
+        if record is None or record.actor != auth.actor.username or record.format == "revert":
+            return None
+        return {
+            "file": record.file,
+            "format": record.format,
+            "rows": record.rows,
+            "inserted": record.inserted,
+            "updated": record.updated,
+            "unchanged": record.unchanged,
+            "warnings": list(record.warnings or []),
+            "import_id": record.id,
+            "dry_run": False,
+        }
+
+
+def _upload_outcome(request: Request, auth: Auth) -> dict[str, Any] | None:
+    """What the page after an accepted upload shows: ``{"result": …}``; ``{}`` when the
+    address names no import; None when it names one that this user cannot see."""
+    query = request.query_params
+    if "import" in query:
+        result = _stored_import(request, auth, query["import"])
+        return None if result is None else {"result": result}
+    return {}
 
 
 def _where(posted: PostedForm) -> tuple[str, str]:
@@ -179,10 +218,22 @@ def _data_refused(posted: PostedForm, status: int, report: dict[str, Any]) -> Re
     return _data_page(posted.request, posted.auth, period, region, status=status, report=report)
 
 
-def _upload(posted: PostedForm) -> Response:
+def _after_import(posted: PostedForm, import_id: int) -> str:
+    """The address of the page showing an accepted import, read back from its record.
+
+    Why a redirect (303) only here: a reload of the page must not post the file again, which
+    matters only when the post wrote something. A refused file, a dry run or a file that
+    changed nothing is answered with the page itself: posting it again changes nothing, and
+    the report needs no storage of its own (so any worker process can answer).
+    """
+    period, region = _where(posted)
+    query = urlencode({"period": period, "region": region, "import": str(import_id)})
+    return f"/data?{query}#import-result"
+
+
+def _upload(posted: PostedForm) -> str | Response:
     from healthwatch.web.api_data import run_import
 
-    period, region = _where(posted)
     upload = posted.fields.get("file")
     fmt = posted.text("format") or None
     dry_run = posted.fields.get("dry_run") in ("1", "on", "true")
@@ -196,6 +247,10 @@ def _upload(posted: PostedForm) -> Response:
         return _data_refused(posted, 422, report)
     result = run_import(upload, auth_actor=posted.actor, db=posted.db, format=fmt,
                         dry_run=dry_run)  # fmt: skip
+    import_id = result.get("import_id")
+    if import_id is not None and not result.get("dry_run"):
+        return _after_import(posted, int(import_id))
+    period, region = _where(posted)
     return _data_page(posted.request, posted.auth, period, region, result=result)
 
 

@@ -371,10 +371,14 @@ def _csrf(html: str) -> str:
     return found.group(1)
 
 
-def _page_upload(client: TestClient, csrf: str, text: str, **extra: str) -> Any:
+def _page_upload(
+    client: TestClient, csrf: str, text: str, *, follow_redirects: bool = True, **extra: str
+) -> Any:
     files = {"file": ("births.csv", text.encode("utf-8"), "text/csv")}
     data = {"csrf_token": csrf, "period": PERIOD, **extra}
-    return client.post("/data/upload", files=files, data=data, headers=HTML)
+    return client.post(
+        "/data/upload", files=files, data=data, headers=HTML, follow_redirects=follow_redirects
+    )
 
 
 def test_data_page_upload_report_queue_buttons_and_values(
@@ -449,6 +453,71 @@ def test_data_page_upload_report_queue_buttons_and_values(
         headers=HTML,
     )
     assert r.status_code == 403 and "text/html" in r.headers["content-type"]
+
+
+def _imports(url: str) -> int:
+    from sqlalchemy import func, select
+
+    from healthwatch.store.data_models import DataImport
+    from healthwatch.store.db import session_scope
+
+    with session_scope(url) as session:
+        return int(session.execute(select(func.count()).select_from(DataImport)).scalar_one())
+
+
+def test_an_accepted_upload_answers_with_a_redirect_and_only_its_uploader_sees_it(
+    db_url: str,
+) -> None:
+    """A reload after an upload must not post the file again: an upload that wrote something
+    answers 303 to a GET page showing its result, for the uploader only; a refused file and a
+    dry run (nothing written, so posting again changes nothing) are answered with the page."""
+    populate(db_url, ("tiedong", "anshan"))
+    tie = _login_form(TestClient(create_app(db_url)), "tiedong")
+    other = _login_form(TestClient(create_app(db_url)), "anshan")
+    csrf = _csrf(tie.get(f"/data?period={PERIOD}", headers=HTML).text)
+
+    bad = GOOD.replace("1172", "abc")
+    r = _page_upload(tie, csrf, bad, follow_redirects=False)
+    assert r.status_code == 422
+    report = r.text.split('id="error-report"')[1].split("</table>")[0]
+    assert "<tr><td>births.csv</td><td>3</td><td>value</td>" in report
+
+    r = _page_upload(tie, csrf, GOOD, follow_redirects=False, dry_run="1")
+    assert r.status_code == 200 and "校验通过" in r.text.split('id="import-result"')[1]
+    assert _imports(db_url) == 0
+
+    r = _page_upload(tie, csrf, GOOD, follow_redirects=False)
+    assert r.status_code == 303
+    where = r.headers["location"]
+    assert where.startswith("/data?") and "210302" in where
+    assert re.search(r"[?&]import=\d+", where)
+    for _ in range(2):
+        page = tie.get(where, headers=HTML).text
+        assert re.search(r"births.csv \[csv\] —\s+3 行, 3 新增", page)
+    assert _imports(db_url) == 1  # reloading the page imported nothing again
+    shown = other.get(where, headers=HTML).text  # anshan may read the values, not the result
+    assert 'id="import-result"' not in shown and 'id="data-notice"' in shown
+    english = tie.get(where.replace("#", "&lang=en#"), headers=HTML).text
+    assert "3 rows, 3 inserted" in english
+
+
+def test_english_counts_after_an_upload_agree_in_number(
+    world: tuple[TestClient, dict[str, str], str],
+) -> None:
+    """ "1 row", not "1 rows": English pages put a count's text in the singular for one."""
+    _, _, url = world
+    tie = _login_form(TestClient(create_app(url)), "tiedong")
+    csrf = _csrf(tie.get(f"/data?period={PERIOD}", headers=HTML).text)
+    one = "region,period,element,value\n" + f"{TIEDONG},{PERIOD},live_births,1180\n"
+    r = _page_upload(tie, csrf, one, follow_redirects=False)
+    chinese = tie.get(r.headers["location"], headers=HTML).text
+    assert "1 行, 1 新增" in chinese.split('id="import-result"')[1]
+    english = tie.get(r.headers["location"].replace("#", "&lang=en#"), headers=HTML).text
+    line = english.split('id="import-result"')[1].split("</p>")[0]
+    shown = r"1 row, 1 inserted, 0 updated \(new versions\), 0 unchanged, (\d+) warnings?"
+    found = re.search(shown, line)
+    assert found is not None and "1 rows" not in line
+    assert line.count(" warnings") == (found.group(1) != "1")
 
 
 def _choices(html: str) -> dict[str, list[str]]:

@@ -208,3 +208,56 @@ def test_indicator_chart_draws_the_target_of_every_kind_and_names_the_forecast_y
         assert detail["target_band"][bound] == goal, kind
         label = data["labels"]["forecast_value"]
         assert re.fullmatch(r"Forecast for \d{4}", label), label
+
+
+@pytest.mark.parametrize(
+    ("entries", "zh", "en"),
+    [
+        ({"password": "weak", "region": "210381"}, "密码长度至少为 8 位", "at least 8"),
+        ({"region": "999999"}, "999999", "999999"),
+    ],
+)
+def test_a_refused_new_user_is_shown_on_the_users_page_with_the_entries_kept(
+    app: Any, entries: dict[str, str], zh: str, en: str
+) -> None:
+    client = _client(app, "admin")
+    page = client.get("/users", headers=HTML).text
+    csrf = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page)
+    assert csrf is not None
+    secret = "Unique#Secret-" + secrets.token_hex(4)
+    form = {"csrf_token": csrf.group(1), "username": "haicheng2", "display_name": "海城 填报员",
+            "password": secret, "role": "duty_officer", **entries}  # fmt: skip
+    r = client.post("/users", data=form, headers=HTML, follow_redirects=False)
+    assert r.status_code in (400, 403, 404, 422), r.text
+    assert 'id="add-user"' in r.text and 'id="users"' in r.text  # the users page, not an error page
+    shown = r.text.split('id="add-user-error"')[1].split("</section>")[0]
+    assert zh in shown and en in shown.lower()  # Chinese and English
+    kept = r.text.split('id="add-user"')[1].split("</form>")[0]
+    assert 'name="username" required maxlength="64" value="haicheng2"' in kept
+    assert 'value="海城 填报员"' in kept
+    assert '<option value="duty_officer" selected>' in kept
+    assert f'value="{form["region"]}"' in kept
+    assert secret not in r.text and form["password"] not in kept.split('name="password"')[1][:80]
+    assert "haicheng2" not in client.get("/users", headers=HTML).text.split('id="add-user"')[0]
+
+
+@pytest.mark.parametrize(
+    ("username", "start", "above"),
+    [
+        ("duty", "210300", ["210000"]),  # a duty officer of Anshan
+        ("tiedong", "210302", ["210000", "210300"]),  # a county reporter
+        ("dalian", "210200", ["210000"]),
+        ("viewer", "210000", []),  # a provincial user
+        ("admin", "210000", []),  # no region: the province
+    ],
+)
+def test_the_map_opens_at_the_users_own_region_with_the_way_up(
+    app: Any, username: str, start: str, above: list[str]
+) -> None:
+    client = _client(app, username)
+    data = _page_data(client.get("/map", headers=HTML).text)
+    assert data["start"] == start and data["above"] == above
+    for adcode in [*above, start]:  # every step up draws
+        assert client.get(f"/api/v1/regions/{adcode}/map").status_code == 200
+    named = _page_data(client.get("/map?region=210000", headers=HTML).text)
+    assert named["start"] == "210000" and named["above"] == []

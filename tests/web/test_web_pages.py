@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from healthwatch.store.db import dispose_engine
 from healthwatch.web import create_app
-from healthwatch.web.i18n import TEXTS
+from healthwatch.web.i18n import SINGULAR_EN, TEXTS, counted
 
 HTML = {"accept": "text/html"}
 PAGES = ["/plans", "/findings", "/map", "/access", "/surveillance"]
@@ -57,6 +57,16 @@ def test_every_text_has_both_languages() -> None:
         assert zh.strip() and en.strip(), key
         assert CJK.search(zh) or key in symbols, key
         assert not CJK.search(en) or key == "switch_language", key
+
+
+def test_counts_take_the_english_singular_for_one() -> None:
+    assert set(SINGULAR_EN) <= set(TEXTS)
+    assert counted("en", "data_rows", 1) == "1 row"
+    assert counted("en", "data_rows", 2) == "2 rows"
+    assert counted("en", "data_warnings", 0) == "0 warnings"
+    assert counted("en", "data_warnings", 1) == "1 warning"
+    assert counted("zh", "data_warnings", 1) == "1 条警告"
+    assert counted("en", "data_inserted", 1) == "1 inserted"
 
 
 def test_pages_send_anonymous_users_to_the_login_page(url: str) -> None:

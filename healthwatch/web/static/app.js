@@ -68,6 +68,7 @@
   const mapTable = document.querySelector("#map-table tbody");
   if (document.getElementById("region-map")) {
     const trail = [];
+    const above = (page.above || []).slice();  // the regions above the start, province first
     const upButton = document.getElementById("map-up");
     const sel = id => document.getElementById(id);
     const choices = page.choices || [];
@@ -116,7 +117,7 @@
       if (same && trail.length) trail.pop();
       trail.push({ adcode, name: fc.region.name });
       document.getElementById("map-crumbs").textContent = trail.map(r => r.name).join(" › ");
-      upButton.hidden = trail.length < 2;
+      upButton.hidden = trail.length < 2 && !above.length;
       const byStatus = !!fc.statuses && sel("map-by") && sel("map-by").value === "status";
       const valueName = fc.indicator ? `${fc.indicator.name} (${fc.indicator.unit_label}, ${fc.year})` : L.population;
       const head = document.getElementById("map-value-head");
@@ -173,7 +174,10 @@
       });
       await rendered;
     }
-    upButton.addEventListener("click", () => { trail.pop(); const prev = trail.pop(); if (prev) show(prev.adcode).catch(fail); });
+    upButton.addEventListener("click", () => {
+      if (trail.length < 2 && above.length) { trail.pop(); show(above.pop()).catch(fail); return; }
+      trail.pop(); const prev = trail.pop(); if (prev) show(prev.adcode).catch(fail);
+    });
     mapTable.addEventListener("click", e => {
       const tr = e.target.closest("tr");
       if (tr && tr.dataset.adcode && trail.length < 3) show(tr.dataset.adcode).catch(fail);
