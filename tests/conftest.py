@@ -45,9 +45,9 @@ def _pg_unavailable(reason: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database; dropped after the test."""
+def postgres_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database's URL, dropped when the generator is closed (for
+    fixtures of any scope; skips the test when PostgreSQL does not answer)."""
     import psycopg
 
     from healthwatch.store.db import dispose_engine
@@ -67,6 +67,12 @@ def postgres_url() -> Iterator[str]:
         dispose_engine(url)
         with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database; dropped after the test."""
+    yield from postgres_database()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -74,6 +75,20 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
     assert r.status_code == 200, r.text
     token: str = r.json()["user"]["csrf_token"]
     return token
+
+
+def login_form(
+    client: TestClient, username: str, next_: str = "/plans", password: str = PASSWORD
+) -> TestClient:
+    """Log in through the login page as a browser does (its CSRF token, then the form);
+    the session cookie stays in ``client``, which is returned."""
+    page = client.get(f"/login?next={next_}", headers={"accept": "text/html"})
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    form = {"username": username, "password": password, "csrf_token": token.group(1), "next": next_}
+    r = client.post("/login", data=form, headers={"accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == next_, r.text
+    return client
 
 
 def bearer(token: str) -> dict[str, str]:

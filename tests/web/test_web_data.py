@@ -17,7 +17,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-from _webhelp import PASSWORD, assert_error, bearer, populate
+from _webhelp import PASSWORD, assert_error, bearer, login_form, populate
 from fastapi.testclient import TestClient
 
 from healthwatch.store.db import dispose_engine
@@ -350,19 +350,8 @@ def test_unsafe_data_requests_with_a_session_need_the_csrf_token(
 # --- pages ------------------------------------------------------------------------------------
 
 
-def _login_form(client: TestClient, username: str) -> TestClient:
-    page = client.get("/login?next=/data", headers=HTML)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None
-    form = {
-        "username": username,
-        "password": PASSWORD,
-        "csrf_token": token.group(1),
-        "next": "/data",
-    }
-    r = client.post("/login", data=form, headers=HTML, follow_redirects=False)
-    assert r.status_code == 303
-    return client
+def _login_data(client: TestClient, username: str) -> TestClient:
+    return login_form(client, username, "/data")
 
 
 def _csrf(html: str) -> str:
@@ -385,7 +374,7 @@ def test_data_page_upload_report_queue_buttons_and_values(
     world: tuple[TestClient, dict[str, str], str],
 ) -> None:
     _, _, url = world
-    tie = _login_form(TestClient(create_app(url)), "tiedong")
+    tie = _login_data(TestClient(create_app(url)), "tiedong")
     page = tie.get(f"/data?period={PERIOD}", headers=HTML)
     assert page.status_code == 200 and 'id="upload-form"' in page.text
     csrf = _csrf(page.text)
@@ -421,7 +410,7 @@ def test_data_page_upload_report_queue_buttons_and_values(
     assert "已上报。" in done and 'class="wf-approve"' in done  # a reporter approves its own
 
     # the city reporter sees the county and its approve button; the viewer no forms at all
-    city = _login_form(TestClient(create_app(url)), "anshan")
+    city = _login_data(TestClient(create_app(url)), "anshan")
     page = city.get(f"/data?period={PERIOD}&region=210300", headers=HTML).text
     row = page.split(f'data-region="{TIEDONG}" class="status-submitted"')[1].split("</tr>")[0]
     assert 'class="wf-approve"' in row
@@ -436,7 +425,7 @@ def test_data_page_upload_report_queue_buttons_and_values(
     assert r.status_code == 303
     r = city.post("/data/workflow", data={**form, "target": "210300"}, headers=HTML)
     assert r.status_code == 400 and "210303" in r.text  # the counties still waiting
-    viewer = _login_form(TestClient(create_app(url)), "viewer")
+    viewer = _login_data(TestClient(create_app(url)), "viewer")
     page = viewer.get(f"/data?period={PERIOD}", headers=HTML).text
     assert "upload-form" not in page and "wf-" not in page
     assert f'data-region="{TIEDONG}"' in page.split('id="values"')[1]
@@ -472,8 +461,8 @@ def test_an_accepted_upload_answers_with_a_redirect_and_only_its_uploader_sees_i
     answers 303 to a GET page showing its result, for the uploader only; a refused file and a
     dry run (nothing written, so posting again changes nothing) are answered with the page."""
     populate(db_url, ("tiedong", "anshan"))
-    tie = _login_form(TestClient(create_app(db_url)), "tiedong")
-    other = _login_form(TestClient(create_app(db_url)), "anshan")
+    tie = _login_data(TestClient(create_app(db_url)), "tiedong")
+    other = _login_data(TestClient(create_app(db_url)), "anshan")
     csrf = _csrf(tie.get(f"/data?period={PERIOD}", headers=HTML).text)
 
     bad = GOOD.replace("1172", "abc")
@@ -506,7 +495,7 @@ def test_english_counts_after_an_upload_agree_in_number(
 ) -> None:
     """ "1 row", not "1 rows": English pages put a count's text in the singular for one."""
     _, _, url = world
-    tie = _login_form(TestClient(create_app(url)), "tiedong")
+    tie = _login_data(TestClient(create_app(url)), "tiedong")
     csrf = _csrf(tie.get(f"/data?period={PERIOD}", headers=HTML).text)
     one = "region,period,element,value\n" + f"{TIEDONG},{PERIOD},live_births,1180\n"
     r = _page_upload(tie, csrf, one, follow_redirects=False)
@@ -560,7 +549,7 @@ def test_data_page_offers_only_regions_in_the_users_scope(
     with session_scope(url) as session:
         stored = sorted(a for (a,) in session.query(Region.adcode))
     expected = [a for a in stored if a.startswith(scope)]
-    client = _login_form(TestClient(create_app(url)), user)
+    client = _login_data(TestClient(create_app(url)), user)
     outside = LISHAN if user == "tiedong" else "210200"  # Dalian: outside every scope tested
     query = "" if scope == "21" else f"&region={outside}"
     page = client.get(f"/data?period={PERIOD}{query}", headers=HTML)
@@ -589,7 +578,7 @@ def test_template_form_offers_only_the_plans_covering_the_users_region(
     world: tuple[TestClient, dict[str, str], str], user: str, plans: list[str]
 ) -> None:
     _, _, url = world
-    client = _login_form(TestClient(create_app(url)), user)
+    client = _login_data(TestClient(create_app(url)), user)
     page = client.get(f"/data?period={PERIOD}", headers=HTML)
     assert page.status_code == 200
     form = page.text.split('id="template-plan"')[1].split("</select>")[0]
@@ -600,7 +589,7 @@ def test_history_page_and_revert_form(world: tuple[TestClient, dict[str, str], s
     client, tokens, url = world
     assert _upload(client, tokens["tiedong"], GOOD).status_code == 200
     assert _upload(client, tokens["tiedong"], GOOD.replace("1180", "1190")).status_code == 200
-    tie = _login_form(TestClient(create_app(url)), "tiedong")
+    tie = _login_data(TestClient(create_app(url)), "tiedong")
     page = tie.get(f"/data/history?region={TIEDONG}&period={PERIOD}", headers=HTML)
     assert page.status_code == 200
     rows = re.findall(r'data-element="live_births" data-version="(\d)"', page.text)
@@ -622,7 +611,7 @@ def test_history_page_and_revert_form(world: tuple[TestClient, dict[str, str], s
     page = tie.get(r.headers["location"], headers=HTML).text
     assert "已恢复为新版本。" in page and "笔误" in page
     assert re.findall(r'data-element="live_births" data-version="(\d)"', page) == ["1", "2", "3"]
-    dalian = _login_form(TestClient(create_app(url)), "dalian")
+    dalian = _login_data(TestClient(create_app(url)), "dalian")
     r = dalian.get(f"/data/history?region={TIEDONG}&period={PERIOD}", headers=HTML)
     assert r.status_code == 403
 
@@ -633,7 +622,7 @@ def test_data_pages_in_both_languages(
 ) -> None:
     client, tokens, url = world
     assert _upload(client, tokens["tiedong"], GOOD).status_code == 200
-    tie = _login_form(TestClient(create_app(url)), "tiedong")
+    tie = _login_data(TestClient(create_app(url)), "tiedong")
     zh = tie.get(path, headers=HTML)
     assert zh.status_code == 200 and '<html lang="zh-CN">' in zh.text
     sep = "&" if "?" in path else "?"

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _webhelp import PASSWORD, assert_error, bearer, login, populate
+from _webhelp import assert_error, bearer, login, login_form, populate
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -216,18 +216,7 @@ def test_unknown_plan_and_anonymous(api: TestClient, env: Any) -> None:
 
 
 def _page_client(env: Any, username: str) -> TestClient:
-    client = TestClient(env[2])
-    page = client.get("/login?next=/plans", headers=HTML)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None
-    r = client.post(
-        "/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)},
-        headers=HTML,
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    return client
+    return login_form(TestClient(env[2]), username)
 
 
 def test_plan_overview_page_has_latest_and_status(env: Any) -> None:

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _webhelp import PASSWORD, populate
-from conftest import PG_ADMIN_DSN, _pg_unavailable
+from _webhelp import login_form, populate
+from conftest import postgres_database
 from fastapi.testclient import TestClient
 
 from healthwatch.services.data import load_demo_data
@@ -27,26 +27,6 @@ from healthwatch.web import create_app
 HTML = {"accept": "text/html"}
 LIAONING, ANSHAN = "liaoning-2021-2025", "anshan-2021-2025"
 SIGN = {"at_least": "≥", "at_most": "≤", "equal": "=", "below": "<"}
-
-
-def _postgres_database() -> Iterator[str]:
-    import psycopg
-
-    name = f"hw_{secrets.token_hex(6)}"
-    try:
-        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        _pg_unavailable(str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    url = f"{base}/{name}"
-    try:
-        yield url
-    finally:
-        dispose_engine(url)
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(
@@ -61,7 +41,7 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         yield create_app(db)
         dispose_engine(db)
     else:
-        for db in _postgres_database():
+        for db in postgres_database():
             populate(db)
             load_demo_data(db, actor=LOCAL_ADMIN)
             yield create_app(db)
@@ -77,18 +57,7 @@ def _client(app: Any, username: str) -> TestClient:
 
 
 def _login(app: Any, username: str) -> TestClient:
-    client = TestClient(app)
-    page = client.get("/login?next=/plans", headers=HTML)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None
-    r = client.post(
-        "/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)},
-        headers=HTML,
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    return client
+    return login_form(TestClient(app), username)
 
 
 def _page_data(html: str) -> Any:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from _webhelp import PASSWORD, populate
+from _webhelp import PASSWORD, login_form, populate
 from fastapi.testclient import TestClient
 
 from healthwatch.store.db import dispose_engine
@@ -24,25 +24,6 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     populate(db, ("admin", "anshan", "viewer"))
     yield db
     dispose_engine(db)
-
-
-def _login_form(client: TestClient, username: str, next_: str = "/plans") -> TestClient:
-    page = client.get(f"/login?next={next_}", headers=HTML)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None
-    r = client.post(
-        "/login",
-        data={
-            "username": username,
-            "password": PASSWORD,
-            "csrf_token": token.group(1),
-            "next": next_,
-        },
-        headers=HTML,
-        follow_redirects=False,
-    )
-    assert r.status_code == 303 and r.headers["location"] == next_, r.text
-    return client
 
 
 def _csrf(html: str) -> str:
@@ -105,7 +86,7 @@ def test_wrong_password_shows_the_message_in_the_chosen_language(url: str) -> No
 
 @pytest.mark.parametrize("path", PAGES)
 def test_every_page_in_chinese_and_english(url: str, path: str) -> None:
-    client = _login_form(TestClient(create_app(url)), "viewer")
+    client = login_form(TestClient(create_app(url)), "viewer")
     zh = client.get(path, headers=HTML)
     assert zh.status_code == 200 and '<html lang="zh-CN">' in zh.text
     en = client.get(f"{path}?lang=en", headers=HTML)
@@ -118,7 +99,7 @@ def test_every_page_in_chinese_and_english(url: str, path: str) -> None:
 
 
 def test_plan_overview_page_shows_binding_first(url: str) -> None:
-    client = _login_form(TestClient(create_app(url)), "viewer")
+    client = login_form(TestClient(create_app(url)), "viewer")
     page = client.get("/plans?plan=liaoning-2021-2025", headers=HTML).text
     natures = re.findall(r'<tr class="nature-(\w+)"', page)
     assert natures[0] == "binding" and natures == sorted(
@@ -128,7 +109,7 @@ def test_plan_overview_page_shows_binding_first(url: str) -> None:
 
 
 def test_logout_form_checks_csrf_and_ends_the_session(url: str) -> None:
-    client = _login_form(TestClient(create_app(url)), "viewer")
+    client = login_form(TestClient(create_app(url)), "viewer")
     csrf = _csrf(client.get("/plans", headers=HTML).text)
     r = client.post("/logout", data={"csrf_token": "bad"}, headers=HTML, follow_redirects=False)
     assert r.status_code == 403
@@ -138,12 +119,12 @@ def test_logout_form_checks_csrf_and_ends_the_session(url: str) -> None:
 
 
 def test_users_page_is_for_administrators_and_its_forms_need_csrf(url: str) -> None:
-    reporter = _login_form(TestClient(create_app(url)), "anshan")
+    reporter = login_form(TestClient(create_app(url)), "anshan")
     r = reporter.get("/users", headers=HTML)
     assert r.status_code == 403 and "manage_users" in r.text
     assert 'href="/users"' not in reporter.get("/plans", headers=HTML).text
 
-    admin = _login_form(TestClient(create_app(url)), "admin")
+    admin = login_form(TestClient(create_app(url)), "admin")
     page = admin.get("/users", headers=HTML)
     assert page.status_code == 200 and "哈希链完整" in page.text
     form = {"username": "haicheng", "password": PASSWORD, "role": "reporter", "region": "210381"}
@@ -163,7 +144,7 @@ def test_users_page_is_for_administrators_and_its_forms_need_csrf(url: str) -> N
 
 
 def test_security_headers_and_no_cdn(url: str) -> None:
-    client = _login_form(TestClient(create_app(url)), "viewer")
+    client = login_form(TestClient(create_app(url)), "viewer")
     r = client.get("/map", headers=HTML)
     assert "script-src 'self'" in r.headers["content-security-policy"]
     assert r.headers["x-frame-options"] == "DENY" and r.headers["cache-control"] == "no-store"
@@ -184,7 +165,7 @@ def test_security_headers_and_no_cdn(url: str) -> None:
 def test_language_switch_keeps_the_path_and_query(url: str, page: str) -> None:
     """The switch link names this page with its query (less ``lang``); following it sets the
     cookie and lands on the same page with the same query, in the other language."""
-    client = _login_form(TestClient(create_app(url)), "admin")
+    client = login_form(TestClient(create_app(url)), "admin")
     html = client.get(page + ("&" if "?" in page else "?") + "lang=zh", headers=HTML).text
     link = re.search(r'id="lang-switch" href="([^"]+)"', html)
     assert link is not None
@@ -234,7 +215,7 @@ def test_every_page_form_post_goes_through_handle_form(url: str) -> None:
 
 
 def test_an_unknown_user_action_is_404_after_the_csrf_check(url: str) -> None:
-    admin = _login_form(TestClient(create_app(url)), "admin")
+    admin = login_form(TestClient(create_app(url)), "admin")
     csrf = _csrf(admin.get("/users", headers=HTML).text)
     r = admin.post("/users/anshan/frobnicate", data={"csrf_token": "0" * 64}, headers=HTML)
     assert r.status_code == 403
