@@ -113,6 +113,20 @@ def build_demo(folder: Path) -> str:
     return db
 
 
+def demo_copy(source: str | None, folder: Path) -> str:
+    """A copy of the demo database ``source`` in ``folder`` (the benchmarks add a user and
+    sessions, so they never work on the original), or a new one when none is given."""
+    if source is None:
+        print("building the demo database (healthwatch demo --no-serve) ...", flush=True)
+        return build_demo(folder)
+    db = str(folder / "demo.sqlite")
+    shutil.copyfile(source, db)
+    for suffix in ("-wal", "-shm"):
+        if Path(source + suffix).exists():
+            shutil.copyfile(source + suffix, db + suffix)
+    return db
+
+
 def add_bench_user(db: str) -> str:
     """The benchmark's analyst (kept if there) and a fresh API token for it."""
     from healthwatch.services.users import add_user, issue_token
@@ -299,15 +313,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        if args.db:  # work on a copy: the benchmark adds a user and sessions
-            db = str(Path(tmp) / "demo.sqlite")
-            shutil.copyfile(args.db, db)
-            for suffix in ("-wal", "-shm"):
-                if Path(args.db + suffix).exists():
-                    shutil.copyfile(args.db + suffix, db + suffix)
-        else:
-            print("building the demo database (healthwatch demo --no-serve) ...", flush=True)
-            db = build_demo(Path(tmp))
+        db = demo_copy(args.db, Path(tmp))
         token = add_bench_user(db)
         port = free_port()
         proc = start_server(db, port, args.workers)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -80,7 +79,7 @@ def pages(db: str) -> list[str]:
     served = {
         r.path
         for r in create_app(db).routes
-        if isinstance(r, APIRoute) and "GET" in r.methods and not r.path.startswith("/api/")
+        if isinstance(r, APIRoute) and "GET" in (r.methods or ()) and not r.path.startswith("/api/")
     } - NOT_PAGES
     missing = served - set(routes)
     if missing:
@@ -111,15 +110,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
-        if args.db:
-            db = str(Path(tmp) / "demo.sqlite")
-            shutil.copyfile(args.db, db)
-            for suffix in ("-wal", "-shm"):
-                if Path(args.db + suffix).exists():
-                    shutil.copyfile(args.db + suffix, db + suffix)
-        else:
-            print("building the demo database (healthwatch demo --no-serve) ...", flush=True)
-            db = api_bench.build_demo(Path(tmp))
+        db = api_bench.demo_copy(args.db, Path(tmp))
         api_bench.add_bench_user(db)
         from healthwatch.services.users import set_role
         from healthwatch.store.db import dispose_engine, session_scope
