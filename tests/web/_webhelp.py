@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from healthwatch.services import users as services_users
 from healthwatch.services.database import load_builtin
 from healthwatch.services.users import add_user, issue_token
-from healthwatch.store.db import session_scope
+from healthwatch.store.db import dispose_engine, session_scope
 from healthwatch.users import LOCAL_ADMIN, passwords
 
 PASSWORD = "Liaoning#2025"
@@ -154,6 +154,23 @@ def serving(db_file: str | Path, folder: Path) -> Iterator[str]:
         finally:
             proc.terminate()
             proc.wait(timeout=20)
+
+
+@contextlib.contextmanager
+def serving_populated(
+    folder: Path, names: tuple[str, ...], *extra: Callable[[str], Any]
+) -> Iterator[str]:
+    """For browser tests: the real server on a new SQLite database in ``folder`` holding the
+    test users ``names`` (and what each ``extra(url)`` adds); yields its address."""
+    require_chromium()
+    db = folder / "e2e.sqlite"
+    url = f"sqlite:///{db}"
+    populate(url, names)
+    for add in extra:
+        add(url)
+    dispose_engine(url)
+    with serving(db, folder) as base:
+        yield base
 
 
 def screenshot(pg: Any, tmp_path: Path, name: str, *, full_page: bool = False) -> Path:

@@ -14,9 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _webhelp import PASSWORD, browser_page, populate, require_chromium, screenshot, serving
-
-from healthwatch.store.db import dispose_engine
+from _webhelp import (
+    PASSWORD,
+    browser_page,
+    screenshot,
+    serving_populated,
+)
 
 pytestmark = pytest.mark.slow
 PERIOD = "2026"
@@ -24,12 +27,7 @@ PERIOD = "2026"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    require_chromium()
-    folder = tmp_path_factory.mktemp("e2e-data")
-    db = str(folder / "e2e.sqlite")
-    populate(f"sqlite:///{db}", ("tiedong", "anshan"))
-    dispose_engine(f"sqlite:///{db}")
-    with serving(db, folder) as base:
+    with serving_populated(tmp_path_factory.mktemp("e2e-data"), ("tiedong", "anshan")) as base:
         yield base
 
 

@@ -9,14 +9,19 @@ to the test's tmp dir and to ``$HEALTHWATCH_SCREENSHOTS`` when set (docs/web.md'
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _webhelp import PASSWORD, browser_page, populate, require_chromium, screenshot, serving
+from _webhelp import (
+    PASSWORD,
+    browser_page,
+    screenshot,
+    serving_populated,
+)
 
 from healthwatch.services.data import load_demo_data
-from healthwatch.store.db import dispose_engine
 from healthwatch.users import LOCAL_ADMIN
 
 LIAONING, ANSHAN = "liaoning-2021-2025", "anshan-2021-2025"
@@ -25,13 +30,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    require_chromium()
     folder = tmp_path_factory.mktemp("e2e-eval")
-    db = str(folder / "e2e.sqlite")
-    populate(f"sqlite:///{db}", ("analyst",))
-    load_demo_data(f"sqlite:///{db}", actor=LOCAL_ADMIN)
-    dispose_engine(f"sqlite:///{db}")
-    with serving(db, folder) as base:
+    demo = functools.partial(load_demo_data, actor=LOCAL_ADMIN)
+    with serving_populated(folder, ("analyst",), demo) as base:
         yield base
 
 
