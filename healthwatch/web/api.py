@@ -133,14 +133,8 @@ def data_version(request: Request) -> int:
     The authentication notes it in the same connection (``request.state.data_version``, see
     ``authenticate_request_async``); otherwise it is read here, one index lookup.
     """
-    from healthwatch.store.audit import latest_change
-    from healthwatch.store.db import read_connection
-
     version = getattr(request.state, "data_version", None)
-    if version is None:
-        with read_connection(settings_of(request).db) as conn:
-            version = latest_change(conn)
-    return int(version)
+    return int(version) if version is not None else settings_of(request).data_version()
 
 
 async def cached_answer(

@@ -195,13 +195,10 @@ def warm_plan_evaluations(settings: Any) -> None:
     """Evaluate every stored plan in its own region at server start (the plan overview and
     the map need it; computing it takes seconds), as the system: reused until data change."""
     from healthwatch.regions.hierarchy import all_regions
-    from healthwatch.store.audit import latest_change
-    from healthwatch.store.db import read_connection
     from healthwatch.store.plans import list_plans
     from healthwatch.users import LOCAL_ADMIN
 
-    with read_connection(settings.db) as conn:
-        version = latest_change(conn)
+    version = settings.data_version()
     with session_scope(settings.db) as session:
         plans = list_plans(session)
     known = all_regions()

@@ -90,6 +90,15 @@ class Settings:
             return None
         return hit if time.monotonic() - hit[0] < limit else None
 
+    def data_version(self) -> int:
+        """The newest audit id of this app's database (one index lookup): it grows with every
+        audited change, and the versioned cache keys name it."""
+        from healthwatch.store.audit import latest_change
+        from healthwatch.store.db import read_connection
+
+        with read_connection(self.db) as conn:
+            return latest_change(conn)
+
     def deadline(self, key: str, moment: float | None) -> None:
         """Make the entry of ``key`` stale at ``moment`` (epoch seconds; None: no deadline).
 
@@ -423,11 +432,7 @@ def _warm(settings: Settings) -> None:
     from healthwatch.web.maps import simplified_boundary
 
     try:
-        from healthwatch.store.audit import latest_change
-        from healthwatch.store.db import read_connection
-
-        with read_connection(settings.db) as conn:
-            version = latest_change(conn)  # the keys the access endpoints will look up
+        version = settings.data_version()  # the keys the access endpoints will look up
         levels = ("province", "city")
         settings.cached(
             f"ratios:{version}:None:{levels}",
