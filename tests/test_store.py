@@ -271,3 +271,40 @@ def test_revert_population_changes(db_url):
         assert populations(s, 2021) == {"210300": 3_282_000.0}
         with pytest.raises(NotFoundError):
             revert_change(s, 10_000, actor="d")
+
+
+def test_quick_reads_equal_the_orm_on_both_backends(seeded_db_url):
+    db_url = seeded_db_url
+    """QuickRead (the web app's per-request lookups on the driver's cursor) gives the same
+    typed values as the ORM: datetimes parsed on SQLite, bound parameters in either style."""
+    from datetime import datetime
+
+    from sqlalchemy import bindparam
+
+    from healthwatch.services.users import add_user, issue_token
+    from healthwatch.store.audit import latest_change
+    from healthwatch.store.db import read_connection
+    from healthwatch.store.quick import QuickRead
+    from healthwatch.store.user_models import ApiToken, User
+    from healthwatch.users import LOCAL_ADMIN
+
+    with session_scope(db_url, create=True) as s:
+        add_user(s, LOCAL_ADMIN, "quick", "Liaoning#Health-2025", "analyst")
+        issue_token(s, LOCAL_ADMIN, "quick", name="t")
+    with session_scope(db_url) as s:
+        newest = s.scalar(select(func.max(AuditEntry.id)))
+        token = s.scalars(select(ApiToken)).one()
+        token_hash, created_at = token.token_hash, token.created_at
+        role = s.scalars(select(User.role).where(User.username == "quick")).one()
+    lookup = QuickRead(
+        select(ApiToken.created_at, ApiToken.revoked_at, User.username, User.role)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == bindparam("h"))
+    )
+    with read_connection(db_url) as conn:
+        assert latest_change(conn) == newest > 0
+        row = conn.first(lookup, h=token_hash)
+        assert conn.first(lookup, h="no such hash") is None
+    assert isinstance(row.created_at, datetime)
+    assert row.created_at.replace(tzinfo=None) == created_at.replace(tzinfo=None)
+    assert (row.revoked_at, row.username, row.role) == (None, "quick", role)

@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from healthwatch.errors import InputError, NotFoundError, PermissionDeniedError, Problem
 from healthwatch.store.audit import iso_utc
 from healthwatch.store.models import Region, utcnow
+from healthwatch.store.quick import QuickRead, ReadConnection
 from healthwatch.store.user_models import ApiToken, SecurityEvent, User, WebSession
 from healthwatch.users import Actor, Role, require
 from healthwatch.users.passwords import (
@@ -715,7 +716,7 @@ def resolve_token(session: Session, token: str) -> Actor:
     return _actor(user)
 
 
-_TOKEN_LOOKUP = (
+_TOKEN_LOOKUP = QuickRead(
     select(
         ApiToken.revoked_at,
         ApiToken.expires_at,
@@ -730,7 +731,7 @@ _TOKEN_LOOKUP = (
 )
 
 
-def peek_token(conn: Connection, token: str) -> Actor | None:
+def peek_token(conn: ReadConnection, token: str) -> Actor | None:
     """:func:`resolve_token` in one indexed read, when nothing has to be written.
 
     Why: the web app authenticates every request; an ORM session and a transaction per request
@@ -739,7 +740,7 @@ def peek_token(conn: Connection, token: str) -> Actor | None:
     ``last_used_at`` is due to be written: then call :func:`resolve_token`, which writes it.
     Every check reads the current rows, so revoking, expiry and disabling act at once.
     """
-    row = conn.execute(_TOKEN_LOOKUP, {"token_hash": hash_token(token)}).first()
+    row = conn.first(_TOKEN_LOOKUP, token_hash=hash_token(token))
     now = utcnow()
     if (
         row is None
@@ -825,7 +826,7 @@ def resolve_session(
     return _actor(user)
 
 
-_SESSION_LOOKUP = (
+_SESSION_LOOKUP = QuickRead(
     select(
         WebSession.created_at,
         WebSession.last_seen_at,
@@ -841,7 +842,7 @@ _SESSION_LOOKUP = (
 
 
 def peek_session(
-    conn: Connection,
+    conn: ReadConnection,
     token: str,
     *,
     idle: timedelta = IDLE_TIMEOUT,
@@ -856,7 +857,7 @@ def peek_session(
     The rows are read on every request, so logout, disabling, role changes and the idle timeout
     act at once, in every server process.
     """
-    row = conn.execute(_SESSION_LOOKUP, {"token_hash": hash_token(token)}).first()
+    row = conn.first(_SESSION_LOOKUP, token_hash=hash_token(token))
     if row is None or row.ended_at is not None:
         raise _session_expired()
     now = utcnow()

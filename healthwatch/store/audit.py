@@ -22,6 +22,7 @@ from sqlalchemy import event, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from healthwatch.store.models import AuditEntry, Base, utcnow
+from healthwatch.store.quick import QuickRead, ReadConnection
 
 DEFAULT_ACTOR = "system"
 
@@ -221,11 +222,15 @@ def revert_change(session: Session, audit_id: int, *, actor: str) -> dict[str, A
     return {"id": entry.id, "action": entry.action, "entity": entry.entity, "key": entry.entity_key}
 
 
-def latest_change(conn: Any) -> int:
+_NEWEST = QuickRead(select(func.max(AuditEntry.id).label("newest")))
+
+
+def latest_change(conn: ReadConnection) -> int:
     """The id of the newest audit row (0 for none): it grows with every audited change.
 
     Why: the web app keeps the serialised answers of its dashboard endpoints (plans, regions,
     populations, facilities are all audited) and reuses them until this number changes, one
-    index lookup instead of rebuilding the answer. ``conn`` is a Connection or a Session.
+    index lookup instead of rebuilding the answer. ``conn`` comes from
+    :func:`healthwatch.store.db.read_connection`.
     """
-    return int(conn.execute(select(func.max(AuditEntry.id))).scalar() or 0)
+    return int(conn.first(_NEWEST).newest or 0)

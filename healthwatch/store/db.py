@@ -32,13 +32,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 
 from healthwatch.errors import HealthwatchError, NotFoundError
 from healthwatch.store.audit import AuditedSession
+from healthwatch.store.quick import ReadConnection
 
 DEFAULT_SQLITE = "healthwatch.sqlite"
 ENV_VAR = "HEALTHWATCH_DB"
@@ -259,13 +260,13 @@ def session_scope(
 
 
 @contextmanager
-def read_connection(db: str | None = None) -> Iterator[Connection]:
-    """A plain connection for a few indexed reads: no ORM session, no audit hook, no commit.
+def read_connection(db: str | None = None) -> Iterator[ReadConnection]:
+    """A pooled connection for :class:`QuickRead` lookups: no ORM session, no audit hook.
 
-    Why: the web app checks the caller on every request; an ORM session costs more than the
-    answer. The database must exist at the newest schema, as for :func:`session_scope`
-    (``create=False``); the connection's implicit transaction is rolled back when it closes,
-    so nothing can be written through it by accident.
+    Why: the web app checks the caller on every request, and an ORM session (or even a Core
+    ``execute``) costs more than the answer. The database must exist at the newest schema, as
+    for :func:`session_scope` (``create=False``); the pool rolls the connection back when it
+    returns, so nothing can be written through it by accident.
     """
     url = _resolved.get(db) if db else None
     if url is None:
@@ -274,8 +275,11 @@ def read_connection(db: str | None = None) -> Iterator[Connection]:
             _resolved[db] = url
     _ensure_ready(url, False)
     engine = _engines.get(url) or get_engine(url)
-    with engine.connect() as conn:
-        yield conn
+    raw = engine.raw_connection()
+    try:
+        yield ReadConnection(raw, engine.dialect)
+    finally:
+        raw.close()
 
 
 _resolved: dict[str, str] = {}
