@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path, PurePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi import Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.security import APIKeyCookie, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -25,6 +25,7 @@ from healthwatch.store.db import session_scope
 from healthwatch.users import require
 from healthwatch.web import views
 from healthwatch.web.app import Settings, json_bytes
+from healthwatch.web.routing import GatedRouter
 from healthwatch.web.security import (
     SESSION_COOKIE,
     Auth,
@@ -90,7 +91,7 @@ async def api_auth(
 
 
 AuthDep = Annotated[Auth, Depends(api_auth)]
-router = APIRouter(responses=_ERRORS)
+router = GatedRouter(responses=_ERRORS)
 
 
 def _db(request: Request) -> str | None:

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path, PurePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile as StarletteUpload
@@ -29,8 +29,9 @@ from healthwatch.errors import InputError, Problem
 from healthwatch.store.audit import iso_utc
 from healthwatch.web.api import _ERRORS as ERROR_RESPONSES
 from healthwatch.web.api import AuthDep, cached_answer, scope_key, settings_of
+from healthwatch.web.routing import GatedRouter
 
-router = APIRouter(prefix="/data", tags=["data"], responses=ERROR_RESPONSES)
+router = GatedRouter(prefix="/data", tags=["data"], responses=ERROR_RESPONSES)
 
 #: largest accepted upload (a province's year of monthly values is a few MB)
 MAX_DATA_UPLOAD = 64 * 1024 * 1024

@@ -22,7 +22,7 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -31,8 +31,9 @@ from healthwatch.store.db import session_scope
 from healthwatch.users import Actor, require
 from healthwatch.web import views
 from healthwatch.web.api import _ERRORS, AuthDep, cached_answer, data_version, settings_of
+from healthwatch.web.routing import GatedRouter
 
-router = APIRouter(tags=["evaluation"], responses=_ERRORS)
+router = GatedRouter(tags=["evaluation"], responses=_ERRORS)
 
 PLAN_PATH = views.PathParam(
     ..., pattern=r"^[a-z0-9][a-z0-9-]{0,99}$", description="规划编号 / plan id"

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from pathlib import Path, PurePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import File, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
@@ -32,8 +32,9 @@ from healthwatch.warning.lifecycle import STATUSES, UNVERIFIED, InvalidTransitio
 from healthwatch.web.api import _ERRORS, MAX_UPLOAD, AuthDep, _db, cached_answer, scope_key
 from healthwatch.web.app import StrictJSONResponse
 from healthwatch.web.maps import feature_collection_json
+from healthwatch.web.routing import GatedRouter
 
-router = APIRouter(tags=["warning"], responses=_ERRORS)  # the API's error answers
+router = GatedRouter(tags=["warning"], responses=_ERRORS)  # the API's error answers
 
 LEVELS = ("blue", "yellow", "orange", "red")
 #: an alert number: a positive database integer (larger ones cannot exist; answered 422)

@@ -33,6 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from healthwatch.errors import HealthwatchError, InputError, NotFoundError, PermissionDeniedError
 from healthwatch.users.passwords import AuthenticationError
+from healthwatch.web.routing import include
 from healthwatch.web.security import RateLimited, RateLimiter
 
 log = logging.getLogger("healthwatch.web")
@@ -511,19 +512,19 @@ def create_app(
     _install_error_handlers(app)
     _install_security_headers(app)
     _mount_static(app)
-    app.include_router(api.router, prefix=API_PREFIX)
-    app.include_router(_evaluation_router(), prefix=API_PREFIX)
-    app.include_router(pages.router)
+    include(app, api.router, API_PREFIX)
+    include(app, _evaluation_router(), API_PREFIX)
+    include(app, pages.router)
     from healthwatch.web import api_data, pages_data  # indicator data (issue 12)
 
-    app.include_router(api_data.router, prefix=API_PREFIX)
-    app.include_router(pages_data.router)
-    app.include_router(_evaluation_router(pages=True))
+    include(app, api_data.router, API_PREFIX)
+    include(app, pages_data.router)
+    include(app, _evaluation_router(pages=True))
     pages.install(app)
     from healthwatch.web import api_warning, pages_warning
 
-    app.include_router(api_warning.router, prefix=API_PREFIX)
-    app.include_router(pages_warning.router)
+    include(app, api_warning.router, API_PREFIX)
+    include(app, pages_warning.router)
 
     @app.get("/api/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

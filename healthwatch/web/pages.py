@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -19,6 +19,7 @@ from healthwatch.store.db import session_scope
 from healthwatch.users.passwords import AuthenticationError
 from healthwatch.web.app import WEB_DIR, Settings, node_modules
 from healthwatch.web.i18n import LANG_COOKIE, TEXTS, choose_language, counted, pick, translate
+from healthwatch.web.routing import GatedRouter
 from healthwatch.web.security import (
     LOGIN_CSRF_COOKIE,
     Auth,
@@ -35,7 +36,7 @@ if TYPE_CHECKING:  # forms.py imports this module (page_auth): imported where us
     from healthwatch.web.forms import PostedForm
 
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
-router = APIRouter(include_in_schema=False)
+router = GatedRouter(include_in_schema=False)
 
 NAV = [
     ("/plans", "nav_plans"),

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
@@ -27,9 +27,10 @@ from healthwatch.users import Actor, in_region_scope, region_covers
 from healthwatch.web.forms import PostedForm, handle_form
 from healthwatch.web.i18n import translate
 from healthwatch.web.pages import language, page_auth, render
+from healthwatch.web.routing import GatedRouter
 from healthwatch.web.security import Auth
 
-router = APIRouter(include_in_schema=False)
+router = GatedRouter(include_in_schema=False)
 
 _ADCODE = re.compile(r"^\d{6}$")
 _PERIOD = re.compile(r"^\d{4}(Q[1-4]|\d{2})?$")

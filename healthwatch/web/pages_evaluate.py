@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from healthwatch.errors import InputError, PermissionDeniedError, Problem
@@ -22,9 +22,10 @@ from healthwatch.web import views
 from healthwatch.web.forms import PostedForm, handle_form
 from healthwatch.web.i18n import translate
 from healthwatch.web.pages import language, page_auth, render
+from healthwatch.web.routing import GatedRouter
 from healthwatch.web.security import Auth
 
-router = APIRouter(include_in_schema=False)
+router = GatedRouter(include_in_schema=False)
 
 CHART_LABELS = (
     "reported",

@@ -8,7 +8,7 @@ CSRF token) whatever the page showed.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from healthwatch.services import warning as svc
@@ -19,8 +19,9 @@ from healthwatch.web.api_warning import AlertId, region_label, with_region_names
 from healthwatch.web.forms import PostedForm, handle_form
 from healthwatch.web.i18n import translate
 from healthwatch.web.pages import _settings, error_page, language, page_auth, render
+from healthwatch.web.routing import GatedRouter
 
-router = APIRouter(include_in_schema=False)
+router = GatedRouter(include_in_schema=False)
 
 LEVEL_COLOURS = {"blue": "#2e86c1", "yellow": "#d4ac0d", "orange": "#e67e22", "red": "#c0392b"}
 STATUS_FILTERS = ("open", "overdue", "new", "acknowledged", "investigating", "closed", "all")
