@@ -148,7 +148,7 @@ def add_bench_user(db: str) -> str:
 
 
 def _env() -> dict[str, str]:
-    """This checkout first on the path (and whatever $PYTHONPATH adds, e.g. uvloop)."""
+    """This checkout first on the path (and whatever $PYTHONPATH adds)."""
     paths = [str(REPO), os.environ.get("PYTHONPATH", "")]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
 
@@ -361,12 +361,6 @@ def run_python(port: int, headers: list[str], path: str, n: int, concurrency: in
     return Figures(len(lat), took, p50, p90, p95, p99, lat.max(), errors, sorted(kinds))
 
 
-def _has(module: str) -> bool:
-    """Whether the server (same interpreter and path) can import ``module``."""
-    probe = [sys.executable, "-c", f"import {module}"]
-    return subprocess.run(probe, env=_env(), capture_output=True).returncode == 0
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -423,9 +417,7 @@ def main() -> None:
             print(f"server start-up work (boundaries, access models, evaluations) done "
                   f"after {settled:.1f} s more; the figures are of served answers")  # fmt: skip
             load_avg = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-            loop = "uvloop" if _has("uvloop") else "asyncio"
-            http = "httptools" if _has("httptools") else "h11"
-            print(f"server event loop {loop}, HTTP parser {http}")
+            print("server: uvicorn, asyncio event loop, httptools HTTP parser")
             amount = f"{args.seconds} s" if client == "wrk" else f"{args.requests} GET requests"
             print(f"healthwatch web API, {amount} per endpoint from {client}, "
                   f"{args.concurrency} concurrent keep-alive connections, {args.workers} "

@@ -22,8 +22,7 @@ USED_AS = {
     "argon2-cffi": "argon2",
     "jinja2": "Jinja2Templates",  # FastAPI's templating wrapper imports jinja2
     "python-multipart": r"request\.form|Form",  # Starlette parses forms with it
-    "uvloop": r"uvicorn\.run",  # uvicorn's loop="auto" runs on it where installed
-    "httptools": r"uvicorn\.run",  # uvicorn's http="auto" parses with it where installed
+    "httptools": 'http="httptools',  # uvicorn's HTTP parser, named in cli/serve.py
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import socket
 import sys
+from typing import Any
 
 import typer
 
@@ -86,6 +87,8 @@ def run_server(
 
     import uvicorn
 
+    from healthwatch.web.workers import balanced, run_workers
+
     check_port(host, port)
     os.environ["HEALTHWATCH_DB"] = url
     if secure_cookies:
@@ -97,20 +100,27 @@ def run_server(
         soft_wrap=True,
     )
     sys.stdout.flush()
+    options: dict[str, Any] = dict(
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+        access_log=False,
+        # httptools (a declared dependency) halves the CPU per request against h11. The event
+        # loop is asyncio's, not uvloop: under load uvloop served some connections 0.3-1 s
+        # late while others were answered (p99 300 ms at 50 connections on one worker, against
+        # 47 ms with asyncio, which was also faster: benchmarks/web.py, docs/web.md#speed)
+        loop="asyncio",
+        http="httptools",
+    )
     try:
-        uvicorn.run(
-            "healthwatch.web:app_from_environment",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            proxy_headers=True,
-            log_level="warning",
-            timeout_graceful_shutdown=10,
-            access_log=False,
-            # loop and http "auto" (uvicorn's default) take uvloop and httptools, declared
-            # dependencies, where installed: half the CPU per request (benchmarks/web.py)
-        )
+        if workers > 1 and balanced():  # a listening socket per worker (see web/workers.py)
+            run_workers(uvicorn.Config("healthwatch.web:app_from_environment", **options), workers)
+        else:
+            uvicorn.run("healthwatch.web:app_from_environment", **options)
     except SystemExit as exc:  # uvicorn exits 1 when it could not start (it logged why)
         if exc.code:
             raise HealthwatchError(

@@ -731,14 +731,15 @@ _TOKEN_LOOKUP = QuickRead(
 )
 
 
-def peek_token(conn: ReadConnection, token: str) -> Actor | None:
-    """:func:`resolve_token` in one indexed read, when nothing has to be written.
+def peek_token(conn: ReadConnection, token: str) -> tuple[Actor, bool]:
+    """:func:`resolve_token` in one indexed read, without writing.
 
     Why: the web app authenticates every request; an ORM session and a transaction per request
-    cost more than the dashboard answer itself. Returns the actor, raises the same
-    :class:`AuthenticationError` for an invalid token, or returns None when the token's
-    ``last_used_at`` is due to be written: then call :func:`resolve_token`, which writes it.
-    Every check reads the current rows, so revoking, expiry and disabling act at once.
+    cost more than the dashboard answer itself. Returns the actor and whether the token's
+    ``last_used_at`` is due to be written (then call :func:`resolve_token`, which writes it,
+    once: the caller may serve the request meanwhile), or raises the same
+    :class:`AuthenticationError` for an invalid token. Every check reads the current rows, so
+    revoking, expiry and disabling act at once.
     """
     row = conn.first(_TOKEN_LOOKUP, token_hash=hash_token(token))
     now = utcnow()
@@ -751,9 +752,8 @@ def peek_token(conn: ReadConnection, token: str) -> Actor | None:
         raise AuthenticationError(
             "The API token is unknown, revoked or expired.", "接口令牌无效、已吊销或已过期。"
         )
-    if row.last_used_at is None or now - _aware(row.last_used_at) > _TOKEN_TOUCH:
-        return None
-    return Actor(row.username, Role(row.role), row.region)
+    due = row.last_used_at is None or now - _aware(row.last_used_at) > _TOKEN_TOUCH
+    return Actor(row.username, Role(row.role), row.region), due
 
 
 # --- browser sessions ------------------------------------------------------------------------
@@ -847,15 +847,16 @@ def peek_session(
     *,
     idle: timedelta = IDLE_TIMEOUT,
     max_age: timedelta = SESSION_MAX_AGE,
-) -> Actor | None:
-    """:func:`resolve_session` in one indexed read, when nothing has to be written.
+) -> tuple[Actor, bool] | None:
+    """:func:`resolve_session` in one indexed read, without writing.
 
-    Returns the actor of a live session used within the last minute (so its ``last_seen_at``
-    need not be written), raises the same :class:`AuthenticationError` for an unknown or ended
-    session, and returns None in every other case (due for a touch, idle, too old, user
-    disabled): then call :func:`resolve_session`, which writes, ends and logs exactly as before.
-    The rows are read on every request, so logout, disabling, role changes and the idle timeout
-    act at once, in every server process.
+    Returns the actor of a live session and whether its ``last_seen_at`` is due to be written
+    (used more than a minute after the last write: then call :func:`resolve_session` once; the
+    caller may serve the request meanwhile, the session being live); raises the same
+    :class:`AuthenticationError` for an unknown or ended session; returns None when the session
+    must end now (idle, too old, user disabled): then :func:`resolve_session` ends and logs it
+    exactly as before. The rows are read on every request, so logout, disabling, role changes
+    and the idle timeout act at once, in every server process.
     """
     row = conn.first(_SESSION_LOOKUP, token_hash=hash_token(token))
     if row is None or row.ended_at is not None:
@@ -863,11 +864,12 @@ def peek_session(
     now = utcnow()
     if (
         row.disabled
-        or now - _aware(row.last_seen_at) > min(idle, _SESSION_TOUCH)
+        or now - _aware(row.last_seen_at) > idle
         or now - _aware(row.created_at) > max_age
     ):
         return None
-    return Actor(row.username, Role(row.role), row.region)
+    due = now - _aware(row.last_seen_at) > _SESSION_TOUCH
+    return Actor(row.username, Role(row.role), row.region), due
 
 
 def end_session(session: Session, token: str, *, source: str = "") -> bool:

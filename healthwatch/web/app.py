@@ -28,7 +28,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from healthwatch.errors import HealthwatchError, InputError, NotFoundError, PermissionDeniedError
@@ -373,6 +372,7 @@ _CSP = (
 )
 
 
+_CSP_RAW = _CSP.encode()
 _SECURITY_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -399,18 +399,25 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in _SECURITY_HEADERS:
-                    headers.setdefault(name.decode(), value.decode())
-                if not path.startswith("/api/docs"):
-                    headers.setdefault("Content-Security-Policy", _CSP)
-                if path.startswith("/api/") or headers.get("content-type", "").startswith(
-                    "text/html"
-                ):
-                    headers.setdefault("Cache-Control", "no-store")
+                message = {**message, "headers": _hardened(path, message.get("headers", ()))}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _hardened(path: str, headers: Any) -> list[tuple[bytes, bytes]]:
+    """The raw ASGI ``headers`` with the security headers added where not set by the handler
+    (names in ASGI are lower-case bytes; compared as such, without a Headers object)."""
+    raw = list(headers)
+    present = {name.lower() for name, _ in raw}
+    raw += [(name, value) for name, value in _SECURITY_HEADERS if name not in present]
+    if not path.startswith("/api/docs") and b"content-security-policy" not in present:
+        raw.append((b"content-security-policy", _CSP_RAW))
+    if b"cache-control" not in present:
+        kind = next((v for n, v in raw if n.lower() == b"content-type"), b"")
+        if path.startswith("/api/") or kind.startswith(b"text/html"):
+            raw.append((b"cache-control", b"no-store"))
+    return raw
 
 
 def _install_security_headers(app: FastAPI) -> None:

@@ -58,6 +58,49 @@ def test_reads_write_nothing_within_a_minute_and_touch_after_it(db_url: str) -> 
     assert touched.replace(tzinfo=None) > seen.replace(tzinfo=None)
 
 
+def test_a_touch_due_is_written_once_while_concurrent_requests_are_served(
+    db_url: str, monkeypatch
+) -> None:
+    """Fifty connections of one client arrive together: one request writes the last-seen time,
+    the others are answered without queueing for the same row (they used to stall the server)."""
+    import asyncio
+
+    import httpx
+
+    from healthwatch.web import security
+
+    populate(db_url, ("anshan",))
+    app = create_app(db_url)
+    client = TestClient(app)
+    login(client, "anshan")
+    cookies = dict(client.cookies)
+    with session_scope(db_url) as s:
+        seen = s.scalars(select(WebSession.last_seen_at)).one()
+        s.execute(update(WebSession).values(last_seen_at=seen - timedelta(minutes=2)))
+    writes = []
+    real = security._writing_auth
+
+    def counted(*args, **kwargs):
+        writes.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(security, "_writing_auth", counted)
+
+    async def burst() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", cookies=cookies
+        ) as ac:
+            answers = await asyncio.gather(*(ac.get("/api/v1/me") for _ in range(30)))
+        return [a.status_code for a in answers]
+
+    assert asyncio.run(burst()) == [200] * 30
+    assert 1 <= len(writes) <= 2  # one, or two when a read overtook the first commit
+    with session_scope(db_url) as s:
+        touched = s.scalars(select(WebSession.last_seen_at)).one()
+    assert touched.replace(tzinfo=None) > seen.replace(tzinfo=None)
+
+
 def test_changes_made_outside_the_app_act_on_the_next_request(db_url: str) -> None:
     """As `healthwatch users disable` or `token revoke` in another process would."""
     tokens = populate(db_url, ("anshan", "viewer"))
