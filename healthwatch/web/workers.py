@@ -9,6 +9,10 @@ same port and the kernel spreads new connections over them by a hash of their ad
 nginx's ``reuseport`` does. Elsewhere (no ``SO_REUSEPORT`` balancing) uvicorn's own supervisor
 is used.
 
+Linux lets only processes of the same user join a port's ``SO_REUSEPORT`` group, and
+``healthwatch serve`` first checks the port without the option, so it refuses a port that
+another program (or another healthwatch) holds instead of sharing it.
+
 The parent keeps the sockets, starts one process per socket, starts a process again on the
 same socket when it dies, and on SIGINT or SIGTERM asks every process to finish its requests
 (uvicorn's graceful shutdown) before it returns.
