@@ -146,7 +146,7 @@ async def place(
     are cached per data version), so it runs on the event loop."""
     settings = settings_of(request)
     version = data_version(request)
-    rows = settings.peek(f"plan-rows:{version}")
+    rows = settings.peek(f"plan-rows:{version}", versioned=True)
     if rows is None:
         rows = await run_in_threadpool(_plan_rows, settings, version)
     scope, year, _ = _where(_known_plan(rows, plan_id), actor, as_of, region)
