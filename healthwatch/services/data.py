@@ -634,6 +634,7 @@ def history(
     approval events of that region and period from the audit log."""
     require(actor, "read", region)
     with session_scope(db) as session:
+        _region_row(session, region)  # an unknown region is an error, not an empty history
         query = (
             select(DataValue, DataImport.file)
             .outerjoin(DataImport, DataImport.id == DataValue.import_id)

@@ -329,6 +329,12 @@ def test_a_locked_period_refuses_import_and_revert_until_an_administrator_unlock
     ]
     assert "核对原始登记" in versions[-1]["reason"] and versions[0]["file"] == "births.csv"
     assert [e["after"]["status"] for e in hist.json()["approvals"]][-1] == "draft"
+    unknown = client.get(
+        "/api/v1/data/history",
+        headers=bearer(tokens["admin"]),
+        params={"region": "219999", "period": PERIOD},
+    )
+    assert "219999" in assert_error(unknown, 404, "not_found")["message_en"]
 
 
 def test_unsafe_data_requests_with_a_session_need_the_csrf_token(
