@@ -25,7 +25,7 @@ from healthwatch.store.db import session_scope
 from healthwatch.users import require
 from healthwatch.web import views
 from healthwatch.web.app import Settings, json_bytes
-from healthwatch.web.routing import GatedRouter
+from healthwatch.web.routing import GatedRouter, included
 from healthwatch.web.security import (
     SESSION_COOKIE,
     Auth,
@@ -107,10 +107,10 @@ def needs_auth(dependant: Any) -> bool:
     return any(d.call is api_auth or needs_auth(d) for d in dependant.dependencies)
 
 
-def document_authentication(app: Any, routers: list[Any], prefix: str) -> None:
+def document_authentication(app: Any) -> None:
     """State :data:`SECURITY_SCHEMES` in the app's OpenAPI document, and on every operation of
-    ``routers`` (included at ``prefix``) that authenticates with :func:`api_auth`, exactly as
-    FastAPI's security dependencies would."""
+    the included routers (:func:`~healthwatch.web.routing.included`) that authenticates with
+    :func:`api_auth`, exactly as FastAPI's security dependencies would."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -119,7 +119,7 @@ def document_authentication(app: Any, routers: list[Any], prefix: str) -> None:
         if "securitySchemes" not in components:  # once per generated document
             components["securitySchemes"] = SECURITY_SCHEMES
             required: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES]
-            for router in routers:
+            for router, prefix in included(app):
                 for route in router.routes:
                     if not isinstance(route, APIRoute) or not needs_auth(route.dependant):
                         continue

@@ -519,9 +519,8 @@ def create_app(
     _install_error_handlers(app)
     _install_security_headers(app)
     _mount_static(app)
-    evaluation_api = _evaluation_router()
     include(app, api.router, API_PREFIX)
-    include(app, evaluation_api, API_PREFIX)
+    include(app, _evaluation_router(), API_PREFIX)
     include(app, pages.router)
     from healthwatch.web import api_data, pages_data  # indicator data (issue 12)
 
@@ -533,8 +532,7 @@ def create_app(
 
     include(app, api_warning.router, API_PREFIX)
     include(app, pages_warning.router)
-    api_routers = [api.router, evaluation_api, api_data.router, api_warning.router]
-    api.document_authentication(app, api_routers, API_PREFIX)
+    api.document_authentication(app)
 
     @app.get("/api/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

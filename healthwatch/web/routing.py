@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from starlette.routing import Match
 
-__all__ = ["GatedRouter", "include"]
+__all__ = ["GatedRouter", "include", "included"]
 
 
 class GatedRouter(APIRouter):
@@ -63,7 +63,18 @@ class GatedRouter(APIRouter):
 
 
 def include(app: FastAPI, router: APIRouter, prefix: str = "") -> None:
-    """``app.include_router(router, prefix=prefix)``, with the gate of a :class:`GatedRouter`."""
+    """``app.include_router(router, prefix=prefix)``, with the gate of a :class:`GatedRouter`;
+    the pair is noted in :func:`included` for what reads the routes later (the OpenAPI
+    document's security requirements)."""
     if isinstance(router, GatedRouter):
         router.set_gate(prefix)
     app.include_router(router, prefix=prefix)
+    if not hasattr(app.state, "included_routers"):
+        app.state.included_routers = []
+    app.state.included_routers.append((router, prefix))
+
+
+def included(app: FastAPI) -> list[tuple[APIRouter, str]]:
+    """The routers given to :func:`include`, each with its prefix, in order."""
+    routers: list[tuple[APIRouter, str]] = getattr(app.state, "included_routers", [])
+    return routers
