@@ -88,11 +88,11 @@ def mark(name):
     marks.append((name, time.perf_counter(), time.process_time()))
 import healthwatch.cli.surveil  # the command module (typer, rich)
 mark("start-up and command imports")
-import numba
-mark("import numba")
+from healthwatch.jit import numba
+mark("import numba (healthwatch.jit)")
 from numba.core.registry import cpu_target
 cpu_target.target_context.refresh()
-mark("numba's first use: its registries (imports scipy.linalg, cffi)")
+mark("numba's first use: its registries")
 from healthwatch.data.counts import read_counts
 counts = read_counts(sys.argv[1])
 mark("read and check the CSV (compiled scan)")

@@ -230,5 +230,6 @@ def register(app: typer.Typer) -> None:
 
     app.command("evaluate")(evaluate_cmd)
     app.command("report")(report_cmd)
-    plans.app.command("draft")(draft_cmd)
-    plans.app.command("progress")(progress_cmd)
+    if not any(c.callback is draft_cmd for c in plans.app.registered_commands):  # once a process
+        plans.app.command("draft")(draft_cmd)
+        plans.app.command("progress")(progress_cmd)

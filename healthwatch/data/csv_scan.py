@@ -18,8 +18,9 @@ means and falls back to the general reader whenever a pass reports something unu
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from healthwatch.jit import numba
 
 __all__ = ["field_keys", "same_labels", "split_fields", "trimmed", "whole_numbers"]
 

@@ -33,10 +33,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
+
+from healthwatch.jit import numba
 
 FloatArray = NDArray[np.float64]
 

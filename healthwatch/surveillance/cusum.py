@@ -36,11 +36,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba
 import numpy as np
 from scipy.special import hyp2f1
 
 from healthwatch.errors import InputError, Problem
+from healthwatch.jit import numba
 from healthwatch.surveillance.glr import fit_loglinear_baseline
 from healthwatch.surveillance.series import Counts, DetectionResult, resolve_range
 

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba
 import numpy as np
 from scipy.stats import norm
 
 from healthwatch.errors import InputError, Problem
+from healthwatch.jit import numba
 from healthwatch.surveillance.series import Counts, DetectionResult, evaluable_range
 
 __all__ = ["ears_c1", "ears_c2", "ears_c3"]

@@ -30,10 +30,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numba
 import numpy as np
 
 from healthwatch.errors import InputError, Problem
+from healthwatch.jit import numba
 from healthwatch.surveillance import calendar
 from healthwatch.surveillance.farrington_kernel import farrington_block
 from healthwatch.surveillance.series import Counts, DetectionResult, resolve_range

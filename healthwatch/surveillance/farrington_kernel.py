@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
+
+from healthwatch.jit import numba
 
 __all__ = ["DELTA", "MUAN", "NB_PLUGIN", "farrington_block", "nb_quantile_or_flag"]
 
@@ -31,6 +32,7 @@ DELTA, NB_PLUGIN, MUAN = 0, 1, 2
 _FASTMATH = {"contract", "arcp"}  # no reassociation: results must not depend on alignment
 _NB_TOL = 1e-9  # a cdf this close to q is left to scipy, whose rounding decides the quantile
 _QUANTILE_MAX_STEPS = 20_000
+_U0, _U1 = np.uint64(0), np.uint64(1)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FASTMATH)
@@ -54,19 +56,17 @@ def _solve(S0, S1, T0, S2, T1, trend, beta):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FASTMATH)
-def _unit_terms(g, i):
-    """What count ``i`` adds, at unit weight and R's start ``mu = y + 0.1``, to the sums.
+def _unit_terms(v, ylogy, ly01, dev0, o, t):
+    """What a count ``v`` adds, at unit weight and R's start ``mu = y + 0.1``, to the sums.
 
     (1, start deviance, y log y - y - y offset, w, w t, w t^2, w z, w z t, y, y t) with
     ``w = y + 0.1`` and ``w z = w (log(y + 0.1) - offset) - 0.1`` (ignoring the offset in the
-    start, as R does).
+    start, as R does); ``ylogy``, ``ly01`` and ``dev0`` are the count's entries of the tables.
     """
-    y, ylogy, ly01, dev0, _y23, off, tt = g[:7]
-    w = y[i] + 0.1
-    wz = w * (ly01[i] - off[i]) + (y[i] - w)
-    t = tt[i]
-    c = ylogy[i] - y[i] - y[i] * off[i]
-    return (1.0, dev0[i], c, w, w * t, w * t * t, wz, wz * t, y[i], y[i] * t)
+    w = v + 0.1
+    wz = w * (ly01 - o) + (v - w)
+    c = ylogy - v - v * o
+    return (1.0, dev0, c, w, w * t, w * t * t, wz, wz * t, v, v * t)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FASTMATH)
@@ -86,7 +86,7 @@ def _irls(g, pw, scale, exc, n_exc, trend, has_off, maxit, epsilon, sc):
     ``exp(bt * gap)``, the gap in weeks between them taking only a few values (``gaps``), so
     a pass calls ``exp`` once per level and gap instead of once per count.
     """
-    y, _ylogy, _ly01, _dev0, _y23, off, tt, gap_idx, gaps, n_gaps, seg, _off0, L = g
+    y, off, tt, pos, row, gap_idx, gaps, n_gaps, seg, _off0, L = g
     mu, ww, ww_next, S0, S1, T0, beta, S0n, S1n, T0n, PY, PYT, step = sc
     K = seg.shape[0] - 1
     n = seg[K]
@@ -110,7 +110,8 @@ def _irls(g, pw, scale, exc, n_exc, trend, has_off, maxit, epsilon, sc):
             k += 1
         d = pw[i] - scale
         n_good -= pw[i] <= 0
-        t = _unit_terms(g, i)
+        tp = pos[i]
+        t = _unit_terms(y[i], row[1][tp], row[2][tp], row[3][tp], off[i], tt[i])
         S0[k] += d * t[3]
         if trend:
             S1[k] += d * t[4]
@@ -135,20 +136,23 @@ def _irls(g, pw, scale, exc, n_exc, trend, has_off, maxit, epsilon, sc):
         T1 = 0.0
         for k in range(K):
             s0 = s1 = s2 = 0.0
-            if S0[k] > 0 and seg[k + 1] > seg[k]:  # else only left-out counts: keep them
+            lo = np.uint64(seg[k])  # unsigned: no negative-index wraparound in the loop
+            hi = np.uint64(seg[k + 1])
+            if S0[k] > 0 and hi > lo:  # else only left-out counts: keep them
                 b = beta[k]
-                m = math.exp(off[seg[k]] + b + bt * tt[seg[k]])
-                for i in range(seg[k], seg[k + 1]):
+                m = math.exp(off[lo] + b + bt * tt[lo])
+                for i in range(lo, hi):
                     if has_off:
                         m = math.exp(off[i] + b + bt * tt[i])
-                    elif i > seg[k]:
+                    elif i > lo:
                         m = m * step[gap_idx[i]]
+                    t = tt[i]
                     mu[i] = m
                     w = pw[i] * m
                     ww_next[i] = w
                     s0 += w
-                    s1 += w * tt[i]
-                    s2 += w * tt[i] * tt[i]
+                    s1 += w * t
+                    s2 += w * t * t
                 lin += b * PY[k] + bt * PYT[k] - s0
                 T0n[k] = b * s0 + bt * s1 + PY[k] - s0
                 T1 += b * s1 + bt * s2 + PYT[k] - s1
@@ -166,7 +170,8 @@ def _irls(g, pw, scale, exc, n_exc, trend, has_off, maxit, epsilon, sc):
             break
         devold = dev
         if it < maxit:  # the sums of this pass feed the next solve
-            ww[:n] = ww_next[:n]
+            for i in range(n):
+                ww[i] = ww_next[i]
             S0[:] = S0n
             S1[:] = S1n
             T0[:] = T0n
@@ -198,9 +203,9 @@ def _anscombe_weights(g, sc, bt, schur, trend, phi, threshold, pw, exc):
     Pearson residual exceeds it need the powers. Returns the number of down-weighted counts
     (their positions go to ``exc``) and the scale ``gamma`` of the others.
     """
-    y, y23, tt, seg = g[0], g[4], g[6], g[10]
+    y, off, tt, pos, row, seg = g[0], g[1], g[2], g[3], g[4], g[8]
+    y23 = row[4]
     mu, ww, _wn, S0, S1, _T0, beta = sc[:7]
-    off = g[5]
     K = seg.shape[0] - 1
     n = seg[K]
     total = 0.0
@@ -212,7 +217,7 @@ def _anscombe_weights(g, sc, bt, schur, trend, phi, threshold, pw, exc):
     for k in range(K):
         inv = 1.0 / S0[k]
         c1 = S1[k] * inv
-        for i in range(seg[k], seg[k + 1]):
+        for i in range(np.uint64(seg[k]), np.uint64(seg[k + 1])):
             raw = 1.0
             c = c1 - tt[i]
             den = phi * (1.0 - ww[i] * (inv + c * c * ischur))  # phi (1 - hat)
@@ -221,7 +226,7 @@ def _anscombe_weights(g, sc, bt, schur, trend, phi, threshold, pw, exc):
             pearson_above = (d > 0.0) & (d * d > thr2 * mu[i] * den)
             if (not screen) | (not den > 1e-4) | pearson_above:
                 eta = off[i] + beta[k] + bt * tt[i]
-                s = 1.5 * (y23[i] * math.exp(-eta / 6.0) - math.sqrt(mu[i]))
+                s = 1.5 * (y23[pos[i]] * math.exp(-eta / 6.0) - math.sqrt(mu[i]))
                 s = s / math.sqrt(den)
                 if s > threshold:
                     raw = 1.0 / (s * s)
@@ -247,8 +252,8 @@ def _fit_stage(g, trend, fit_args, pw, exc, sc):
     """
     has_off, reweight, classic, threshold, maxit, epsilon, crit = fit_args
     y = g[0]
-    seg = g[10]
-    off0 = g[11]
+    seg = g[8]
+    off0 = g[9]
     mu = sc[0]
     S0 = sc[3]
     S1 = sc[4]
@@ -351,34 +356,51 @@ def _bound(method, classic, mu, eta0, var_eta0, phi, se_disp, z, power, q):
 def _gather(r, s, tables, off_tab, has_off, design, ga, gap_idx, gaps, seg, L):
     """Copy the finite reference counts of series ``s`` at week ``r`` into ``ga``.
 
+    ``ga`` receives the counts, their offsets, their times relative to the predicted week and
+    their positions in the series (the other per-count tables are read from there when needed).
     ``gaps[gap_idx[m]]`` is the number of weeks between count ``m`` and count ``m - 1`` of the
     same level (0 for the first of a level); ``seg`` receives the level boundaries and ``L``
-    the per-level sums of :func:`_unit_terms` (the start of every unit-weight fit). Returns the
-    largest reference count, the offset of the predicted week and the number of distinct gaps.
+    the per-level sums of :func:`_unit_terms` (the start of every unit-weight fit), summed in
+    the same pass. Returns the largest reference count, the offset of the predicted week and
+    the number of distinct gaps.
     """
     ref_t, ref_lev, n_ref, t_pos, tc = design
-    Y, YLOGY, LY01, DEV0, Y23 = tables
-    y, ylogy, ly01, dev0, y23, off, tt = ga
+    y, off, tt, pos = ga
+    # row views and unsigned indices: no negative-index wraparound in the loop
+    Y, YLOGY, LY01, DEV0 = tables[0][s], tables[1][s], tables[2][s], tables[3][s]
+    offs = off_tab[s]
+    refs, levs = ref_t[r], ref_lev[r]
     seg[:] = 0
-    m = 0
+    L[:, :] = 0.0
+    m = _U0
     ymax = -np.inf
     prev_lev = -1
-    prev_tp = -2
+    prev_tp = _U0
     n_gaps = 0
-    for j in range(n_ref[r]):
-        tp = ref_t[r, j]
-        v = Y[s, tp]
+    count = 0
+    t_now = tc[t_pos[r]]
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = a9 = 0.0
+    for j in range(np.uint64(n_ref[r])):
+        tp = np.uint64(refs[j])
+        v = Y[tp]
         if not math.isfinite(v):
             continue
-        lev = ref_lev[r, j]
+        lev = levs[j]
+        o = offs[tp] if has_off else 0.0
+        t = tc[tp] - t_now
         y[m] = v
-        ylogy[m] = YLOGY[s, tp]
-        ly01[m] = LY01[s, tp]
-        dev0[m] = DEV0[s, tp]
-        y23[m] = Y23[s, tp]
-        off[m] = off_tab[s, tp] if has_off else 0.0
-        tt[m] = tc[tp] - tc[t_pos[r]]
-        gap = tc[tp] - tc[prev_tp] if lev == prev_lev else 0.0
+        off[m] = o
+        tt[m] = t
+        pos[m] = tp
+        if lev != prev_lev:
+            if prev_lev >= 0:
+                _store_sums(L, prev_lev, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9)
+                seg[prev_lev + 1] = count
+            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = a9 = 0.0
+            count = 0
+            gap = 0.0
+        else:
+            gap = tc[tp] - tc[prev_tp]
         gi = 0
         while gi < n_gaps and gaps[gi] != gap:
             gi += 1
@@ -386,45 +408,44 @@ def _gather(r, s, tables, off_tab, has_off, design, ga, gap_idx, gaps, seg, L):
             gaps[gi] = gap
             n_gaps += 1
         gap_idx[m] = gi
+        u = _unit_terms(v, YLOGY[tp], LY01[tp], DEV0[tp], o, t)
+        a0 += u[0]
+        a1 += u[1]
+        a2 += u[2]
+        a3 += u[3]
+        a4 += u[4]
+        a5 += u[5]
+        a6 += u[6]
+        a7 += u[7]
+        a8 += u[8]
+        a9 += u[9]
         prev_lev = lev
         prev_tp = tp
-        seg[lev + 1] += 1
+        count += 1
         ymax = max(ymax, v)
-        m += 1
+        m += _U1
+    if prev_lev >= 0:
+        _store_sums(L, prev_lev, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9)
+        seg[prev_lev + 1] = count
     for k in range(seg.shape[0] - 1):
         seg[k + 1] += seg[k]
-    _level_sums(ga, seg, L)
     off0 = off_tab[s, t_pos[r]] if has_off else 0.0
     return ymax, off0, n_gaps
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FASTMATH)
-def _level_sums(ga, seg, L):
+@numba.njit(cache=True, nogil=True)
+def _store_sums(L, k, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9):
     """``L[:, k]``: the sums of :func:`_unit_terms` over the counts of level ``k``."""
-    for k in range(seg.shape[0] - 1):
-        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = a9 = 0.0
-        for i in range(seg[k], seg[k + 1]):
-            t = _unit_terms(ga, i)
-            a0 += t[0]
-            a1 += t[1]
-            a2 += t[2]
-            a3 += t[3]
-            a4 += t[4]
-            a5 += t[5]
-            a6 += t[6]
-            a7 += t[7]
-            a8 += t[8]
-            a9 += t[9]
-        L[0, k] = a0
-        L[1, k] = a1
-        L[2, k] = a2
-        L[3, k] = a3
-        L[4, k] = a4
-        L[5, k] = a5
-        L[6, k] = a6
-        L[7, k] = a7
-        L[8, k] = a8
-        L[9, k] = a9
+    L[0, k] = a0
+    L[1, k] = a1
+    L[2, k] = a2
+    L[3, k] = a3
+    L[4, k] = a4
+    L[5, k] = a5
+    L[6, k] = a6
+    L[7, k] = a7
+    L[8, k] = a8
+    L[9, k] = a9
 
 
 @numba.njit(cache=True, nogil=True)
@@ -432,12 +453,9 @@ def _scratch(n_max, K):
     """Work arrays of one series: gathered counts, fit state, prior weights, gaps, levels."""
     ga = (
         np.empty(n_max),  # y
-        np.empty(n_max),  # y log y
-        np.empty(n_max),  # log(y + 0.1)
-        np.empty(n_max),  # deviance at the start
-        np.empty(n_max),  # y^(2/3)
         np.empty(n_max),  # offset
         np.empty(n_max),  # time relative to the predicted week
+        np.empty(n_max, dtype=np.int64),  # position in the series
     )
     sc = (
         np.empty(n_max),  # mu
@@ -455,7 +473,7 @@ def _scratch(n_max, K):
         np.empty(n_max),  # exp(bt * gap) per distinct gap
     )
     ints = (
-        np.empty(n_max, dtype=np.int64),  # gap index per count
+        np.empty(n_max, dtype=np.uint64),  # gap index per count
         np.empty(n_max),  # distinct gaps
         np.empty(n_max, dtype=np.int64),  # positions of down-weighted counts
         np.empty(K + 1, dtype=np.int64),  # level boundaries
@@ -488,7 +506,8 @@ def farrington_block(tables, off_tab, has_off, design, K, settings, crit, out):
             ymax, off0, n_gaps = _gather(
                 r, s, tables, off_tab, has_off, design, ga, gap_idx, gaps, seg, L
             )
-            g = (*ga, gap_idx, gaps, n_gaps, seg, off0, L)
+            row = (tables[0][s], tables[1][s], tables[2][s], tables[3][s], tables[4][s])
+            g = (*ga, row, gap_idx, gaps, n_gaps, seg, off0, L)
             kept = False
             eta0, v0, phi, se_disp, ok, conv = _fit_stage(g, use_trend, fit_args, pw, exc, sc)
             if use_trend:

@@ -31,8 +31,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
+
+from healthwatch.jit import numba
 
 __all__ = [
     "LevelsFit",

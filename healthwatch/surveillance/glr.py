@@ -28,11 +28,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numba
 import numpy as np
 from scipy.special import gammaln
 
 from healthwatch.errors import InputError, Problem
+from healthwatch.jit import numba
 from healthwatch.surveillance.series import Counts, DetectionResult, resolve_range
 
 __all__ = ["fit_loglinear_baseline", "glrnb", "glrpois"]

@@ -30,10 +30,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba
 import numpy as np
 
 from healthwatch.errors import InputError, Problem
+from healthwatch.jit import numba
 from healthwatch.surveillance.series import Counts, DetectionResult, resolve_range
 
 __all__ = ["outbreakp"]

@@ -801,6 +801,10 @@ def _rows_text(a: np.ndarray, whole: bool = True) -> list[str]:
 def _json_text(value: Any) -> str:
     """A control value as strict JSON text; float arrays through :func:`_floats`."""
     if isinstance(value, np.ndarray) and value.ndim >= 1 and value.dtype.kind in "fiub":
+        if value.ndim == 2 and value.dtype.kind in "fb" and value.shape[0] > 0:
+            # a (week, series) table such as phi or trend_kept: one orjson call for all rows
+            a = value if value.dtype.kind == "b" else value.astype(np.float64)
+            return "[" + ", ".join(_rows_text(a, whole=False)) + "]"
         if value.ndim == 1:
             if value.dtype.kind == "b":
                 return "[" + ",".join(_BOOL[int(v)] for v in value) + "]"

@@ -50,10 +50,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numba
 import numpy as np
 
 from healthwatch.errors import InputError, Problem
+from healthwatch.jit import numba
 
 __all__ = [
     "EARTH_RADIUS_KM",

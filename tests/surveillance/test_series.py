@@ -171,7 +171,14 @@ def test_json_chunks_equal_to_json() -> None:
         alarm=np.array([[False, True], [True, False], [False, False]]),
         score=np.array([[np.nan, 0.5], [-np.inf, 1.0], [2.0, 3.0]]),
         observed=np.array([[1.0, 4.0], [np.nan, 2.0], [0.0, 7.0]]),
-        control={"limit54": (5, 4), "phi": np.array([[1.0, np.nan]] * 3), "kept": np.ones(2, bool)},
+        control={
+            "limit54": (5, 4),
+            "phi": np.array([[1.0, np.nan]] * 3),
+            "kept": np.ones(2, bool),
+            "trend_kept": np.array([[True, False]] * 3),
+            "none": np.zeros((2, 0)),
+            "steps": np.array([[1, -2], [3, 4]]),
+        },
         dates=np.array(["2024-01-01", "2024-01-08", "2024-01-15"], dtype="datetime64[D]"),
     )
 
