@@ -71,7 +71,10 @@ def _unit_terms(v, ylogy, ly01, dev0, o, t):
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FASTMATH)
 def _irls(g, pw, scale, exc, n_exc, trend, has_off, maxit, epsilon, sc):
-    """Fit one reference set by IRLS; return (bt, schur, df, dispersion, converged).
+    """Fit one reference set by IRLS; return (bt, schur, df, dispersion, converged, pr2).
+
+    ``pr2`` is the sum of the squared Pearson residuals with the prior weights (NaN if one is
+    0), which the flexible method's trend test uses after the reweighted fit.
 
     ``g`` holds the ``n = seg[-1]`` finite reference counts of one series and week, sorted by
     level (level ``k`` is ``seg[k]:seg[k+1]``); ``pw`` are prior weights (0 leaves a count out),
@@ -183,12 +186,17 @@ def _irls(g, pw, scale, exc, n_exc, trend, has_off, maxit, epsilon, sc):
         if S0[k] > 0:
             rank += 1
     df = n_good - rank
-    wr2 = 0.0
+    wr2 = 0.0  # R's dispersion: working weights
+    pr2 = 0.0  # the same with the prior weights (summary.glm of a weighted fit), for the refit
     for i in range(n):
         r = (y[i] - mu[i]) / mu[i]
         wr2 += ww[i] * r * r
+        if pw[i] > 0:
+            pr2 += pw[i] * r * r
+        else:
+            pr2 = np.nan
     dispersion = wr2 / df if df > 0 else np.nan
-    return bt, schur, df, dispersion, converged
+    return bt, schur, df, dispersion, converged, pr2
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FASTMATH)
@@ -251,41 +259,31 @@ def _fit_stage(g, trend, fit_args, pw, exc, sc):
     the trend (``|t| > crit[df]``, i.e. p below the threshold).
     """
     has_off, reweight, classic, threshold, maxit, epsilon, crit = fit_args
-    y = g[0]
     seg = g[8]
     off0 = g[9]
-    mu = sc[0]
     S0 = sc[3]
     S1 = sc[4]
     beta = sc[6]
     n = seg[seg.shape[0] - 1]
     pw[:n] = 1.0
-    bt, schur, df, disp, converged = _irls(g, pw, 1.0, exc, 0, trend, has_off, maxit, epsilon, sc)
+    bt, schur, df, disp, converged, pr2 = _irls(
+        g, pw, 1.0, exc, 0, trend, has_off, maxit, epsilon, sc
+    )
     phi = disp if not disp < 1.0 else 1.0
     se_disp = disp
     if reweight:
         # all weights 1 (gamma is then exactly 1): the refit would repeat the fit exactly
         n_down, gamma = _anscombe_weights(g, sc, bt, schur, trend, phi, threshold, pw, exc)
         if n_down > 0:
-            bt, schur, df, disp, conv2 = _irls(
+            bt, schur, df, disp, conv2, pr2 = _irls(
                 g, pw, gamma, exc, n_down, trend, has_off, maxit, epsilon, sc
             )
-        else:
+        else:  # no refit: the weights stay 1, the residuals those of the first fit
             conv2 = converged
         converged = converged and conv2
         phi = disp if not disp < 1.0 else 1.0
-        if classic:
-            se_disp = disp
-        else:
-            # R's model keeps the prior weights where glm has working weights
-            r2 = 0.0
-            for i in range(n):
-                if pw[i] > 0:
-                    r = (y[i] - mu[i]) / mu[i]
-                    r2 += pw[i] * r * r
-                else:
-                    r2 = np.nan
-            se_disp = r2 / df
+        # R's flexible model keeps the prior weights where glm has working weights
+        se_disp = disp if classic else pr2 / df
     q0 = 1.0 / S0[0] if S0[0] > 0 else np.nan
     trend_ok = False
     if trend:
