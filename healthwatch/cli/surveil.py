@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from healthwatch.cli._common import (
@@ -322,6 +321,8 @@ def _warm_first(method: str) -> None:
     cold = cold_methods([method])
     if not cold:
         return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     err_console.print(
         f"首次运行 {method}：正在编译计算内核（仅此一次，最长约 30 秒）… / "
         f"first run of {method}: compiling the kernels (once only, up to about 30 s)…"
@@ -345,6 +346,8 @@ def _run(
     _warm_first(method)
     if quiet or counts.n_series < 2:
         return engine.run(counts, method, client=scheduler, **control)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # a bar: now
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

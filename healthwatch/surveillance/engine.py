@@ -54,10 +54,12 @@ __all__ = [
 DEFAULT_MEMORY_BUDGET = 256 * 2**20
 
 #: working-set size of a method, in float64 values per observed cell (a generous estimate: GLM
-#: methods hold a design matrix, weights and residuals per reference week for every series)
+#: methods hold a design matrix, weights and residuals per reference week for every series; the
+#: fused Farrington kernel only five per-count tables and its results, so that a province's
+#: weekly series are one chunk and its threads never wait for a chunk's last block)
 _WORK_FACTOR: dict[str, int] = {
-    "farrington": 48,
-    "farrington_flexible": 48,
+    "farrington": 8,
+    "farrington_flexible": 8,
     "glrnb": 24,
     "glrpois": 24,
     "bayes": 16,

@@ -479,11 +479,14 @@ def _run(
     if ask.any():
         upper[ask] = _nb_quantile(1 - alpha, mu_q[ask], phi[ask])
     _cases, weeks = int(limit54[0]), int(limit54[1])
-    # sum of the last `weeks` counts including the current one (NaN if any is missing)
-    csum = np.vstack([np.zeros((1, N)), np.cumsum(np.nan_to_num(obs), axis=0)])
-    cnan = np.vstack([np.zeros((1, N)), np.cumsum(np.isnan(obs), axis=0)])
-    lo = np.maximum(rng - weeks, 0)
-    last = np.where(cnan[rng] - cnan[lo] > 0, np.nan, csum[rng] - csum[lo])
+    # sum of the last `weeks` counts including the current one (NaN if any is missing), from
+    # cumulative sums over the rows the evaluated weeks reach back to only
+    top = max(int(rng.min()) - weeks, 0)
+    part = obs[top : int(rng.max())]
+    csum = np.vstack([np.zeros((1, N)), np.cumsum(np.nan_to_num(part), axis=0)])
+    cnan = np.vstack([np.zeros((1, N)), np.cumsum(np.isnan(part), axis=0)])
+    lo = np.maximum(rng - weeks, 0) - top
+    last = np.where(cnan[rng - top] - cnan[lo] > 0, np.nan, csum[rng - top] - csum[lo])
     yt = obs[rng - 1]
     with np.errstate(invalid="ignore", divide="ignore"):
         score = (yt - expected) / (upper - expected)

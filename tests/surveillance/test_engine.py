@@ -63,12 +63,13 @@ def test_plan_chunks_cover_all_series() -> None:
 def test_chunk_size_shrinks_with_longer_series_and_heavier_methods() -> None:
     budget = 64 * 2**20
     assert engine.chunk_size(365, "ears_c1", budget) > engine.chunk_size(3650, "ears_c1", budget)
-    assert engine.chunk_size(365, "farrington_flexible", budget) < engine.chunk_size(
-        365, "ears_c1", budget
-    )
+    assert engine.chunk_size(365, "glrnb", budget) < engine.chunk_size(365, "ears_c1", budget)
     # 8 bytes x T x factor per series must fit the budget
+    n = engine.chunk_size(520, "glrnb", budget)
+    assert n * 520 * 8 * 24 <= budget
+    # the fused Farrington kernel holds five count tables and its results per series
     n = engine.chunk_size(520, "farrington_flexible", budget)
-    assert n * 520 * 8 * 48 <= budget
+    assert 64 <= n and n * 520 * 8 * 8 <= budget
 
 
 def test_chunked_equals_unchunked(counts: Counts) -> None:
