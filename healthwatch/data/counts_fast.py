@@ -40,6 +40,7 @@ _COLUMNS = frozenset({"series", "t", "date", "count"})
 _MAX_LABEL = 64  # longer series names or dates: the general reader
 _MAX_DIGITS = 15  # whole numbers below 2**53, exactly as floats
 _MAX_T = 10_000_000  # as Counts.from_long
+_MAX_BYTES = 2**31 - 1  # field offsets are 32-bit
 
 
 def fast_counts(path: Path, freq: int = 0) -> Counts | None:
@@ -52,16 +53,18 @@ def fast_counts(path: Path, freq: int = 0) -> Counts | None:
         return None
     if data.startswith(_BOM):
         data = data[3:]
-    if not data or any(bad in data for bad in (b"\x00", b"\r", b'"')):
-        return None
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
+    if not data or len(data) >= _MAX_BYTES or any(bad in data for bad in (b"\x00", b"\r", b'"')):
         return None
     if not data.endswith(b"\n"):
         data += b"\n"
-    head, _, body = data.partition(b"\n")
-    columns = head.decode("utf-8").split(",")
+    whole = np.frombuffer(data, dtype=np.uint8)
+    if whole.max() >= 0x80:  # not plain ASCII: then it must be valid UTF-8
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    head_end = data.index(b"\n")
+    columns = data[:head_end].decode("utf-8").split(",")
     if (
         len(set(columns)) != len(columns)
         or not set(columns) <= _COLUMNS
@@ -69,14 +72,16 @@ def fast_counts(path: Path, freq: int = 0) -> Counts | None:
         or not {"t", "date"} & set(columns)
     ):
         return None
-    buf = np.frombuffer(body, dtype=np.uint8)
+    body = memoryview(data)[head_end + 1 :]
+    buf = whole[head_end + 1 :]
     start, end, regular = csv_scan.split_fields(buf, len(columns))
     if not regular:
         return None
     fields = {name: (start[j], end[j]) for j, name in enumerate(columns)}
-    if any(int((e - s).max()) > _MAX_LABEL for s, e in fields.values()):
+    longest = {name: int((e - s).max()) for name, (s, e) in fields.items()}
+    if max(longest.values()) > _MAX_LABEL:
         return None
-    return _counts(body, buf, fields, freq)
+    return _counts(body, buf, fields, longest, freq)
 
 
 def _unique_first(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -90,23 +95,25 @@ def _unique_first(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _factorize(
-    buf: np.ndarray, field: tuple[np.ndarray, np.ndarray]
+    buf: np.ndarray, field: tuple[np.ndarray, np.ndarray], longest: int
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Codes (first appearance order) and first lines of the distinct values of a field.
 
     A long file repeats its labels in runs (dates of a date-major file) or in a cycle (series
     of a date-major file); both are found in linear time before falling back to a sort.
-    None if two different labels share a hash.
+    None if two different labels share a hash. ``longest`` is the longest field in bytes.
     """
     start, end = field
-    packed = int((end - start).max()) <= 8
+    packed = longest <= 8
     key = csv_scan.field_keys(buf, start, end, packed)
     n = key.size
-    breaks = np.flatnonzero(key[1:] != key[:-1]) + 1
-    if breaks.size < n // 4:
-        run_start = np.concatenate(([0], breaks))
+    change = key[1:] != key[:-1]
+    if np.count_nonzero(change) < n // 4:
+        run_start = np.concatenate(([0], np.flatnonzero(change) + 1))
         run_codes, run_first = _unique_first(key[run_start])
-        codes = np.repeat(run_codes, np.diff(np.append(run_start, n)))
+        lengths = np.diff(np.append(run_start, n))
+        uniform = lengths.size > 0 and bool(np.all(lengths == lengths[0]))
+        codes = np.repeat(run_codes, int(lengths[0]) if uniform else lengths)
         first = run_start[run_first]
     else:
         same = np.flatnonzero(key == key[0])
@@ -126,9 +133,9 @@ def _factorize(
     return codes, first
 
 
-def _labels(body: bytes, field: tuple[np.ndarray, np.ndarray], first: np.ndarray) -> list[str]:
+def _labels(body: memoryview, field: tuple[np.ndarray, np.ndarray], first: np.ndarray) -> list[str]:
     start, end = field
-    return [body[start[i] : end[i]].decode("utf-8") for i in first.tolist()]
+    return [str(body[start[i] : end[i]], "utf-8") for i in first.tolist()]
 
 
 def _numeric(text: str) -> bool:
@@ -140,7 +147,11 @@ def _numeric(text: str) -> bool:
 
 
 def _counts(
-    body: bytes, buf: np.ndarray, fields: dict[str, tuple[np.ndarray, np.ndarray]], freq: int
+    body: memoryview,
+    buf: np.ndarray,
+    fields: dict[str, tuple[np.ndarray, np.ndarray]],
+    longest: dict[str, int],
+    freq: int,
 ) -> Counts | None:
     """Counts.from_long's result for a well-formed file, or None for anything it would refuse."""
     count, plain = csv_scan.whole_numbers(buf, *fields["count"], _MAX_DIGITS)
@@ -154,7 +165,7 @@ def _counts(
         t_row = t.astype(np.int64) - 1
     epoch = None
     if "date" in fields:
-        found = _date_rows(body, buf, fields["date"], freq)
+        found = _date_rows(body, buf, fields["date"], longest["date"], freq)
         if found is None:
             return None
         row, epoch, freq = found
@@ -163,7 +174,7 @@ def _counts(
     else:
         assert t_row is not None
         row = t_row
-    series = _factorize(buf, fields["series"])
+    series = _factorize(buf, fields["series"], longest["series"])
     if series is None:
         return None
     col, first = series
@@ -183,12 +194,16 @@ def _counts(
 
 
 def _date_rows(
-    body: bytes, buf: np.ndarray, field: tuple[np.ndarray, np.ndarray], freq: int
+    body: memoryview,
+    buf: np.ndarray,
+    field: tuple[np.ndarray, np.ndarray],
+    longest: int,
+    freq: int,
 ) -> tuple[np.ndarray, np.ndarray, int] | None:
     """(time position of each line, the dates, the frequency) of a date column, or None."""
     if not csv_scan.trimmed(buf, *field):
         return None
-    found = _factorize(buf, field)
+    found = _factorize(buf, field, longest)
     if found is None:
         return None
     codes, first = found

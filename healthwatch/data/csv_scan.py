@@ -36,8 +36,9 @@ def split_fields(buf: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray, 
     n_lines = 0
     for i in range(buf.size):
         n_lines += buf[i] == _NEWLINE
-    start = np.empty((n_cols, n_lines), dtype=np.int64)
-    end = np.empty((n_cols, n_lines), dtype=np.int64)
+    # 32-bit offsets (the caller sends larger files elsewhere): half the fresh memory to fault in
+    start = np.empty((n_cols, n_lines), dtype=np.int32)
+    end = np.empty((n_cols, n_lines), dtype=np.int32)
     line = col = 0
     field_start = 0
     for i in range(buf.size):

@@ -134,8 +134,10 @@ class Counts:
                     field="freq",
                 )
             )
-        obs = self.observed[~np.isnan(self.observed)]
-        if obs.size and (obs.min() < 0 or not np.all(obs == np.round(obs))):
+        a = self.observed
+        with np.errstate(invalid="ignore"):  # NaN (a missing count) compares False
+            whole = np.count_nonzero((a >= 0) & (a == np.rint(a)))
+        if whole + np.count_nonzero(np.isnan(a)) != a.size:
             finite = ~np.isnan(self.observed)
             bad = np.argwhere(
                 finite & ((self.observed < 0) | (self.observed != np.round(self.observed)))
