@@ -13,14 +13,23 @@ a whole ``healthwatch surveil detect`` run on 3,000 series. No healthwatch kerne
 So the check is made here without the import: the array-math module is imported once with
 numba's ``ensure_blas`` replaced by a test that scipy is installed (it is a dependency), and the
 real function is put back at once. A kernel that does use BLAS still gets it: numba calls
-``ensure_blas`` again when it compiles ``np.dot`` and the like, and loads scipy's BLAS then. If
-numba's internals ever move, the deferral is skipped and numba behaves as it always has.
+``ensure_blas`` again when it compiles ``np.dot`` and the like, and loads scipy's BLAS then.
+
+The same first use builds numba's typing of cffi functions, which creates a ``cffi.FFI()`` at
+import time; that constructor imports pycparser, whose C lexer compiles its regular expressions
+(about 0.04 s more). No kernel of healthwatch calls a cffi function, so numba gets an object
+that creates the real ``FFI`` the first time numba asks it anything (typing a cffi function
+passed to a kernel): the same answers, paid for only by a program that uses them.
+
+If numba's internals ever move, either deferral is skipped and numba behaves as it always has.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import numba
 
@@ -51,4 +60,33 @@ def _import_arraymath_without_blas() -> None:
         arraymath.ensure_blas = real
 
 
+class _FFIOnFirstUse:
+    """Stands for the module-level ``cffi.FFI()`` of numba's cffi typing until it is used."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._ffi: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._ffi is None:
+            self._ffi = self._make()
+        return getattr(self._ffi, name)
+
+
+def _import_cffi_typing_lazily() -> None:
+    if "numba.core.typing.cffi_utils" in sys.modules:
+        return
+    try:
+        import cffi
+    except ImportError:  # numba then types no cffi function: nothing to defer
+        return
+    real = cffi.FFI
+    cffi.FFI = lambda: _FFIOnFirstUse(real)  # numba's module calls cffi.FFI() once, at import
+    try:
+        import numba.core.typing.cffi_utils  # noqa: F401
+    finally:
+        cffi.FFI = real
+
+
 _import_arraymath_without_blas()
+_import_cffi_typing_lazily()

@@ -500,11 +500,11 @@ def farrington_block(tables, off_tab, has_off, design, K, settings, crit, out):
     fit_args = (has_off, reweight, classic, threshold, maxit, epsilon, crit)
     for s in numba.prange(tables[0].shape[0]):
         ga, sc, pw, (gap_idx, gaps, exc, seg), L = _scratch(design[0].shape[1], K)
+        row = (tables[0][s], tables[1][s], tables[2][s], tables[3][s], tables[4][s])
         for r in range(design[3].shape[0]):
             ymax, off0, n_gaps = _gather(
                 r, s, tables, off_tab, has_off, design, ga, gap_idx, gaps, seg, L
             )
-            row = (tables[0][s], tables[1][s], tables[2][s], tables[3][s], tables[4][s])
             g = (*ga, row, gap_idx, gaps, n_gaps, seg, off0, L)
             kept = False
             eta0, v0, phi, se_disp, ok, conv = _fit_stage(g, use_trend, fit_args, pw, exc, sc)
