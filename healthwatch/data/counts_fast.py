@@ -184,6 +184,10 @@ def _counts(
     n_times, n_series = int(row.max()) + 1, len(names)
     if row.size != n_times * n_series:
         return None
+    if _time_major(row, col, n_times, n_series):  # the usual export: the counts in order
+        return Counts(
+            observed=count.reshape(n_times, n_series), freq=freq, names=names, epoch=epoch
+        )
     seen = np.zeros(n_times * n_series, dtype=np.bool_)
     seen[col * n_times + row] = True
     if not seen.all():  # a missing cell, hence (same size) a repeated one
@@ -191,6 +195,15 @@ def _counts(
     observed = np.full((n_times, n_series), np.nan)
     observed[row, col] = count
     return Counts(observed=observed, freq=freq, names=names, epoch=epoch)
+
+
+def _time_major(row: np.ndarray, col: np.ndarray, n_times: int, n_series: int) -> bool:
+    """Whether line ``i`` holds time ``i // n_series`` of series ``i % n_series``: then every
+    cell is there once and the counts, in file order, are already the (time, series) table."""
+    return bool(
+        np.all(col.reshape(n_times, n_series) == np.arange(n_series))
+        and np.all(row.reshape(n_times, n_series) == np.arange(n_times)[:, None])
+    )
 
 
 def _date_rows(
