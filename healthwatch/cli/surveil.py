@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 
 from healthwatch.cli._common import (
     JsonOption,
@@ -238,6 +237,7 @@ def print_result(res: DetectionResult, rows: int = 40) -> None:
     longer than computing them and helps no reader; ``--json`` gives everything.
     """
     import numpy as np
+    from rich.table import Table
 
     alarm = np.asarray(res.alarm, dtype=bool)
     dates = res.date_strings()
@@ -575,6 +575,8 @@ def assess(
     if json_out:
         print_json(records)
         return
+    from rich.table import Table
+
     keys = [
         k
         for k in ("scenario", "method", "pod", "sensitivity", "specificity", "fpr", "mean_delay")
@@ -615,6 +617,8 @@ def methods(json_out: bool = JsonOption) -> None:
     if json_out:
         print_json(listing)
         return
+    from rich.table import Table
+
     table = Table(title="探测方法 / detection methods")
     table.add_column("method 方法")
     table.add_column("parameters (defaults) 参数（默认值）")
