@@ -20,9 +20,10 @@ installation compiles them on its first run only.
 R: `farringtonFlexible` with the same control on the first 10 series of the same file as dated
 `sts` objects (`epochAsDate = TRUE`, the same dates), timed by R's own `system.time` around the
 loop of calls only (start-up, reading the CSV and building the `sts` objects are not counted:
-R's figure is its best case). The ratio is healthwatch's series-weeks per second over R's. A
-profile of the healthwatch process by phase follows, and a check that the bounds and alarms on
-the 10 shared series equal R's.
+R's figure is its best case), once before and once after healthwatch's runs; R's rate is over
+both (the machine's speed drifts within minutes). The ratio is healthwatch's series-weeks per
+second over R's. A profile of the healthwatch process by phase follows, and a check that the
+bounds and alarms on the 10 shared series equal R's.
 """
 
 from __future__ import annotations
@@ -222,6 +223,11 @@ def main() -> None:
             env=_env(),
         )
         print(f"compile or load the kernels once (not timed): {time.perf_counter() - t0:.1f} s")
+        use_r = not args.no_r and shutil.which("Rscript") is not None
+        k = args.r_series
+        # R before and after the timed runs: the machine's speed drifts by tens of per cent
+        # within minutes, and the mean of both brackets healthwatch's runs
+        r_before = run_r(csv, k, tmp) if use_r else None
         runs = [run_command(csv, out) for _ in range(args.reps)]
         wall = statistics.median(r[0] for r in runs)
         cpu = statistics.median(r[1] for r in runs)
@@ -259,12 +265,13 @@ def main() -> None:
                 print(f"  pandas imported: {first}")
             else:
                 print(f"  {phase:46s} {float(first):6.3f} wall {float(second):6.3f} CPU")
-        if args.no_r or shutil.which("Rscript") is None:
+        if r_before is None:
             print("R: skipped")
             return
-        k = args.r_series
-        r_wall, r_cpu, r_ub, r_alarm = run_r(csv, k, tmp)
-        r_rate, r_cpu_rate = k * EVALUATED / r_wall, k * EVALUATED / r_cpu
+        r_after = run_r(csv, k, tmp)
+        _, _, r_ub, r_alarm = r_before
+        r_wall, r_cpu = r_before[0] + r_after[0], r_before[1] + r_after[1]
+        r_rate, r_cpu_rate = 2 * k * EVALUATED / r_wall, 2 * k * EVALUATED / r_cpu
         ours = np.array([s["upperbound"] for s in result["series"][:k]], dtype=float).T
         alarm = np.array([s["alarm"] for s in result["series"][:k]], dtype=float).T
         both = np.isfinite(ours) & np.isfinite(r_ub)
@@ -272,8 +279,9 @@ def main() -> None:
         same_nan = np.array_equal(np.isnan(ours), np.isnan(r_ub))
         agree = np.mean(alarm == np.nan_to_num(r_alarm))
         print(
-            f"R farringtonFlexible (dated sts, loop only) on {k} series: {r_wall:.2f} s wall, "
-            f"{r_cpu:.2f} s CPU -> {r_rate:,.1f} series-weeks/s ({r_cpu_rate:,.1f} per CPU-s)"
+            f"R farringtonFlexible (dated sts, loop only) on {k} series, before and after: "
+            f"{r_before[0]:.2f} and {r_after[0]:.2f} s wall, {r_cpu:.2f} s CPU in all -> "
+            f"{r_rate:,.1f} series-weeks/s ({r_cpu_rate:,.1f} per CPU-s)"
         )
         print(
             f"ratio, whole healthwatch process vs R's loop: {cells / wall / r_rate:,.0f}x wall "
