@@ -26,6 +26,7 @@ rejected file the same messages as before.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -94,9 +95,31 @@ def _unique_first(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rank[inverse.reshape(-1)], first[order]
 
 
+class _Codes(NamedTuple):
+    """The code of every line of a field, kept as its pattern when it has one.
+
+    A time-major file's dates come in ``runs`` (code ``k`` on lines ``k*runs`` to
+    ``(k+1)*runs - 1``) and its series in a ``cycle`` (line ``i`` has code ``i % cycle``);
+    spelling those out would be megabytes of new memory for nothing.
+    """
+
+    first: np.ndarray  # the line where each code first appears
+    n: int  # lines
+    runs: int = 0
+    cycle: int = 0
+    explicit: np.ndarray | None = None
+
+    def array(self) -> np.ndarray:
+        if self.explicit is not None:
+            return self.explicit
+        if self.runs:
+            return np.repeat(np.arange(self.n // self.runs), self.runs)
+        return np.tile(np.arange(self.cycle), self.n // self.cycle)
+
+
 def _factorize(
     buf: np.ndarray, field: tuple[np.ndarray, np.ndarray], longest: int
-) -> tuple[np.ndarray, np.ndarray] | None:
+) -> _Codes | None:
     """Codes (first appearance order) and first lines of the distinct values of a field.
 
     A long file repeats its labels in runs (dates of a date-major file) or in a cycle (series
@@ -112,9 +135,13 @@ def _factorize(
         run_start = np.concatenate(([0], np.flatnonzero(change) + 1))
         run_codes, run_first = _unique_first(key[run_start])
         lengths = np.diff(np.append(run_start, n))
-        uniform = lengths.size > 0 and bool(np.all(lengths == lengths[0]))
-        codes = np.repeat(run_codes, int(lengths[0]) if uniform else lengths)
         first = run_start[run_first]
+        if bool(np.all(lengths == lengths[0])) and np.array_equal(
+            run_codes, np.arange(run_codes.size)
+        ):
+            codes = _Codes(first, n, runs=int(lengths[0]))
+        else:
+            codes = _Codes(first, n, explicit=np.repeat(run_codes, lengths))
     else:
         same = np.flatnonzero(key == key[0])
         period = int(same[1]) if same.size > 1 else n
@@ -124,13 +151,13 @@ def _factorize(
             and np.unique(cycle).size == period
             and bool(np.all(key.reshape(-1, period) == cycle))
         ):
-            codes = np.tile(np.arange(period), n // period)
-            first = np.arange(period)
+            codes = _Codes(np.arange(period), n, cycle=period)
         else:
-            codes, first = _unique_first(key)
-    if not packed and not csv_scan.same_labels(buf, start, end, first[codes]):
+            explicit, first = _unique_first(key)
+            codes = _Codes(first, n, explicit=explicit)
+    if not packed and not csv_scan.same_labels(buf, start, end, codes.first[codes.array()]):
         return None
-    return codes, first
+    return codes
 
 
 def _labels(body: memoryview, field: tuple[np.ndarray, np.ndarray], first: np.ndarray) -> list[str]:
@@ -168,32 +195,38 @@ def _counts(
         found = _date_rows(body, buf, fields["date"], longest["date"], freq)
         if found is None:
             return None
-        row, epoch, freq = found
-        if t_row is not None and not np.array_equal(t_row, row):
+        rows, epoch, freq = found
+        if t_row is not None and not np.array_equal(t_row, rows.array()):
             return None
     else:
         assert t_row is not None
-        row = t_row
-    series = _factorize(buf, fields["series"], longest["series"])
-    if series is None:
+        rows = _Codes(np.empty(0, dtype=np.int64), t_row.size, explicit=t_row)
+    col = _factorize(buf, fields["series"], longest["series"])
+    if col is None:
         return None
-    col, first = series
-    names = _labels(body, fields["series"], first)
+    names = _labels(body, fields["series"], col.first)
     if all(_numeric(name) for name in names):
         return None  # pandas reads such a column as numbers ("01" -> "1"): keep its names
-    n_times, n_series = int(row.max()) + 1, len(names)
+    n_series = len(names)
+    if rows.runs == n_series and col.cycle == n_series:  # time-major: the counts in order
+        n_times = rows.n // n_series
+        return Counts(
+            observed=count.reshape(n_times, n_series), freq=freq, names=names, epoch=epoch
+        )
+    row, col_of = rows.array(), col.array()
+    n_times = int(row.max()) + 1
     if row.size != n_times * n_series:
         return None
-    if _time_major(row, col, n_times, n_series):  # the usual export: the counts in order
+    if _time_major(row, col_of, n_times, n_series):
         return Counts(
             observed=count.reshape(n_times, n_series), freq=freq, names=names, epoch=epoch
         )
     seen = np.zeros(n_times * n_series, dtype=np.bool_)
-    seen[col * n_times + row] = True
+    seen[col_of * n_times + row] = True
     if not seen.all():  # a missing cell, hence (same size) a repeated one
         return None
     observed = np.full((n_times, n_series), np.nan)
-    observed[row, col] = count
+    observed[row, col_of] = count
     return Counts(observed=observed, freq=freq, names=names, epoch=epoch)
 
 
@@ -212,16 +245,15 @@ def _date_rows(
     field: tuple[np.ndarray, np.ndarray],
     longest: int,
     freq: int,
-) -> tuple[np.ndarray, np.ndarray, int] | None:
+) -> tuple[_Codes, np.ndarray, int] | None:
     """(time position of each line, the dates, the frequency) of a date column, or None."""
     if not csv_scan.trimmed(buf, *field):
         return None
-    found = _factorize(buf, field, longest)
-    if found is None:
+    codes = _factorize(buf, field, longest)
+    if codes is None:
         return None
-    codes, first = found
     try:
-        dates, date_freq = calendar.parse_periods(_labels(body, field, first))
+        dates, date_freq = calendar.parse_periods(_labels(body, field, codes.first))
     except ValueError:
         return None
     days = dates.astype(np.int64)
@@ -234,4 +266,7 @@ def _date_rows(
     epoch = epoch_days.astype("datetime64[D]")
     if calendar.irregularities(epoch, freq):
         return None
-    return np.searchsorted(epoch_days, days)[codes], epoch, freq
+    position = np.searchsorted(epoch_days, days)  # of each distinct date, in the calendar
+    if np.array_equal(position, np.arange(position.size)):  # the dates come in order
+        return codes, epoch, freq
+    return _Codes(codes.first, codes.n, explicit=position[codes.array()]), epoch, freq
