@@ -75,14 +75,18 @@ def fast_counts(path: Path, freq: int = 0) -> Counts | None:
         return None
     body = memoryview(data)[head_end + 1 :]
     buf = whole[head_end + 1 :]
-    start, end, regular = csv_scan.split_fields(buf, len(columns))
-    if not regular:
+    numeric = [name in ("t", "count") for name in columns]
+    slot = np.cumsum(numeric) - 1
+    slot[~np.array(numeric)] = -1
+    start, end, numbers, ok = csv_scan.split_fields(buf, len(columns), slot, _MAX_DIGITS)
+    if not ok:  # irregular lines, a count that is not plain digits, a label with spaces...
         return None
     fields = {name: (start[j], end[j]) for j, name in enumerate(columns)}
     longest = {name: int((e - s).max()) for name, (s, e) in fields.items()}
     if max(longest.values()) > _MAX_LABEL:
         return None
-    return _counts(body, buf, fields, longest, freq)
+    values = {name: numbers[slot[j]] for j, name in enumerate(columns) if numeric[j]}
+    return _counts(body, buf, fields, values, longest, freq)
 
 
 def _unique_first(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -177,17 +181,20 @@ def _counts(
     body: memoryview,
     buf: np.ndarray,
     fields: dict[str, tuple[np.ndarray, np.ndarray]],
+    values: dict[str, np.ndarray],
     longest: dict[str, int],
     freq: int,
 ) -> Counts | None:
-    """Counts.from_long's result for a well-formed file, or None for anything it would refuse."""
-    count, plain = csv_scan.whole_numbers(buf, *fields["count"], _MAX_DIGITS)
-    if not plain or not csv_scan.trimmed(buf, *fields["series"]):
-        return None
+    """Counts.from_long's result for a well-formed file, or None for anything it would refuse.
+
+    ``values`` holds the numbers of the count and t columns (NaN where empty): the split has
+    already checked that they are plain digits and that the labels are trimmed.
+    """
+    count = values["count"]
     t_row = None
-    if "t" in fields:
-        t, plain = csv_scan.whole_numbers(buf, *fields["t"], _MAX_DIGITS)
-        if not plain or np.isnan(t).any() or t.min() < 1 or t.max() > _MAX_T:
+    if "t" in values:
+        t = values["t"]
+        if np.isnan(t).any() or t.min() < 1 or t.max() > _MAX_T:
             return None
         t_row = t.astype(np.int64) - 1
     epoch = None
@@ -247,8 +254,6 @@ def _date_rows(
     freq: int,
 ) -> tuple[_Codes, np.ndarray, int] | None:
     """(time position of each line, the dates, the frequency) of a date column, or None."""
-    if not csv_scan.trimmed(buf, *field):
-        return None
     codes = _factorize(buf, field, longest)
     if codes is None:
         return None

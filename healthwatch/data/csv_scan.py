@@ -9,11 +9,9 @@ means and falls back to the general reader whenever a pass reports something unu
 
 >>> import numpy as np
 >>> buf = np.frombuffer(b"a,2024-W01,3\\nbb,2024-W02,\\n", dtype=np.uint8)
->>> start, end, ok = split_fields(buf, 3)
->>> ok, start[2].tolist(), end[2].tolist()
-(True, [11, 25], [12, 25])
->>> whole_numbers(buf, start[2], end[2], 15)
-(array([ 3., nan]), True)
+>>> start, end, numbers, ok = split_fields(buf, 3, np.array([-1, -1, 0]), 15)
+>>> ok, start[2].tolist(), end[2].tolist(), numbers[0].tolist()
+(True, [11, 25], [12, 25], [3.0, nan])
 """
 
 from __future__ import annotations
@@ -22,43 +20,69 @@ import numpy as np
 
 from healthwatch.jit import numba
 
-__all__ = ["field_keys", "same_labels", "split_fields", "trimmed", "whole_numbers"]
+__all__ = ["field_keys", "same_labels", "split_fields"]
 
 _NEWLINE, _COMMA, _TAB, _SPACE, _ZERO = 10, 44, 9, 32, 48
 _FNV_OFFSET, _FNV_PRIME = 1469598103934665603, 1099511628211
 
 
 @numba.njit(cache=True, nogil=True)
-def split_fields(buf: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray, bool]:
-    """(start, end) byte offsets of every field, each ``(n_cols, lines)`` (a column is one
-    contiguous row), and whether the file is regular: every line, the last included, ends in
-    a newline and holds exactly ``n_cols - 1`` commas (so no blank lines)."""
+def split_fields(
+    buf: np.ndarray, n_cols: int, slot: np.ndarray, max_digits: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Split the lines into fields and check them, in one pass over the bytes.
+
+    Returns (start, end, numbers, ok): the byte offsets of every field, each ``(n_cols,
+    lines)`` (a column is one contiguous row); ``numbers[slot[j]]`` the values of column ``j``
+    where ``slot[j] >= 0`` (NaN where a field is empty); and whether the file is as the fast
+    reader needs it: every line, the last included, ends in a newline and holds exactly
+    ``n_cols - 1`` commas (so no blank lines), every number is plain digits, at most
+    ``max_digits`` of them (exact as floats), and every other field is non-empty without a
+    space or tab at either end.
+    """
     n_lines = 0
     for i in range(buf.size):
         n_lines += buf[i] == _NEWLINE
     # 32-bit offsets (the caller sends larger files elsewhere): half the fresh memory to fault in
     start = np.empty((n_cols, n_lines), dtype=np.int32)
     end = np.empty((n_cols, n_lines), dtype=np.int32)
+    n_numbers = 0
+    for j in range(n_cols):
+        n_numbers += slot[j] >= 0
+    numbers = np.empty((n_numbers, n_lines))
     line = col = 0
     field_start = 0
+    value = 0
     for i in range(buf.size):
         c = buf[i]
-        if c == _COMMA:
-            if col == n_cols - 1:
-                return start, end, False
-            start[col, line] = field_start
-            end[col, line] = i
-            col += 1
-            field_start = i + 1
-        elif c == _NEWLINE:
-            if col != n_cols - 1:
-                return start, end, False
-            start[col, line] = field_start
-            end[col, line] = i
+        if c != _COMMA and c != _NEWLINE:
+            if slot[col] >= 0:
+                d = int(c) - _ZERO
+                if d < 0 or d > 9 or i - field_start >= max_digits:
+                    return start, end, numbers, False
+                value = value * 10 + d
+            continue
+        if (c == _NEWLINE) != (col == n_cols - 1):
+            return start, end, numbers, False
+        start[col, line] = field_start
+        end[col, line] = i
+        if slot[col] >= 0:
+            numbers[slot[col], line] = value if i > field_start else np.nan
+            value = 0
+        elif i == field_start or _blank(buf[field_start]) or _blank(buf[i - 1]):
+            return start, end, numbers, False
+        if c == _NEWLINE:
             line += 1
             col = 0
-            field_start = i + 1
-    return start, end, n_lines > 0 and field_start == buf.size
+        else:
+            col += 1
+        field_start = i + 1
+    return start, end, numbers, n_lines > 0 and field_start == buf.size
+
+
+@numba.njit(cache=True, nogil=True)
+def _blank(c: np.uint8) -> bool:
+    return c in (_SPACE, _TAB)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -93,38 +117,5 @@ def same_labels(buf: np.ndarray, start: np.ndarray, end: np.ndarray, ref: np.nda
             return False
         for j in range(n):
             if buf[start[r] + j] != buf[start[o] + j]:
-                return False
-    return True
-
-
-@numba.njit(cache=True, nogil=True)
-def whole_numbers(
-    buf: np.ndarray, start: np.ndarray, end: np.ndarray, max_digits: int
-) -> tuple[np.ndarray, bool]:
-    """The fields as whole numbers (NaN where empty) and whether all are plain digits, at
-    most ``max_digits`` of them (so exactly representable as floats)."""
-    value = np.empty(start.size)
-    for r in range(start.size):
-        n = end[r] - start[r]
-        if n > max_digits:
-            return value, False
-        v = 0
-        for j in range(n):
-            d = int(buf[start[r] + j]) - _ZERO
-            if d < 0 or d > 9:
-                return value, False
-            v = v * 10 + d
-        value[r] = v if n > 0 else np.nan
-    return value, True
-
-
-@numba.njit(cache=True, nogil=True)
-def trimmed(buf: np.ndarray, start: np.ndarray, end: np.ndarray) -> bool:
-    """Whether every field is non-empty without a space or tab at either end."""
-    for r in range(start.size):
-        if end[r] <= start[r]:
-            return False
-        for c in (buf[start[r]], buf[end[r] - 1]):
-            if c == _SPACE or c == _TAB:  # noqa: SIM109 (plain comparisons for numba)
                 return False
     return True
