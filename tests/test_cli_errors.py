@@ -190,3 +190,20 @@ def test_dash_h_is_help_everywhere(run_cli, argv: list[str]) -> None:  # type: i
     assert short.stdout == long.stdout
     assert "Usage:" in short.stdout
     assert "显示帮助并退出" in short.stdout  # (Rich may wrap the English part)
+
+
+def test_a_command_runs_with_rare_gc_and_main_restores_the_thresholds(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The collector's first threshold is raised while a command runs (start-up speed), and a
+    caller that runs main() in its own process gets its own thresholds back."""
+    import gc
+
+    import healthwatch.cli as cli
+
+    seen = []
+    monkeypatch.setattr(
+        cli, "build_app", lambda only=None: lambda **kw: seen.append(gc.get_threshold())
+    )
+    before = gc.get_threshold()
+    cli.main(["regions", "list"])
+    assert seen and seen[0][0] == cli.GC_FIRST_THRESHOLD
+    assert gc.get_threshold() == before
