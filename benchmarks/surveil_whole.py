@@ -87,7 +87,9 @@ t0, c0 = time.perf_counter(), time.process_time()
 marks = []
 def mark(name):
     marks.append((name, time.perf_counter(), time.process_time()))
-import healthwatch.cli.surveil  # the command module (typer, rich)
+import gc
+import healthwatch.cli.surveil  # the command module (typer)
+gc.set_threshold(healthwatch.cli.GC_FIRST_THRESHOLD, *gc.get_threshold()[1:])  # as cli.main
 mark("start-up and command imports")
 from healthwatch.jit import numba
 mark("import numba (healthwatch.jit)")
