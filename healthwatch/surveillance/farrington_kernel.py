@@ -173,7 +173,7 @@ def _irls(g, pw, scale, exc, n_exc, trend, has_off, maxit, epsilon, sc):
             break
         devold = dev
         if it < maxit:  # the sums of this pass feed the next solve
-            for i in range(n):
+            for i in range(n):  # a loop: a slice assignment here made the kernel 7 % slower
                 ww[i] = ww_next[i]
             S0[:] = S0n
             S1[:] = S1n
@@ -351,8 +351,11 @@ def _bound(method, classic, mu, eta0, var_eta0, phi, se_disp, z, power, q):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FASTMATH)
-def _gather(r, s, tables, off_tab, has_off, design, ga, gap_idx, gaps, seg, L):
-    """Copy the finite reference counts of series ``s`` at week ``r`` into ``ga``.
+def _gather(r, row, offs, has_off, design, ga, gap_idx, gaps, seg, L):
+    """Copy the finite reference counts of one series at week ``r`` into ``ga``.
+
+    ``row`` are the series' rows of the count tables, ``offs`` its log populations (if
+    ``has_off``).
 
     ``ga`` receives the counts, their offsets, their times relative to the predicted week and
     their positions in the series (the other per-count tables are read from there when needed).
@@ -365,8 +368,7 @@ def _gather(r, s, tables, off_tab, has_off, design, ga, gap_idx, gaps, seg, L):
     ref_t, ref_lev, n_ref, t_pos, tc = design
     y, off, tt, pos = ga
     # row views and unsigned indices: no negative-index wraparound in the loop
-    Y, YLOGY, LY01, DEV0 = tables[0][s], tables[1][s], tables[2][s], tables[3][s]
-    offs = off_tab[s]
+    Y, YLOGY, LY01, DEV0 = row[0], row[1], row[2], row[3]
     refs, levs = ref_t[r], ref_lev[r]
     seg[:] = 0
     L[:, :] = 0.0
@@ -427,7 +429,7 @@ def _gather(r, s, tables, off_tab, has_off, design, ga, gap_idx, gaps, seg, L):
         seg[prev_lev + 1] = count
     for k in range(seg.shape[0] - 1):
         seg[k + 1] += seg[k]
-    off0 = off_tab[s, t_pos[r]] if has_off else 0.0
+    off0 = offs[t_pos[r]] if has_off else 0.0
     return ymax, off0, n_gaps
 
 
@@ -501,10 +503,9 @@ def farrington_block(tables, off_tab, has_off, design, K, settings, crit, out):
     for s in numba.prange(tables[0].shape[0]):
         ga, sc, pw, (gap_idx, gaps, exc, seg), L = _scratch(design[0].shape[1], K)
         row = (tables[0][s], tables[1][s], tables[2][s], tables[3][s], tables[4][s])
+        offs = off_tab[s]
         for r in range(design[3].shape[0]):
-            ymax, off0, n_gaps = _gather(
-                r, s, tables, off_tab, has_off, design, ga, gap_idx, gaps, seg, L
-            )
+            ymax, off0, n_gaps = _gather(r, row, offs, has_off, design, ga, gap_idx, gaps, seg, L)
             g = (*ga, row, gap_idx, gaps, n_gaps, seg, off0, L)
             kept = False
             eta0, v0, phi, se_disp, ok, conv = _fit_stage(g, use_trend, fit_args, pw, exc, sc)
