@@ -215,19 +215,12 @@ def _counts(
     if all(_numeric(name) for name in names):
         return None  # pandas reads such a column as numbers ("01" -> "1"): keep its names
     n_series = len(names)
-    if rows.runs == n_series and col.cycle == n_series:  # time-major: the counts in order
-        n_times = rows.n // n_series
-        return Counts(
-            observed=count.reshape(n_times, n_series), freq=freq, names=names, epoch=epoch
-        )
+    if _time_major(rows, col, n_series):  # the usual export: the counts in order
+        return Counts(observed=count.reshape(-1, n_series), freq=freq, names=names, epoch=epoch)
     row, col_of = rows.array(), col.array()
     n_times = int(row.max()) + 1
     if row.size != n_times * n_series:
         return None
-    if _time_major(row, col_of, n_times, n_series):
-        return Counts(
-            observed=count.reshape(n_times, n_series), freq=freq, names=names, epoch=epoch
-        )
     seen = np.zeros(n_times * n_series, dtype=np.bool_)
     seen[col_of * n_times + row] = True
     if not seen.all():  # a missing cell, hence (same size) a repeated one
@@ -237,12 +230,21 @@ def _counts(
     return Counts(observed=observed, freq=freq, names=names, epoch=epoch)
 
 
-def _time_major(row: np.ndarray, col: np.ndarray, n_times: int, n_series: int) -> bool:
+def _time_major(rows: _Codes, cols: _Codes, n_series: int) -> bool:
     """Whether line ``i`` holds time ``i // n_series`` of series ``i % n_series``: then every
-    cell is there once and the counts, in file order, are already the (time, series) table."""
+    cell is there once and the counts, in file order, are already the (time, series) table.
+
+    Dates in runs of ``n_series`` and series in a cycle of ``n_series`` say so by their
+    pattern; codes spelled out (a ``t`` column, say) are compared line by line.
+    """
+    if rows.runs == n_series and cols.cycle == n_series:
+        return True
+    if rows.n % n_series:
+        return False
+    n_times = rows.n // n_series
     return bool(
-        np.all(col.reshape(n_times, n_series) == np.arange(n_series))
-        and np.all(row.reshape(n_times, n_series) == np.arange(n_times)[:, None])
+        np.all(cols.array().reshape(n_times, n_series) == np.arange(n_series))
+        and np.all(rows.array().reshape(n_times, n_series) == np.arange(n_times)[:, None])
     )
 
 
