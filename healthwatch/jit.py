@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Callable
-from typing import Any
 
 import numba
+
+from healthwatch.lazy import OnFirstUse
 
 __all__ = ["numba"]
 
@@ -60,19 +60,6 @@ def _import_arraymath_without_blas() -> None:
         arraymath.ensure_blas = real
 
 
-class _FFIOnFirstUse:
-    """Stands for the module-level ``cffi.FFI()`` of numba's cffi typing until it is used."""
-
-    def __init__(self, make: Callable[[], Any]) -> None:
-        self._make = make
-        self._ffi: Any = None
-
-    def __getattr__(self, name: str) -> Any:
-        if self._ffi is None:
-            self._ffi = self._make()
-        return getattr(self._ffi, name)
-
-
 def _import_cffi_typing_lazily() -> None:
     if "numba.core.typing.cffi_utils" in sys.modules:
         return
@@ -81,7 +68,7 @@ def _import_cffi_typing_lazily() -> None:
     except ImportError:  # numba then types no cffi function: nothing to defer
         return
     real = cffi.FFI
-    cffi.FFI = lambda: _FFIOnFirstUse(real)  # numba's module calls cffi.FFI() once, at import
+    cffi.FFI = lambda: OnFirstUse(real)  # numba's module calls cffi.FFI() once, at import
     try:
         import numba.core.typing.cffi_utils  # noqa: F401
     finally:

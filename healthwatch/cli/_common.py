@@ -19,12 +19,13 @@ from typer.models import DefaultPlaceholder
 from healthwatch.cli.options import DbOption as DbOption  # re-exported
 from healthwatch.cli.options import JsonOption as JsonOption  # re-exported
 from healthwatch.errors import HealthwatchError
+from healthwatch.lazy import OnFirstUse
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 
-class _ConsoleOnFirstUse:
+class _ConsoleOnFirstUse(OnFirstUse):
     """A rich ``Console`` made when a command first prints through it.
 
     A command that writes JSON to stdout never needs rich; importing it costs 0.03 s of every
@@ -32,26 +33,21 @@ class _ConsoleOnFirstUse:
     """
 
     def __init__(self, **options: Any) -> None:
-        self._options = options
-        self._console: Console | None = None
-
-    def _real(self) -> Console:
-        if self._console is None:
-            from rich.console import Console
-
-            self._console = Console(**self._options)
-        return self._console
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real(), name)
+        super().__init__(functools.partial(_console, **options))
 
     # rich's live displays (progress bars) enter the console as a context manager, which
     # Python looks up on the type, not through __getattr__
     def __enter__(self) -> Console:
-        return self._real().__enter__()
+        return cast("Console", self.real().__enter__())
 
     def __exit__(self, *exc: object) -> None:
-        self._real().__exit__(*exc)
+        self.real().__exit__(*exc)
+
+
+def _console(**options: Any) -> Console:
+    from rich.console import Console
+
+    return Console(**options)
 
 
 console = cast("Console", _ConsoleOnFirstUse())
