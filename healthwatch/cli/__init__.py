@@ -18,6 +18,7 @@ A Python traceback never reaches a user who did not ask for it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import importlib
 import os
@@ -121,17 +122,16 @@ def _group_of(args: list[str]) -> str | None:
     return None
 
 
-_APP: typer.Typer | None = None
+@functools.cache
+def _whole_app() -> typer.Typer:
+    return build_app()
 
 
 def __getattr__(name: str) -> typer.Typer:
     """``healthwatch.cli.app``: the whole command, built on first use."""
-    global _APP
     if name != "app":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    if _APP is None:
-        _APP = build_app()
-    return _APP
+    return _whole_app()
 
 
 GC_FIRST_THRESHOLD = 50_000
@@ -151,7 +151,8 @@ def main(argv: list[str] | None = None) -> None:
     thresholds = gc.get_threshold()
     gc.set_threshold(max(GC_FIRST_THRESHOLD, thresholds[0]), *thresholds[1:])
     try:
-        command = build_app(_group_of(args)) if _group_of(args) else __getattr__("app")
+        group = _group_of(args)
+        command = build_app(group) if group else _whole_app()
         command(args=args, prog_name="healthwatch", standalone_mode=True)
     except SystemExit as done:
         if done.code in (0, None) and ProcessEnd.quick:
